@@ -20,8 +20,12 @@ def _install(session: nox.Session, extras: str = "dev,firmware") -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """All tests: unit, property, in-process HTTP, real processes, firmware on MicroPython."""
+    """All tests: unit, property, in-process HTTP, real processes, firmware on MicroPython.
+
+    ruff runs first: code that is not lint-clean does not count as passing.
+    """
     _install(session)
+    session.run("ruff", "check", ".")
     session.run("pytest", *session.posargs)
 
 
