@@ -1,0 +1,95 @@
+"""The auth event log on flash: JSON lines, bounded, rotated log -> log.1.
+
+It refuses any event carrying a field that could hold a credential (LOG-1), so a caller's
+mistake fails loudly in tests instead of leaking a password to flash.
+"""
+
+import json
+import os
+
+from micropython import const
+
+MAX_BYTES = const(16384)
+FORBIDDEN = ("password", "code", "totp_code", "backup_code", "token", "secret")
+
+
+def _refused(key):
+    k = str(key).lower()
+    if k in FORBIDDEN or k.endswith("_code") or k.endswith("_token"):
+        return True
+    return "password" in k or "secret" in k
+
+
+def _check(value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if _refused(k):
+                raise ValueError("event field %r may hold a credential; not logged" % k)
+            _check(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check(v)
+
+
+class EventLog:
+    def __init__(self, path="/events.log", max_bytes=MAX_BYTES):
+        self.path = path
+        self.old = path + ".1"
+        self.max_bytes = max_bytes
+        try:
+            self._size = os.stat(path)[6]
+        except OSError:
+            self._size = 0
+
+    def record(self, event):
+        """Append one event (a dict); ValueError, and nothing written, if it is refused."""
+        if not isinstance(event, dict):
+            raise ValueError("an event is a dict")
+        _check(event)
+        line = json.dumps(event) + "\n"
+        if len(line) > self.max_bytes // 2:
+            raise ValueError("event too large to log")
+        if self._size + len(line) > self.max_bytes // 2:
+            self._rotate()
+        with open(self.path, "a") as f:
+            f.write(line)
+        self._size += len(line)
+
+    def _rotate(self):
+        # each file holds half the budget, so log + log.1 stay within max_bytes
+        try:
+            os.remove(self.old)
+        except OSError:
+            pass
+        try:
+            os.rename(self.path, self.old)
+        except OSError:
+            pass
+        self._size = 0
+
+    def last(self, n):
+        """The last n events, oldest first (from log.1 too when log holds fewer)."""
+        if n <= 0:
+            return []
+        out = self._tail(self.path, n)
+        if len(out) < n:
+            out = self._tail(self.old, n - len(out)) + out
+        return out
+
+    def _tail(self, path, n):
+        keep = []
+        try:
+            with open(path) as f:
+                for line in f:
+                    keep.append(line)
+                    if len(keep) > n:
+                        keep.pop(0)
+        except OSError:
+            return []
+        out = []
+        for line in keep:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass  # a line cut short by a power loss
+        return out

@@ -1,0 +1,115 @@
+"""Station-mode Wi-Fi that keeps itself joined: reconnects with exponential backoff.
+
+`tick()` is cheap and never blocks, so the server's loop can call it often; `status()` is
+what the Wi-Fi screen shows.
+"""
+
+import time
+
+from micropython import const
+
+FIRST_RETRY_MS = const(2000)
+MAX_RETRY_MS = const(300000)
+JOIN_TIMEOUT_MS = const(20000)
+
+
+class Wifi:
+    """`wlan` is a network.WLAN (or anything with its active/connect/isconnected/ifconfig)."""
+
+    def __init__(self, ssid, password, wlan=None, country=None, hostname=None, ticks_ms=None):
+        if wlan is None:
+            import network
+
+            if country:
+                network.country(country)
+            if hostname:
+                network.hostname(hostname)
+            wlan = network.WLAN(network.STA_IF)
+        self._wlan = wlan
+        self.ssid = ssid
+        self._password = password
+        self._ticks = ticks_ms or time.ticks_ms
+        self.state = "down"
+        self.attempts = 0
+        self._backoff = FIRST_RETRY_MS
+        self._next = self._ticks()
+        self._deadline = None
+
+    def connected(self):
+        return self.state == "up"
+
+    def ip(self):
+        return self._wlan.ifconfig()[0] if self.state == "up" else None
+
+    def _join(self, now):
+        self.attempts += 1
+        self.state = "connecting"
+        self._deadline = time.ticks_add(now, JOIN_TIMEOUT_MS)
+        try:
+            self._wlan.active(True)
+            self._wlan.connect(self.ssid, self._password)
+        except OSError:
+            self._fail(now)
+
+    def _fail(self, now):
+        self.state = "down"
+        self._deadline = None
+        self._next = time.ticks_add(now, self._backoff)
+        self._backoff = min(self._backoff * 2, MAX_RETRY_MS)
+
+    def tick(self):
+        now = self._ticks()
+        up = self._wlan.isconnected()
+        if up:
+            if self.state != "up":
+                self.state = "up"
+                self._deadline = None
+                self._backoff = FIRST_RETRY_MS
+            return
+        if self.state == "up":
+            # dropped: try again at once, then back off
+            self.state = "down"
+            self._next = now
+        elif self.state == "connecting":
+            if time.ticks_diff(now, self._deadline) >= 0:
+                self._fail(now)
+            return
+        if time.ticks_diff(now, self._next) >= 0:
+            self._join(now)
+
+    def retry_in(self):
+        if self.state != "down":
+            return None
+        return max(0, time.ticks_diff(self._next, self._ticks()) // 1000)
+
+    def status(self):
+        return {
+            "state": self.state,
+            "ssid": self.ssid,
+            "ip": self.ip(),
+            "attempts": self.attempts,
+            "retry_in": self.retry_in(),
+        }
+
+
+class HostWifi:
+    """The emulator's network: loopback, always up."""
+
+    ssid = "loopback"
+    state = "up"
+    attempts = 1
+
+    def __init__(self, ip="127.0.0.1"):
+        self._ip = ip
+
+    def connected(self):
+        return True
+
+    def ip(self):
+        return self._ip
+
+    def tick(self):
+        pass
+
+    def status(self):
+        return {"state": "up", "ssid": self.ssid, "ip": self._ip, "attempts": 1, "retry_in": None}
