@@ -12,7 +12,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
 
@@ -282,11 +282,10 @@ def _utc(unix: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code instead of exiting (for embedding)."""
-    command: Callable[..., Any] = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="python -m client", standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except SystemExit as exc:  # click's own usage errors in standalone mode
-        return int(exc.code or 0)
+        app(args=argv, prog_name="python -m client")
+    except SystemExit as exc:
+        if exc.code is None:
+            return EXIT_OK
+        return exc.code if isinstance(exc.code, int) else 1
     return EXIT_OK
