@@ -46,8 +46,11 @@ def uvicorn_tls(app: Any, cert: Path, key: Path) -> Iterator[str]:
 
 
 @contextmanager
-def raw_server(answer: bytes) -> Iterator[str]:
-    """Accept connections on loopback and answer each with `answer` bytes, then close."""
+def raw_server(answer: bytes | None) -> Iterator[str]:
+    """Accept connections on loopback and answer each with `answer` bytes, then close.
+
+    With `answer=None` it never answers: it holds each connection until the test ends.
+    """
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -66,7 +69,10 @@ def raw_server(answer: bytes) -> Iterator[str]:
                 conn.settimeout(2)
                 try:
                     conn.recv(65536)
-                    conn.sendall(answer)
+                    if answer is None:
+                        stop.wait()
+                    else:
+                        conn.sendall(answer)
                 except OSError:
                     pass
 

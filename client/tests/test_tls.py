@@ -119,3 +119,10 @@ def test_refused_connection_is_a_network_error() -> None:
         port = url.rsplit(":", 1)[1]
     with AuthClient(f"http://127.0.0.1:{port}", timeout=5) as auth:
         pytest.raises(NetworkError, auth.info)
+
+
+def test_silent_server_times_out_cleanly() -> None:
+    with raw_server(None) as url, AuthClient(url, timeout=0.5) as auth:
+        started = time.monotonic()
+        pytest.raises(NetworkError, auth.info)
+        assert time.monotonic() - started < 5
