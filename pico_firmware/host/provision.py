@@ -35,7 +35,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PARAMS = Path(__file__).resolve().parents[1] / "src" / "tfa" / "params.py"
 ITERATIONS_NAME = "PBKDF2_ITERATIONS"
-BACKUP_ITERATIONS = 1000  # backup codes are long random strings: a low cost suffices
+BACKUP_ITERATIONS_NAME = "BACKUP_CODE_ITERATIONS"  # random codes: a low cost suffices
 BACKUP_CODES = 10
 BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 SECRET_BYTES = 20  # 160 bits, RFC 4226 section 4
@@ -89,12 +89,20 @@ def firmware_params(path: Path = PARAMS) -> dict[str, Any]:
     return values
 
 
+def _param_int(name: str, path: Path = PARAMS) -> int:
+    value = firmware_params(path).get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ProvisionError(f"{path} defines no positive integer {name}")
+    return value
+
+
 def pbkdf2_iterations(path: Path = PARAMS) -> int:
     """The board's PBKDF2-HMAC-SHA256 iteration count for passwords (LOGIN-5)."""
-    value = firmware_params(path).get(ITERATIONS_NAME)
-    if not isinstance(value, int) or value < 1:
-        raise ProvisionError(f"{path} defines no integer {ITERATIONS_NAME}")
-    return value
+    return _param_int(ITERATIONS_NAME, path)
+
+
+def backup_code_iterations(path: Path = PARAMS) -> int:
+    return _param_int(BACKUP_ITERATIONS_NAME, path)
 
 
 # -- hashes and secrets --------------------------------------------------------------------
@@ -104,9 +112,11 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _pbkdf2(secret: str, iterations: int, salt: bytes | None = None) -> str:
-    salt = secrets.token_bytes(16) if salt is None else salt
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), salt, iterations, dklen=32)
+def _pbkdf2(secret: str, iterations: int) -> str:
+    salt = secrets.token_bytes(_param_int("SALT_BYTES"))
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", secret.encode("utf-8"), salt, iterations, dklen=_param_int("HASH_BYTES")
+    )
     return f"pbkdf2_sha256${iterations}${_b64(salt)}${_b64(digest)}"
 
 
@@ -142,7 +152,7 @@ def normalize_backup_code(code: str) -> str:
 
 
 def hash_backup_code(code: str) -> str:
-    return _pbkdf2(normalize_backup_code(code), BACKUP_ITERATIONS)
+    return _pbkdf2(normalize_backup_code(code), backup_code_iterations())
 
 
 def new_secret() -> str:
