@@ -1,0 +1,100 @@
+"""The protocol's five operations as the suite calls them, through a recording httpx client."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from typing import Any
+
+import httpx
+
+from conformance.recorder import Recorder
+
+TIMEOUT_S = 15.0
+
+
+def tls_context(verify: str | bool) -> ssl.SSLContext | bool:
+    """The SSL context for a profile's `ca_cert` / `verify_tls` (reused: contexts are costly)."""
+    if verify is True:
+        return True
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=verify)
+
+
+class Api:
+    """One case's view of the target. Every request is recorded for the report."""
+
+    def __init__(self, base_url: str, verify: ssl.SSLContext | bool, recorder: Recorder) -> None:
+        self.base_url = base_url
+        self.verify = verify
+        self.recorder = recorder
+        self.client = self.new_client()
+
+    def new_client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url,
+            verify=self.verify,
+            timeout=TIMEOUT_S,
+            event_hooks=self.recorder.hooks(),
+        )
+
+    def reopen(self, base_url: str) -> None:
+        """After a restart the target may listen elsewhere, and old connections are gone."""
+        self.client.close()
+        self.base_url = base_url
+        self.client = self.new_client()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, path, **kwargs)
+
+    def info(self) -> httpx.Response:
+        return self.client.get("/api/info")
+
+    def login(self, username: str, password: str, **extra: Any) -> httpx.Response:
+        return self.post_json(
+            "/api/auth/login", {"username": username, "password": password, **extra}
+        )
+
+    def verify(
+        self, challenge: str, code: str | None = None, backup_code: str | None = None
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"challenge_token": challenge}
+        if code is not None:
+            body["totp_code"] = code
+        if backup_code is not None:
+            body["backup_code"] = backup_code
+        return self.post_json("/api/auth/verify", body)
+
+    def dashboard(self, token: str | None, scheme: str = "Bearer") -> httpx.Response:
+        return self.client.get("/api/dashboard", headers=_auth(token, scheme))
+
+    def logout(self, token: str | None, scheme: str = "Bearer") -> httpx.Response:
+        return self.client.post("/api/auth/logout", headers=_auth(token, scheme))
+
+    def post_json(self, path: str, body: Any) -> httpx.Response:
+        return self.post_raw(path, json.dumps(body).encode("utf-8"))
+
+    def post_raw(
+        self, path: str, content: bytes, content_type: str | None = "application/json"
+    ) -> httpx.Response:
+        headers = {"Content-Type": content_type} if content_type is not None else {}
+        return self.client.post(path, content=content, headers=headers)
+
+
+def _auth(token: str | None, scheme: str) -> dict[str, str]:
+    return {} if token is None else {"Authorization": f"{scheme} {token}"}
+
+
+def body_of(response: httpx.Response) -> Any:
+    """The JSON body, or None when there is none or it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None

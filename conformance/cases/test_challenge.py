@@ -1,0 +1,83 @@
+"""CHAL: challenge tokens (from login, spent by verify)."""
+
+from __future__ import annotations
+
+import secrets
+
+from conformance import requirement
+from conformance.api import body_of
+from conformance.checks import describe, expect_error, expect_status, token_bits
+
+
+@requirement("CHAL-1", "MUST", "a challenge cannot be guessed, and opens only its own account")
+def test_CHAL_1_challenge_opaque_and_bound(api, conformance, two_accounts):
+    owner, other = two_accounts
+    tokens = [conformance.login_ok(api, owner) for _ in range(6)]
+    assert len(set(tokens)) == len(tokens), "the same challenge token was issued twice"
+    for token in tokens:
+        assert token_bits(token) >= 128, (
+            f"a challenge token of {len(token)} characters carries "
+            f"at most {token_bits(token):.0f} bits"
+        )
+    # The other account's valid code does not pass the owner's challenge.
+    code, _ = conformance.next_code(other)
+    response = api.verify(tokens[-1], code)
+    conformance.count(owner, response)
+    assert response.status_code != 200, "a challenge accepted another account's code"
+    expect_error(response, 401, "invalid_code")
+    # The owner's own code does, and the session is the owner's.
+    code, step = conformance.next_code(owner)
+    response = api.verify(tokens[-1], code)
+    expect_status(response, 200)
+    owner.succeeded(step)
+    dashboard = api.dashboard(body_of(response)["session_token"])
+    expect_status(dashboard, 200)
+    user = (body_of(dashboard) or {}).get("user", {})
+    assert user.get("username") == owner.username, f"the session is not the owner's: {user}"
+
+
+@requirement("CHAL-2", "MUST", "a challenge is single-use: a stolen one is worthless after login")
+def test_CHAL_2_challenge_single_use(api, conformance, account):
+    challenge = conformance.login_ok(api, account)
+    code, step = conformance.next_code(account)
+    expect_status(api.verify(challenge, code), 200)
+    account.succeeded(step)
+    code, _ = conformance.next_code(account)
+    again = api.verify(challenge, code)
+    assert again.status_code != 200, "a used challenge opened a second session"
+    expect_error(again, 401, "invalid_challenge")
+
+
+@requirement("CHAL-3", "MUST", "a challenge expires after challenge_ttl_s")
+def test_CHAL_3_challenge_expires(api, conformance, account):
+    ttl = conformance.ttl("challenge_ttl_s", 120)
+    conformance.require_wait(ttl + 2, "challenge expiry")
+    issued = conformance.now
+    challenge = conformance.login_ok(api, account)
+    conformance.wait_until(issued + ttl + 1.5)
+    code, _ = conformance.next_code(account)
+    response = api.verify(challenge, code)
+    assert response.status_code != 200, f"a challenge older than {ttl:.0f} s was accepted"
+    expect_error(response, 401, "invalid_challenge")
+
+
+@requirement("CHAL-4", "MUST", "forged challenges are refused cleanly, never with a 5xx")
+def test_CHAL_4_unknown_challenge(api, conformance):
+    in_schema = [
+        secrets.token_urlsafe(32),
+        "x",
+        "A" * 128,
+        "é" * 20,
+        "../../etc/passwd",
+        "' OR '1'='1",
+        "null",
+        "\u0000abc",
+        "%00%ff",
+    ]
+    for token in in_schema:
+        response = api.verify(token, "123456")
+        assert response.status_code < 500, f"forged challenge: {describe(response)}"
+        expect_error(response, 401, "invalid_challenge")
+    for token in ("", "A" * 129):
+        response = api.verify(token, "123456")
+        expect_status(response, 400, 401)

@@ -1,0 +1,252 @@
+"""INPUT: bad input, oversized requests, slow clients, and the server still standing afterwards."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from conformance import requirement
+from conformance.api import body_of
+from conformance.checks import describe, expect_error, expect_json_object, expect_status
+from conformance.rawsock import connect, exchange, host_header, is_closed, status_of
+
+IDLE_LIMIT_S = 30.0
+BODY_LIMIT = 1024
+HEADER_LIMIT = 4096
+
+
+def _info_still_right(api) -> None:
+    response = api.info()
+    expect_status(response, 200)
+    info = expect_json_object(response)
+    assert info.get("api_version") == "1" and isinstance(info.get("server_time"), int), (
+        f"/api/info is no longer right: {describe(response)}"
+    )
+
+
+@requirement("INPUT-1", "MUST", "malformed requests get 400/415 and change nothing")
+def test_INPUT_1_bad_bodies(api, conformance, account):
+    user, password = account.username, account.password
+    challenge = conformance.login_ok(api, account)
+    bad_login = [
+        (b"{not json", "application/json", 400),
+        (b"[]", "application/json", 400),
+        (b'"a string"', "application/json", 400),
+        (b"123", "application/json", 400),
+        (b"null", "application/json", 400),
+        (b"", "application/json", 400),
+        (b'{"username": "\xff\xfe", "password": "x"}', "application/json", 400),
+        (json.dumps({"username": user}).encode(), "application/json", 400),
+        (json.dumps({"password": password}).encode(), "application/json", 400),
+        (json.dumps({"username": 123, "password": password}).encode(), "application/json", 400),
+        (json.dumps({"username": user, "password": [password]}).encode(), "application/json", 400),
+        (json.dumps({"username": user, "password": None}).encode(), "application/json", 400),
+        (json.dumps({"username": "u" * 65, "password": "x"}).encode(), "application/json", 400),
+        (json.dumps({"username": "", "password": "x"}).encode(), "application/json", 400),
+        (json.dumps({"username": user, "password": ""}).encode(), "application/json", 400),
+        (json.dumps({"username": user, "password": "p"}).encode(), "text/plain", 415),
+        (json.dumps({"username": user, "password": "p"}).encode(), None, 415),
+        (f"username={user}&password=p".encode(), "application/x-www-form-urlencoded", 415),
+    ]
+    for content, content_type, status in bad_login:
+        response = api.post_raw("/api/auth/login", content, content_type)
+        assert response.status_code < 500, f"bad input caused a server error: {describe(response)}"
+        expect_error(
+            response, status, "invalid_request" if status == 400 else "unsupported_media_type"
+        )
+    bad_verify = [
+        {"challenge_token": challenge},
+        {"totp_code": "123456"},
+        {"challenge_token": challenge, "totp_code": "123456", "backup_code": "abcde"},
+        {"challenge_token": 5, "totp_code": "123456"},
+        {"challenge_token": challenge, "totp_code": 123456},
+        {"challenge_token": challenge, "totp_code": None},
+        {"challenge_token": [challenge], "totp_code": "123456"},
+    ]
+    for body in bad_verify:
+        response = api.post_json("/api/auth/verify", body)
+        assert response.status_code < 500, f"bad input caused a server error: {describe(response)}"
+        expect_error(response, 400, "invalid_request")
+    for content, content_type, status in (
+        (b"{oops", "application/json", 400),
+        (b"{}", "text/plain", 415),
+    ):
+        response = api.post_raw("/api/auth/verify", content, content_type)
+        expect_error(
+            response, status, "invalid_request" if status == 400 else "unsupported_media_type"
+        )
+    # None of that counted: four real failures are still judged 401, not 429.
+    for n in range(conformance.policy.max_failures - 1):
+        response = conformance.wrong_password(api, account)
+        assert response.status_code == 401, (
+            f"malformed requests were counted: failure {n + 1} afterwards "
+            f"answered {describe(response)}"
+        )
+    # Unknown extra fields are ignored.
+    response = api.login(user, password, extra_field={"ignored": True})
+    expect_status(response, 200)
+    code, step = conformance.next_code(account)
+    response = api.post_json(
+        "/api/auth/verify",
+        {"challenge_token": body_of(response)["challenge_token"], "totp_code": code, "x": 1},
+    )
+    expect_status(response, 200)
+    account.succeeded(step)
+
+
+@requirement("INPUT-2", "MUST", "a small device must bound what it reads: 413 and 431")
+def test_INPUT_2_size_limits(api, conformance):
+    def login_body(size: int) -> bytes:
+        base = {"username": "nobody-size-check", "password": "wrong", "pad": ""}
+        overhead = len(json.dumps(base).encode())
+        base["pad"] = "p" * (size - overhead)
+        content = json.dumps(base).encode()
+        assert len(content) == size
+        return content
+
+    at_limit = api.post_raw("/api/auth/login", login_body(BODY_LIMIT))
+    assert at_limit.status_code != 413, (
+        f"a body of exactly {BODY_LIMIT} bytes was refused as too large"
+    )
+    expect_error(at_limit, 401, "invalid_credentials")
+    for size in (BODY_LIMIT + 1, 4000, 100_000):
+        response = api.post_raw("/api/auth/login", login_body(size))
+        expect_error(response, 413, "payload_too_large")
+    response = api.post_raw("/api/auth/verify", login_body(2000))
+    expect_error(response, 413, "payload_too_large")
+
+    def chunks():
+        yield b'{"username": "nobody", "password": "'
+        for _ in range(40):
+            yield b"x" * 100
+        yield b'"}'
+
+    try:
+        response = api.client.post(
+            "/api/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        expect_error(response, 413, "payload_too_large")
+    except httpx.HTTPError as exc:
+        api.recorder.raw("POST", "/api/auth/login (chunked, 4 kB)", b"", b"", repr(exc))
+        raise AssertionError(
+            f"a chunked body over {BODY_LIMIT} bytes was not answered 413: {exc!r}"
+        ) from exc
+    for headers in (
+        {"X-Padding": "h" * 5000},
+        {f"X-Pad-{i}": "h" * 60 for i in range(80)},
+    ):
+        try:
+            response = api.request("GET", "/api/info", headers=headers)
+        except httpx.HTTPError as exc:
+            api.recorder.raw(
+                "GET", "/api/info (headers > 4096 bytes)", b"", b"", f"closed: {exc!r}"
+            )
+        else:
+            assert response.status_code == 431, (
+                f"a header section over {HEADER_LIMIT} bytes was not refused (431 or close): "
+                f"{describe(response)}"
+            )
+            expect_error(response, 431, "request_header_fields_too_large")
+    _info_still_right(api)
+
+
+@requirement("INPUT-3", "MUST", "unknown paths and methods are answered as JSON errors")
+def test_INPUT_3_not_found_and_method(api):
+    for path in ("/api/nothing-here", "/nothing", "/api/auth", "/api/auth/login/extra"):
+        expect_error(api.request("GET", path), 404, "not_found")
+    for method, path, allowed in (
+        ("GET", "/api/auth/login", "POST"),
+        ("PUT", "/api/auth/verify", "POST"),
+        ("DELETE", "/api/info", "GET"),
+        ("POST", "/api/dashboard", "GET"),
+        ("GET", "/api/auth/logout", "POST"),
+    ):
+        response = api.request(method, path)
+        expect_error(response, 405, "method_not_allowed")
+        allow = {m.strip().upper() for m in response.headers.get("allow", "").split(",")}
+        assert allowed in allow, f"Allow {response.headers.get('allow')!r} lacks {allowed}"
+
+
+@requirement("INPUT-4", "MUST", "idle or trickling clients must not occupy a small server")
+def test_INPUT_4_idle_clients_dropped(api, conformance, notes):
+    base_url, verify = conformance.target.base_url, conformance.verify
+    idle = {
+        "silent connection (no TLS handshake)": connect(base_url, verify, tls=False),
+        "silent connection": connect(base_url, verify),
+        "trickling request": connect(base_url, verify),
+    }
+    trickle = f"GET /api/info HTTP/1.1\r\nHost: {host_header(base_url)}\r\nX-Slow: ".encode()
+    started = time.monotonic()
+    dropped: dict[str, float] = {}
+    try:
+        served = api.info()
+        assert served.status_code == 200, "another client was not served while idle ones were open"
+        served_in = time.monotonic() - started
+        sent = 0
+        while time.monotonic() - started < IDLE_LIMIT_S and len(dropped) < len(idle):
+            for name, sock in idle.items():
+                if name in dropped:
+                    continue
+                if name == "trickling request":
+                    try:
+                        sock.send(trickle[sent % len(trickle) : sent % len(trickle) + 1])
+                    except OSError:
+                        dropped[name] = time.monotonic() - started
+                        continue
+                if is_closed(sock, 0.05):
+                    dropped[name] = time.monotonic() - started
+            sent += 1
+            time.sleep(0.5)
+        during = api.info()
+        expect_status(during, 200)
+    finally:
+        for sock in idle.values():
+            sock.close()
+    notes.append(
+        f"another client served in {served_in:.2f} s; dropped after: "
+        + ", ".join(f"{name} {t:.1f} s" for name, t in dropped.items())
+    )
+    kept = [name for name in idle if name not in dropped]
+    assert not kept, f"still connected after {IDLE_LIMIT_S:.0f} s: {', '.join(kept)}"
+    _info_still_right(api)
+
+
+@requirement("INPUT-5", "MUST", "no sequence of bad input takes the server down")
+def test_INPUT_5_survives_garbage(api, conformance):
+    base_url, verify = conformance.target.base_url, conformance.verify
+    host = host_header(base_url)
+    garbage = [
+        b"GARBAGE\r\n\r\n",
+        b"GET\r\n\r\n",
+        b"GET /api/info HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"GET /api/info HTTP/1.1\r\nHost " + host.encode() + b"\r\n\r\n",
+        b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        bytes(range(256)) * 4,
+        b"\x00" * 512 + b"\r\n\r\n",
+        b"GET /api/info HTTP/1.1\r\n" + b"Host: x\r\n" * 300 + b"\r\n",
+    ]
+    for data in garbage:
+        sock = connect(base_url, verify)
+        try:
+            received, ending = exchange(sock, data, timeout=8.0)
+        finally:
+            sock.close()
+        status = status_of(received)
+        api.recorder.raw("RAW", base_url, data, received, ending)
+        assert status is None or 400 <= status < 500 or status == 505, (
+            f"malformed request {data[:40]!r} answered {status} "
+            "(expected 4xx or a closed connection)"
+        )
+        assert ending != "timeout" or status is not None, (
+            f"malformed request {data[:40]!r}: no answer and the connection stayed open"
+        )
+    _info_still_right(api)
+    for body in (b"{", b"[" * 500, b'{"a":' * 200, "\U0001f600".encode() * 100):
+        response = api.post_raw("/api/auth/login", body)
+        assert response.status_code < 500, f"bad input caused a server error: {describe(response)}"
+    _info_still_right(api)

@@ -1,0 +1,258 @@
+"""LOCK: lockout and rate limiting."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from conformance import requirement
+from conformance.checks import describe, expect_error, expect_locked, expect_status
+from conformance.session import not_run
+
+CONCURRENT_ATTEMPTS = 10
+
+
+@requirement("LOCK-1", "MUST", "5 failures of either factor lock the account, even for the owner")
+def test_LOCK_1_five_failures_lock(api, conformance, account):
+    challenge = conformance.login_ok(api, account)
+    answers = [conformance.wrong_password(api, account) for _ in range(3)]
+    answers += [conformance.wrong_code(api, account, challenge) for _ in range(2)]
+    for n, response in enumerate(answers, start=1):
+        assert response.status_code == 401, (
+            f"failure {n} of 5 was not judged 401: {describe(response)}"
+        )
+    code, _ = conformance.next_code(account)
+    verify = api.verify(challenge, code)
+    assert verify.status_code != 200, "after 5 failures the right code was accepted"
+    expect_locked(verify)
+    login = api.login(account.username, account.password)
+    conformance.note_lock(account, login)
+    assert login.status_code != 200, "after 5 failures the right password was accepted"
+    expect_locked(login)
+
+
+@requirement("LOCK-2", "MUST", "a locked account says so, and for how long (Retry-After)")
+def test_LOCK_2_locked_answer(api, conformance, account):
+    challenge = conformance.login_ok(api, account)
+    conformance.lock(api, account)
+    locked_at = conformance.now
+    duration = conformance.policy.lock_length(account.locks or 1)
+    login = api.login(account.username, account.password)
+    retry = expect_locked(login)
+    elapsed = conformance.now - locked_at
+    assert retry <= duration - elapsed + 1 + conformance.clock.uncertainty + 1, (
+        f"retry_after {retry} exceeds the time left of a {duration:.0f} s lock + 1"
+    )
+    assert retry >= duration - elapsed - 3 - conformance.clock.uncertainty, (
+        f"retry_after {retry} is far shorter than the {duration:.0f} s lock"
+    )
+    conformance.note_lock(account, login)
+    code, _ = conformance.next_code(account)
+    verify = api.verify(challenge, code)
+    assert verify.status_code != 200, "a locked account passed verify with the right code"
+    expect_locked(verify)
+
+
+@requirement("LOCK-3", "MUST", "a lock ends on time: attempts do not extend it; then count from 0")
+def test_LOCK_3_lock_ends_and_resets(api, conformance, account):
+    duration = conformance.policy.lock_length(account.locks + 1)
+    conformance.require_wait(duration + 2, "the end of a lock")
+    conformance.lock(api, account)
+    locked_at = conformance.now
+    first_retry = expect_locked(api.login(account.username, account.password))
+    conformance.wait(duration / 2)
+    for _ in range(3):
+        response = api.login(account.username, account.password + "-wrong")
+        retry = expect_locked(response)
+    assert retry <= first_retry - duration / 2 + 2 + conformance.clock.uncertainty, (
+        f"retry_after grew from {first_retry} to {retry} after attempts during the lock"
+    )
+    conformance.wait_until(locked_at + duration + 1.5)
+    response = api.login(account.username, account.password)
+    assert response.status_code != 429, (
+        f"the {duration:.0f} s lock had not ended {duration + 1.5:.1f} s later "
+        f"(attempts during a lock must not extend it): {describe(response)}"
+    )
+    expect_status(response, 200)
+    account.locked_until = 0.0
+    account.failures = 0
+    for n in range(conformance.policy.max_failures - 1):
+        response = conformance.wrong_password(api, account)
+        assert response.status_code == 401, (
+            f"after the lock ended, failure {n + 1} answered {response.status_code}: "
+            "the counter did not restart at 0"
+        )
+    expect_status(api.login(account.username, account.password), 200)
+
+
+@requirement("LOCK-4", "MUST", "only a successful verify resets the count, not the password alone")
+def test_LOCK_4_only_verify_resets(api, conformance, account):
+    for _ in range(4):
+        expect_status(conformance.wrong_password(api, account), 401)
+    conformance.sign_in(api, account)
+    for n in range(4):
+        response = conformance.wrong_password(api, account)
+        assert response.status_code == 401, (
+            f"a successful verify did not reset the counter: failure {n + 1} after it "
+            f"answered {describe(response)}"
+        )
+    expect_status(api.login(account.username, account.password), 200)
+    response = conformance.wrong_password(api, account)
+    expect_status(response, 401)
+    locked = api.login(account.username, account.password)
+    conformance.note_lock(account, locked)
+    assert locked.status_code == 429, (
+        "4 failures, a right password, 1 failure: the 6th attempt must be locked "
+        f"(a right password alone must not reset the counter), got {describe(locked)}"
+    )
+
+
+def _race(clients: list[httpx.Client], send) -> list[httpx.Response | Exception]:
+    barrier = threading.Barrier(len(clients))
+
+    def one(index: int) -> httpx.Response | Exception:
+        barrier.wait()
+        try:
+            return send(clients[index], index)
+        except httpx.HTTPError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        return list(pool.map(one, range(len(clients))))
+
+
+@requirement("LOCK-5", "MUST", "simultaneous attempts cannot race past the lock or reuse a code")
+def test_LOCK_5_concurrent_attempts(api, conformance, account):
+    clients = [api.new_client() for _ in range(CONCURRENT_ATTEMPTS)]
+    try:
+        for client in clients:
+            client.get("/api/info")  # connections (and TLS) set up before the race
+        answers = _race(
+            clients,
+            lambda c, _: c.post(
+                "/api/auth/login",
+                json={"username": account.username, "password": account.password + "-wrong"},
+            ),
+        )
+        statuses = [a.status_code if isinstance(a, httpx.Response) else repr(a) for a in answers]
+        judged = statuses.count(401)
+        locks = statuses.count(429)
+        for answer in answers:
+            if isinstance(answer, httpx.Response):
+                conformance.count(account, answer)
+        assert judged + locks == len(answers), f"answers to the race: {statuses}"
+        assert judged <= conformance.policy.max_failures, (
+            f"{judged} of {len(answers)} simultaneous wrong passwords were judged (401) before "
+            f"the lock; at most 5 may be: {statuses}"
+        )
+        assert locks >= 1, f"10 wrong passwords and no 429: {statuses}"
+    finally:
+        for client in clients:
+            client.close()
+
+
+@requirement("LOCK-5", "MUST", "two verifies with one valid code: at most one session")
+def test_LOCK_5_concurrent_verifies_one_code(api, conformance, account):
+    clients = [api.new_client() for _ in range(2)]
+    try:
+        for client in clients:
+            client.get("/api/info")
+        for _ in range(2):
+            challenges = [conformance.login_ok(api, account) for _ in range(2)]
+            code, step = conformance.next_code(account)
+            answers = _race(
+                clients,
+                lambda c, i, code=code, challenges=challenges: c.post(
+                    "/api/auth/verify", json={"challenge_token": challenges[i], "totp_code": code}
+                ),
+            )
+            statuses = [
+                a.status_code if isinstance(a, httpx.Response) else repr(a) for a in answers
+            ]
+            wins = statuses.count(200)
+            if wins:
+                account.succeeded(step)
+            for answer in answers:
+                if isinstance(answer, httpx.Response) and answer.status_code != 200:
+                    conformance.count(account, answer)
+            assert wins <= 1, f"one code opened {wins} sessions in a race: {statuses}"
+            assert set(statuses) <= {200, 401}, f"answers to the race: {statuses}"
+    finally:
+        for client in clients:
+            client.close()
+
+
+@requirement("LOCK-6", "MUST", "a restart must not be a way to clear a lock or reuse a code")
+def test_LOCK_6_state_survives_restart(api, conformance, notes):
+    restart = conformance.target.restart
+    if restart is None:
+        not_run(conformance.target.restart_missing_reason)
+    with conformance.accounts(api, 3) as (counting, locked, signed):
+        for _ in range(conformance.policy.max_failures - 1):
+            expect_status(conformance.wrong_password(api, counting), 401)
+        conformance.lock(api, locked)
+        expect_locked(api.login(locked.username, locked.password))
+        challenge = conformance.login_ok(api, signed)
+        code, step = conformance.next_code(signed)
+        expect_status(api.verify(challenge, code), 200)
+        signed.succeeded(step)
+        before = conformance.now
+        new_url = restart()
+        took = conformance.now - before
+        notes.append(f"the restart took {took:.1f} s")
+        if new_url:
+            conformance.target.base_url_override = new_url
+        api.reopen(conformance.target.base_url)
+        # The last accepted step survived: the same code is a replay.
+        replay = api.verify(conformance.login_ok(api, signed), code)
+        conformance.count(signed, replay)
+        assert replay.status_code != 200, "after a restart an already used code was accepted again"
+        expect_error(replay, 401, "invalid_code")
+        # The failure count survived: one more failure locks.
+        expect_status(conformance.wrong_password(api, counting), 401)
+        response = api.login(counting.username, counting.password)
+        conformance.note_lock(counting, response)
+        assert response.status_code == 429, (
+            f"4 failures before a restart and 1 after did not lock: {describe(response)}"
+        )
+        # The lock survived (when it outlasted the restart).
+        if conformance.now < locked.locked_until - 1.5:
+            response = api.login(locked.username, locked.password)
+            conformance.note_lock(locked, response)
+            assert response.status_code == 429, f"a restart cleared a lock: {describe(response)}"
+        else:
+            notes.append("the lock ended during the restart; its survival was judged by the count")
+
+
+@requirement("LOCK-7", "SHOULD", "doubling locks make a month of guessing hopeless")
+def test_LOCK_7_escalation(api, conformance, account, notes):
+    policy = conformance.policy
+    if policy.escalation != "double":
+        raise AssertionError(
+            f"/api/info lockout.escalation is {policy.escalation!r}, not 'double': repeated "
+            "lockouts do not escalate"
+        )
+    first = policy.lock_length(account.locks + 1)
+    conformance.require_wait(first + 2, "escalation (two locks in a row)")
+    conformance.lock(api, account)
+    locked_at = conformance.now
+    retry = expect_locked(api.login(account.username, account.password))
+    assert retry <= first + 1, f"the first lock lasts {retry} s, more than duration_s {first:.0f}"
+    conformance.wait_until(locked_at + first + 1.5)
+    conformance.lock(api, account)
+    second_at = conformance.now
+    retry = expect_locked(api.login(account.username, account.password))
+    second = 2 * first
+    notes.append(f"first lock {first:.0f} s; second lock announced {retry} s")
+    assert retry >= second - 2 - conformance.clock.uncertainty, (
+        f"the second lock without a success in between lasts {retry} s; expected {second:.0f} s"
+    )
+    assert retry <= second + 1 + conformance.clock.uncertainty
+    conformance.wait_until(second_at + first + 1.5)
+    response = api.login(account.username, account.password)
+    conformance.note_lock(account, response)
+    assert response.status_code == 429, (
+        f"the second lock ended after {first:.0f} s, not {second:.0f} s: {describe(response)}"
+    )

@@ -1,0 +1,147 @@
+"""LOGIN: the first factor (`POST /api/auth/login`)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import statistics
+
+from conformance import requirement
+from conformance.api import body_of
+from conformance.checks import (
+    describe,
+    expect_error,
+    expect_json_object,
+    expect_locked,
+    expect_no_store,
+    expect_status,
+)
+
+HASH_MARKERS = re.compile(r"\$argon2|pbkdf2|\$2[aby]\$|scrypt|\$pbkdf2", re.IGNORECASE)
+
+
+def unknown_name() -> str:
+    return f"nobody-{secrets.token_hex(6)}"
+
+
+@requirement("LOGIN-1", "MUST", "the right password yields a challenge, never a session")
+def test_LOGIN_1_password_gives_challenge(api, conformance, account):
+    response = api.login(account.username, account.password)
+    expect_status(response, 200)
+    body = expect_json_object(response)
+    assert set(body) == {"status", "challenge_token", "expires_in"}, f"keys: {sorted(body)}"
+    assert body["status"] == "2fa_required", f"status must be 2fa_required: {describe(response)}"
+    assert isinstance(body["challenge_token"], str) and body["challenge_token"]
+    assert body["expires_in"] == conformance.info["challenge_ttl_s"], (
+        f"expires_in {body['expires_in']} != challenge_ttl_s {conformance.info['challenge_ttl_s']}"
+    )
+    expect_no_store(response)
+    # No session is issued by this step: the challenge does not open the dashboard.
+    dashboard = api.dashboard(body["challenge_token"])
+    assert dashboard.status_code == 401, (
+        f"a challenge token opened the dashboard: {describe(dashboard)}"
+    )
+
+
+@requirement("LOGIN-2", "MUST", "a wrong password is refused with invalid_credentials")
+def test_LOGIN_2_wrong_password(api, conformance, account):
+    response = conformance.wrong_password(api, account)
+    expect_error(response, 401, "invalid_credentials")
+    assert "challenge_token" not in response.text
+
+
+def _same_answer(real, unknown, what: str) -> None:
+    assert real.status_code == unknown.status_code, (
+        f"{what}: wrong password answered {real.status_code}, unknown user {unknown.status_code}"
+    )
+    real_body, unknown_body = body_of(real) or {}, body_of(unknown) or {}
+    assert sorted(real_body) == sorted(unknown_body), (
+        f"{what}: body keys differ: {sorted(real_body)} vs {sorted(unknown_body)}"
+    )
+    assert real_body.get("error") == unknown_body.get("error"), (
+        f"{what}: error {real_body.get('error')!r} vs {unknown_body.get('error')!r}"
+    )
+    skip = {"date", "retry-after"}
+    real_headers = {k.lower(): v for k, v in real.headers.items() if k.lower() not in skip}
+    unknown_headers = {k.lower(): v for k, v in unknown.headers.items() if k.lower() not in skip}
+    if what == "first failure":
+        assert real_headers == unknown_headers, (
+            f"{what}: headers differ apart from Date: {real_headers} vs {unknown_headers}"
+        )
+    else:
+        assert set(real_headers) == set(unknown_headers), (
+            f"{what}: header names differ: {sorted(real_headers)} vs {sorted(unknown_headers)}"
+        )
+
+
+@requirement("LOGIN-3", "MUST", "an unknown name answers and locks exactly like a wrong password")
+def test_LOGIN_3_no_user_enumeration(api, conformance, account):
+    name = unknown_name()
+    real = conformance.wrong_password(api, account)
+    unknown = api.login(name, account.password + "-wrong")
+    expect_error(real, 401, "invalid_credentials")
+    _same_answer(real, unknown, "first failure")
+    # Four more failures each: both the account and the unknown name are now locked.
+    for _ in range(conformance.policy.max_failures - 1):
+        real = conformance.wrong_password(api, account)
+        unknown = api.login(name, "wrong-password")
+        _same_answer(real, unknown, "failures 2..5")
+    real = api.login(account.username, account.password)
+    conformance.note_lock(account, real)
+    unknown = api.login(name, "wrong-password")
+    expect_locked(real)
+    assert unknown.status_code == 429, (
+        f"after 5 failures a real account answers 429 but an unknown name {describe(unknown)}: "
+        "the lockout reveals which names exist"
+    )
+    _same_answer(real, unknown, "the 6th attempt")
+    expect_locked(unknown)
+
+
+@requirement("LOGIN-4", "SHOULD", "timing must not reveal whether a username exists")
+def test_LOGIN_4_timing_unknown_user(api, conformance, notes):
+    per_account = conformance.policy.max_failures - 1
+    with conformance.accounts(api, 4) as accounts:
+        api.info()  # the connection is open before anything is timed
+        known, unknown = [], []
+        for account in accounts:
+            for _ in range(per_account):
+                response = conformance.wrong_password(api, account)
+                expect_status(response, 401)
+                known.append(response.elapsed.total_seconds())
+                response = api.login(unknown_name(), "wrong-password")
+                expect_status(response, 401)
+                unknown.append(response.elapsed.total_seconds())
+    median_known, median_unknown = statistics.median(known), statistics.median(unknown)
+    ratio = abs(median_unknown - median_known) / median_known
+    notes.append(
+        f"median wrong password {median_known * 1000:.1f} ms, unknown user "
+        f"{median_unknown * 1000:.1f} ms over {len(known)}+{len(unknown)} logins "
+        f"({ratio:.0%} apart)"
+    )
+    assert ratio <= 0.25, (
+        f"unknown-user logins take {median_unknown * 1000:.1f} ms (median) and wrong-password "
+        f"logins {median_known * 1000:.1f} ms: {ratio:.0%} apart (> 25%)"
+    )
+
+
+@requirement("LOGIN-5", "MUST", "passwords are stored hashed; black-box: no answer shows one")
+def test_LOGIN_5_no_password_or_hash_in_answers(api, conformance, account, notes):
+    conformance.sign_in(api, account)
+    conformance.wrong_password(api, account)
+    passwords = [spec.password for spec in conformance.target.profile.accounts]
+    seen = 0
+    for recorder in conformance.recorders:
+        for headers, body in list(recorder.raw_responses):
+            text = body.decode("utf-8", "replace") + "\n".join(f"{k}: {v}" for k, v in headers)
+            seen += 1
+            for password in passwords:
+                assert password not in text, "a response contains an account's password"
+            match = HASH_MARKERS.search(text)
+            assert match is None, (
+                f"a response contains what looks like a password hash: {match[0]!r}"
+            )
+    notes.append(
+        f"checked {seen} responses: no password and no hash. Not visible black-box: how passwords "
+        "are stored (salted slow hash) and whether they are compared in constant time."
+    )

@@ -1,0 +1,148 @@
+"""SESS: session tokens (verify issues them; dashboard and logout take them)."""
+
+from __future__ import annotations
+
+from conformance import requirement
+from conformance.api import body_of
+from conformance.checks import (
+    describe,
+    expect_error,
+    expect_json_object,
+    expect_no_store,
+    expect_status,
+    token_bits,
+)
+from conformance.session import not_run
+
+
+def _issue(api, conformance, account):
+    """Sign in and return (verify response, step)."""
+    challenge = conformance.login_ok(api, account)
+    code, step = conformance.next_code(account)
+    response = api.verify(challenge, code)
+    expect_status(response, 200)
+    account.succeeded(step)
+    return response
+
+
+@requirement("SESS-1", "MUST", "a session token is unguessable, typed Bearer and never cached")
+def test_SESS_1_session_token_issued(api, conformance, account):
+    tokens = []
+    for _ in range(2):
+        response = _issue(api, conformance, account)
+        body = expect_json_object(response)
+        assert set(body) == {"status", "session_token", "token_type", "expires_in"}, sorted(body)
+        assert body["status"] == "success"
+        assert body["token_type"] == "Bearer", (  # noqa: S105 - the token type, not a secret
+            f"token_type must be Bearer: {describe(response)}"
+        )
+        assert body["expires_in"] == conformance.info["session_ttl_s"], (
+            f"expires_in {body['expires_in']} != session_ttl_s {conformance.info['session_ttl_s']}"
+        )
+        expect_no_store(response)
+        token = body["session_token"]
+        assert isinstance(token, str) and token_bits(token) >= 128, (
+            f"a session token of {len(token)} characters carries "
+            f"at most {token_bits(token):.0f} bits"
+        )
+        tokens.append(token)
+    assert tokens[0] != tokens[1], "two sign-ins were given the same session token"
+
+
+@requirement("SESS-2", "MUST", "a valid token opens the dashboard and says when it expires")
+def test_SESS_2_dashboard(api, conformance, account):
+    before = conformance.now
+    token = body_of(_issue(api, conformance, account))["session_token"]
+    after = conformance.now
+    response = api.dashboard(token)
+    expect_status(response, 200)
+    body = expect_json_object(response)
+    assert body.get("status") == "success", describe(response)
+    assert (body.get("user") or {}).get("username") == account.username, f"user: {body.get('user')}"
+    session = body.get("session") or {}
+    issued, expires = session.get("issued_at"), session.get("expires_at")
+    assert isinstance(issued, int) and isinstance(expires, int), f"session: {session}"
+    slack = 2 + conformance.clock.uncertainty
+    assert before - slack <= issued <= after + slack, (
+        f"issued_at {issued} is not when the session was issued (~{before:.0f})"
+    )
+    assert expires - issued == conformance.info["session_ttl_s"], (
+        f"expires_at - issued_at = {expires - issued}, not session_ttl_s"
+    )
+    expect_status(api.dashboard(token, scheme="bearer"), 200)
+
+
+@requirement("SESS-3", "MUST", "RFC 6750: 401 answers tell the client why, in WWW-Authenticate")
+def test_SESS_3_www_authenticate(api, conformance, account):
+    for response in (api.dashboard(None), api.logout(None)):
+        expect_error(response, 401, "missing_token")
+        challenge = response.headers.get("www-authenticate", "")
+        assert challenge.lower().startswith("bearer"), f"WWW-Authenticate {challenge!r}"
+        assert "realm=" in challenge, f"WWW-Authenticate without realm: {challenge!r}"
+    token = body_of(_issue(api, conformance, account))["session_token"]
+    expect_status(api.logout(token), 204)
+    for response in (
+        api.dashboard("not-a-valid-token-" + "x" * 30),
+        api.dashboard(token),
+        api.logout(token),
+    ):
+        expect_error(response, 401, "invalid_token")
+        challenge = response.headers.get("www-authenticate", "")
+        assert challenge.lower().startswith("bearer"), f"WWW-Authenticate {challenge!r}"
+        assert 'error="invalid_token"' in challenge, (
+            f'WWW-Authenticate lacks error="invalid_token": {challenge!r}'
+        )
+
+
+@requirement("SESS-4", "MUST", "a session ends session_ttl_s after issue, not later")
+def test_SESS_4_session_expires(api, conformance, account):
+    ttl = conformance.ttl("session_ttl_s", 3600)
+    conformance.require_wait(ttl + 2, "session expiry")
+    sent = conformance.now
+    token = body_of(_issue(api, conformance, account))["session_token"]
+    received = conformance.now
+    if ttl > 3:
+        conformance.wait_until(sent + ttl - 1.5)
+        response = api.dashboard(token)
+        assert response.status_code == 200, (
+            f"the session ended before {ttl - 1.5:.1f} s of its {ttl:.0f} s: {describe(response)}"
+        )
+    conformance.wait_until(received + ttl + 1.5)
+    response = api.dashboard(token)
+    assert response.status_code != 200, f"the session was still valid after {ttl + 1.5:.1f} s"
+    expect_error(response, 401, "invalid_token")
+
+
+@requirement("SESS-5", "MUST", "logout revokes the token at once")
+def test_SESS_5_logout_revokes(api, conformance, account):
+    token = body_of(_issue(api, conformance, account))["session_token"]
+    expect_status(api.dashboard(token), 200)
+    response = api.logout(token)
+    expect_status(response, 204)
+    assert response.content == b"", "204 with a body"
+    after = api.dashboard(token)
+    assert after.status_code != 200, "the dashboard still opened after logout"
+    expect_error(after, 401, "invalid_token")
+
+
+@requirement(
+    "SESS-6", "SHOULD", "a lost phone should not lock the owner out: single-use backup codes"
+)
+def test_SESS_6_backup_code(api, conformance, notes):
+    if not any(a.unused_backup_codes() for a in conformance.pool.accounts):
+        not_run("the target profile lists no unused backup_codes for the accounts")
+    with conformance.accounts(api, 1, where=lambda a: bool(a.unused_backup_codes())) as taken:
+        _backup_code_once(api, conformance, taken[0], notes)
+
+
+def _backup_code_once(api, conformance, account, notes):
+    code = account.unused_backup_codes()[0]
+    account.used_backup_codes.add(code)
+    response = api.verify(conformance.login_ok(api, account), backup_code=code)
+    assert response.status_code == 200, f"an unused backup code was refused: {describe(response)}"
+    account.succeeded(None)
+    again = api.verify(conformance.login_ok(api, account), backup_code=code)
+    conformance.count(account, again)
+    assert again.status_code != 200, "a used backup code was accepted again"
+    expect_status(again, 401)
+    notes.append("one backup code of the profile was spent by this run")

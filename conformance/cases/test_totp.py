@@ -1,0 +1,199 @@
+"""TOTP: the second factor (RFC 6238) in `POST /api/auth/verify`."""
+
+from __future__ import annotations
+
+import base64
+
+from conformance import oracle, requirement
+from conformance.api import body_of
+from conformance.checks import describe, expect_error, expect_status, wrong_code
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@requirement(
+    "TOTP-1", "MUST", "codes are RFC 6238 SHA1/6/30 s, as the checked oracle computes them"
+)
+def test_TOTP_1_rfc6238_code_accepted(api, conformance, account, notes):
+    oracle.self_check()
+    assert conformance.info.get("totp") == {
+        "algorithm": "SHA1",
+        "digits": 6,
+        "period": 30,
+        "skew_steps": 1,
+    }, f"/api/info totp: {conformance.info.get('totp')}"
+    challenge = conformance.login_ok(api, account)
+    code, step = conformance.next_code(account, offset=0)
+    response = api.verify(challenge, code)
+    expect_status(response, 200)
+    account.succeeded(step)
+    notes.append(
+        "pyotp reproduced the RFC 6238 Appendix B and RFC 4226 Appendix D vectors; the target "
+        "accepted its code for the current step. Not visible black-box: the 64-bit step counter."
+    )
+
+
+@requirement("TOTP-2", "MUST", "clocks drift: the codes of steps T-1, T and T+1 are accepted")
+def test_TOTP_2_drift_window_accepted(api, conformance, account):
+    for offset in (-1, 0, 1):
+        challenge = conformance.login_ok(api, account)
+        code, step = conformance.next_code(account, offset=offset)
+        response = api.verify(challenge, code)
+        assert response.status_code == 200, (
+            f"the code of step T{offset:+d} was refused: {describe(response)}"
+        )
+        account.succeeded(step)
+        body = body_of(response)
+        assert isinstance(body, dict) and body.get("status") == "success"
+
+
+@requirement("TOTP-3", "MUST", "a wider window than ±1 step makes guessing easier")
+def test_TOTP_3_outside_window_rejected(api, conformance, account):
+    challenge = conformance.login_ok(api, account)
+    for offset in (-2, 2):
+        code, _ = conformance.next_code(account, offset=offset)
+        response = api.verify(challenge, code)
+        conformance.count(account, response)
+        assert response.status_code != 200, f"the code of step T{offset:+d} was accepted"
+        expect_error(response, 401, "invalid_code")
+    # A wrong code does not consume the challenge (DECISIONS): the right one still works.
+    code, step = conformance.next_code(account)
+    response = api.verify(challenge, code)
+    expect_status(response, 200)
+    account.succeeded(step)
+
+
+@requirement("TOTP-4", "MUST", "a code is accepted once (RFC 6238 §5.2), and a replay looks wrong")
+def test_TOTP_4_replay_rejected(api, conformance, account):
+    challenge = conformance.login_ok(api, account)
+    code, step = conformance.next_code(account)
+    first = api.verify(challenge, code)
+    expect_status(first, 200)
+    account.succeeded(step)
+    replay = api.verify(conformance.login_ok(api, account), code)
+    conformance.count(account, replay)
+    assert replay.status_code != 200, f"the code of step {step} was accepted twice"
+    replay_body = expect_error(replay, 401, "invalid_code")
+    wrong = api.verify(conformance.login_ok(api, account), wrong_code(code))
+    conformance.count(account, wrong)
+    wrong_body = expect_error(wrong, 401, "invalid_code")
+    assert replay_body == wrong_body, (
+        f"a replayed code answers {replay_body}, a wrong one {wrong_body}: the replay is revealed"
+    )
+    # A later step is still accepted: the refusal was about the step, not the account.
+    code, later = conformance.next_code(account)
+    response = api.verify(conformance.login_ok(api, account), code)
+    expect_status(response, 200)
+    account.succeeded(later)
+
+
+@requirement("TOTP-5", "MUST", "only 6 ASCII digits are a code; anything else is not a guess")
+def test_TOTP_5_malformed_code_not_counted(api, conformance, account):
+    challenge = conformance.login_ok(api, account)
+    code, _ = conformance.next_code(account)
+    malformed = [
+        code.translate(ARABIC_INDIC),
+        code.translate(FULLWIDTH),
+        code[:5],
+        code + "0",
+        f"{code[:3]} {code[3:]}",
+        f" {code}",
+        f"{code}\n",
+        code[:5] + "a",
+        "",
+    ]
+    for bad in malformed:
+        response = api.verify(challenge, bad)
+        assert response.status_code != 200, f"the code {bad!r} (not 6 ASCII digits) was accepted"
+        expect_error(response, 400, "invalid_request")
+    response = api.post_json(
+        "/api/auth/verify", {"challenge_token": challenge, "totp_code": int(code)}
+    )
+    expect_error(response, 400, "invalid_request")
+    # Ten malformed codes counted nothing: the account is not locked and the right code works.
+    code, step = conformance.next_code(account)
+    response = api.verify(challenge, code)
+    assert response.status_code != 429, "malformed codes were counted as failures (account locked)"
+    expect_status(response, 200)
+    account.succeeded(step)
+    # A well-formed wrong code is a failure (401 invalid_code).
+    response = conformance.wrong_code(api, account, conformance.login_ok(api, account))
+    expect_error(response, 401, "invalid_code")
+
+
+@requirement("TOTP-6", "MUST", "constant-time compares; black-box: near-miss tokens are refused")
+def test_TOTP_6_near_miss_tokens_refused(api, conformance, account, notes):
+    challenge = conformance.login_ok(api, account)
+    near = challenge[:-1] + ("A" if challenge[-1] != "A" else "B")
+    code, step = conformance.next_code(account)
+    expect_error(api.verify(near, code), 401, "invalid_challenge")
+    response = api.verify(challenge, code)
+    expect_status(response, 200)
+    account.succeeded(step)
+    token = body_of(response)["session_token"]
+    near_token = token[:-1] + ("A" if token[-1] != "A" else "B")
+    near_answer = api.dashboard(near_token)
+    expect_error(near_answer, 401, "invalid_token")
+    notes.append(
+        "near-miss challenge and session tokens (last character changed) are refused; "
+        "the compare's timing is not measured black-box"
+    )
+
+
+@requirement("TOTP-7", "MUST", "a board without NTP must not judge codes against a wrong clock")
+def test_TOTP_7_clock_not_synced(api, conformance, account, notes):
+    info = body_of(api.info())
+    assert isinstance(info, dict) and isinstance(info.get("time_synced"), bool)
+    if info["time_synced"]:
+        notes.append(
+            "the target reports time_synced: true; the 503 clock_not_synced path was not seen"
+        )
+        challenge = conformance.login_ok(api, account)
+        code, step = conformance.next_code(account)
+        response = api.verify(challenge, code)
+        assert response.status_code != 503, (
+            f"time_synced is true but verify said {describe(response)}"
+        )
+        expect_status(response, 200)
+        account.succeeded(step)
+        return
+    challenge = conformance.login_ok(api, account)
+    code, _ = conformance.next_code(account)
+    expect_error(api.verify(challenge, code), 503, "clock_not_synced")
+    expect_error(api.verify(challenge, wrong_code(code)), 503, "clock_not_synced")
+
+
+def _secret_forms(secret_b32: str) -> list[str]:
+    raw = oracle.secret_bytes(secret_b32)
+    b32 = base64.b32encode(raw).decode()
+    return [
+        b32,
+        b32.rstrip("="),
+        b32.lower().rstrip("="),
+        raw.hex(),
+        base64.b64encode(raw).decode(),
+    ]
+
+
+@requirement("TOTP-8", "MUST", "secrets are long enough and never leave the server")
+def test_TOTP_8_secret_never_returned(api, conformance, account, notes):
+    for spec in conformance.target.profile.accounts:
+        bits = len(oracle.secret_bytes(spec.totp_secret)) * 8
+        assert bits >= 128, f"account {spec.username} has a {bits}-bit TOTP secret (< 128)"
+    token, _ = conformance.sign_in(api, account)
+    api.dashboard(token)
+    api.info()
+    forms = [
+        f for spec in conformance.target.profile.accounts for f in _secret_forms(spec.totp_secret)
+    ]
+    seen = 0
+    for recorder in conformance.recorders:
+        for headers, body in list(recorder.raw_responses):
+            text = body.decode("utf-8", "replace") + "\n".join(f"{k}: {v}" for k, v in headers)
+            seen += 1
+            for form in forms:
+                assert form not in text, "a response contains an account's TOTP secret"
+    notes.append(
+        f"no TOTP secret in any of {seen} responses; how secrets were generated is not visible"
+    )

@@ -1,0 +1,328 @@
+"""The pytest plugin: options, fixtures, the requirement matrix, reports and the exit status.
+
+    pytest -p conformance.plugin conformance/cases --target-profile board.toml [--only LOCK-1]
+
+`python -m conformance server` runs exactly this, with rich progress instead of pytest's output.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+
+from conformance.accounts import Account
+from conformance.api import Api
+from conformance.profile import ProfileError, load_profile
+from conformance.recorder import Recorder
+from conformance.requirements import MARKER, load_requirements, sort_ids
+from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
+from conformance.session import Conformance, Target
+
+DEFAULT_REPORT_DIR = "reports"
+_STYLE = {PASSED: "green", FAILED: "bold red", WARNING: "yellow", NOT_RUN: "dim"}
+
+
+@dataclass
+class PluginState:
+    """Everything the plugin learns during one run."""
+
+    target: Target | None = None
+    only: set[str] | None = None
+    cases: dict[str, CaseResult] = field(default_factory=dict)
+    session: Conformance | None = None
+    setup_error: str = ""
+    started: float = field(default_factory=time.time)
+    result: RunResult | None = None
+    cleanups: list[Any] = field(default_factory=list)
+    console: Console = field(default_factory=lambda: Console(highlight=False))
+
+
+STATE = pytest.StashKey[PluginState]()
+RECORDER = pytest.StashKey[Recorder]()
+NOTES = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "protocol conformance suite")
+    group.addoption("--target-profile", default=None, help="TOML target profile (CONTRACT.md)")
+    group.addoption("--report-dir", default=DEFAULT_REPORT_DIR, help="where reports go")
+    group.addoption(
+        "--only", default=None, help="comma-separated requirement IDs, e.g. LOCK-1,TOTP-4"
+    )
+    group.addoption(
+        "--long", action="store_true", help="run timed cases with real production waits"
+    )
+    group.addoption("--list-requirements", action="store_true", help="print requirement -> cases")
+    group.addoption("--no-reports", action="store_true", help="write no report files")
+    group.addoption("--rich-progress", action="store_true", help="print one rich line per case")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(id, level, rationale): the requirement judged")
+    state = PluginState()
+    only = config.getoption("--only")
+    if only:
+        state.only = {part.strip().upper() for part in only.split(",") if part.strip()}
+        known = set(load_requirements())
+        unknown = state.only - known
+        if unknown:
+            raise pytest.UsageError(
+                f"--only names unknown requirement IDs {sort_ids(unknown)}; known: "
+                + ", ".join(sort_ids(known))
+            )
+    config.stash[STATE] = state
+
+
+def inject_target(config: pytest.Config, target: Target) -> None:
+    """For programmatic runs: judge this target (e.g. an in-process server) instead of a profile."""
+    config.stash[STATE].target = target
+
+
+def requirement_of(item: pytest.Item) -> tuple[str, str, str] | None:
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    req_id, level, rationale = marker.args
+    return str(req_id), str(level), str(rationale)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    state = config.stash[STATE]
+    if state.only is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        req = requirement_of(item)
+        (keep if req is not None and req[0] in state.only else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    if not config.getoption("--list-requirements"):
+        return
+    print_matrix(session.items, Console(highlight=False))
+    pytest.exit("requirement matrix printed", returncode=0)
+
+
+def print_matrix(items: list[pytest.Item], console: Console) -> None:
+    requirements = load_requirements()
+    by_id: dict[str, list[str]] = {req_id: [] for req_id in requirements}
+    for item in items:
+        req = requirement_of(item)
+        if req is not None:
+            by_id.setdefault(req[0], []).append(item.name)
+    table = Table(title="Requirement -> cases")
+    for column in ("Requirement", "Level", "Cases"):
+        table.add_column(column)
+    for req_id in sort_ids(by_id):
+        level = requirements[req_id].level if req_id in requirements else "?"
+        cases = ", ".join(by_id[req_id]) or "[bold red]NO CASE[/]"
+        table.add_row(req_id, level, cases)
+    console.print(table)
+    missing = [r for r, cases in by_id.items() if not cases]
+    console.print(f"{len(requirements)} requirements, {len(missing)} without a case")
+
+
+# --- fixtures ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def conformance(request: pytest.FixtureRequest) -> Iterator[Conformance]:
+    """The run's shared view of the target; fails every case if the target cannot be judged."""
+    config = request.config
+    state = config.stash[STATE]
+    try:
+        target = state.target or _target_from_options(config, state)
+        state.target = target
+        session = Conformance(target=target, long=bool(config.getoption("--long")))
+        session.start()
+    except Exception as exc:
+        state.setup_error = f"{type(exc).__name__}: {exc}"
+        raise
+    state.session = session
+    yield session
+
+
+def _target_from_options(config: pytest.Config, state: PluginState) -> Target:
+    from conformance import selfstart
+
+    path = config.getoption("--target-profile")
+    if path:
+        try:
+            profile = load_profile(path)
+        except ProfileError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        return selfstart.target_from_profile(profile)
+    server = selfstart.ReferenceServer()
+    state.cleanups.append(server.stop)
+    return server.start()
+
+
+@pytest.fixture
+def recorder(request: pytest.FixtureRequest, conformance: Conformance) -> Recorder:
+    recorder = conformance.recorder()
+    request.node.stash[RECORDER] = recorder
+    return recorder
+
+
+@pytest.fixture
+def api(conformance: Conformance, recorder: Recorder) -> Iterator[Api]:
+    api = conformance.api(recorder)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def notes(request: pytest.FixtureRequest) -> list[str]:
+    """Lines a case wants in the report (what it could not see, what it measured)."""
+    lines: list[str] = []
+    request.node.stash[NOTES] = lines
+    return lines
+
+
+@pytest.fixture
+def account(conformance: Conformance, api: Api) -> Iterator[Account]:
+    with conformance.accounts(api, 1) as taken:
+        yield taken[0]
+
+
+@pytest.fixture
+def two_accounts(conformance: Conformance, api: Api) -> Iterator[list[Account]]:
+    with conformance.accounts(api, 2) as taken:
+        yield taken
+
+
+# --- outcomes ---------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    report = yield
+    state = item.config.stash[STATE]
+    req = requirement_of(item)
+    if req is None:
+        return report
+    case = state.cases.get(item.nodeid)
+    if case is None:
+        case = CaseResult(item.nodeid, item.name, *req)
+        state.cases[item.nodeid] = case
+    case.duration += report.duration
+    if report.skipped:
+        case.outcome = NOT_RUN
+        case.message = _skip_reason(report)
+    elif report.failed and case.outcome != FAILED:
+        case.outcome = FAILED
+        case.message = _failure_text(call)
+    if report.when == "teardown":
+        recorder = item.stash.get(RECORDER, None)
+        if recorder is not None and case.outcome == FAILED:
+            case.exchanges = [e.to_dict() for e in recorder.exchanges[-40:]]
+        case.notes = list(item.stash.get(NOTES, []))
+        if item.config.getoption("--rich-progress"):
+            _progress(state.console, case)
+        # A case that failed may have left its accounts in a state the pool does not know.
+        if state.session is not None and state.session.pool is not None:
+            state.session.release_all()
+    return report
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+        return reason.removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _failure_text(call: pytest.CallInfo[Any]) -> str:
+    if call.excinfo is None:
+        return "failed"
+    exc = call.excinfo.value
+    if isinstance(exc, AssertionError):
+        text = str(exc) or "assertion failed"
+        return text
+    lines = traceback.format_exception_only(type(exc), exc)
+    return "".join(lines).strip()
+
+
+def _progress(console: Console, case: CaseResult) -> None:
+    verdict = case.verdict
+    first = case.message.splitlines()[0][:110] if case.message and verdict != PASSED else ""
+    console.print(
+        f"[{_STYLE[verdict]}]{verdict.upper():8}[/] {case.req_id:8} {case.name} "
+        f"[dim]{case.duration:.2f}s[/] {first}"
+    )
+
+
+def build_result(config: pytest.Config) -> RunResult:
+    state = config.stash[STATE]
+    target = state.target
+    session = state.session
+    return RunResult(
+        target_name=target.name if target else "(none)",
+        base_url=target.base_url if target else "",
+        profile=session.profile_name if session else "?",
+        started=state.started,
+        duration=time.time() - state.started,
+        cases=list(state.cases.values()),
+        requirements=load_requirements(),
+        selected=state.only,
+        setup_error=state.setup_error,
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash[STATE]
+    if config.getoption("--list-requirements") or not state.cases:
+        return
+    result = build_result(config)
+    state.result = result
+    if not config.getoption("--no-reports"):
+        from conformance.reports import write_reports
+
+        paths = write_reports(result, Path(config.getoption("--report-dir")))
+        if config.getoption("--rich-progress"):
+            state.console.print("Reports: " + ", ".join(str(p) for p in paths.values()))
+    if config.getoption("--rich-progress"):
+        print_summary(result, state.console)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = result.exit_status
+
+
+def print_summary(result: RunResult, console: Console) -> None:
+    table = Table(title=f"Conformance of {result.target_name} ({result.profile} profile)")
+    for column in ("Requirement", "Level", "Verdict", "Time", "Why"):
+        table.add_column(column)
+    for req_id, v in result.verdicts().items():
+        why = v.reason.splitlines()[0][:80] if v.reason and v.verdict != PASSED else ""
+        table.add_row(
+            req_id,
+            v.requirement.level,
+            f"[{_STYLE[v.verdict]}]{v.verdict}[/]",
+            f"{v.duration:.2f}s",
+            why,
+        )
+    console.print(table)
+    counts = ", ".join(f"{n} {k}" for k, n in result.counts().items())
+    verdict = "[green]CONFORMS[/]" if result.exit_status == 0 else "[bold red]DOES NOT CONFORM[/]"
+    console.print(f"{verdict}: {counts} in {result.duration:.1f} s")
+    if result.setup_error:
+        console.print(f"[bold red]Set-up error:[/] {result.setup_error}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    for cleanup in reversed(state.cleanups):
+        cleanup()

@@ -1,0 +1,176 @@
+"""Every HTTP exchange of a case, kept so that a failure can show what the target said.
+
+Secrets never reach a report: request and response bodies and headers pass through `Masker`
+before they are stored.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+MASK = "«masked»"
+SECRET_FIELDS = frozenset(
+    {
+        "password",
+        "totp_code",
+        "backup_code",
+        "challenge_token",
+        "session_token",
+        "totp_secret",
+        "secret",
+        "token",
+        "backup_codes",
+    }
+)
+SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+MAX_BODY = 4000
+
+
+class Masker:
+    """Hides secret fields, secret headers and any known secret string (passwords, TOTP secrets)."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def add(self, *secrets: str) -> None:
+        merged = set(self.secrets) | {s for s in secrets if s and len(s) >= 4}
+        self.secrets = sorted(merged, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        masked = []
+        for name, value in headers:
+            if name.lower() in SECRET_HEADERS:
+                scheme, _, rest = value.partition(" ")
+                value = f"{scheme} {MASK}" if rest else MASK
+            masked.append((name, self.text(value)))
+        return masked
+
+    def body(self, raw: bytes | str) -> str:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            shown = self.text(text)
+        else:
+            shown = json.dumps(self._json(parsed), ensure_ascii=False)
+        if len(shown) > MAX_BODY:
+            shown = shown[:MAX_BODY] + f"… ({len(shown)} characters)"
+        return shown
+
+    def _json(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (self._hide(v) if str(k).lower() in SECRET_FIELDS else self._json(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self._json(v) for v in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value
+
+    @staticmethod
+    def _hide(value: Any) -> str:
+        if isinstance(value, str):
+            return f"{MASK} ({len(value)} chars)"
+        return MASK
+
+
+@dataclass
+class Exchange:
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]]
+    request_body: str
+    status: int | None = None
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: str = ""
+    error: str = ""
+    started: float = 0.0
+    elapsed: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Recorder:
+    """Collects exchanges for one case; plugs into httpx as event hooks."""
+
+    def __init__(self, masker: Masker) -> None:
+        self.masker = masker
+        self.exchanges: list[Exchange] = []
+        self.raw_responses: list[tuple[list[tuple[str, str]], bytes]] = []
+        self._lock = threading.Lock()
+
+    def hooks(self) -> dict[str, list[Any]]:
+        return {"request": [self._on_request], "response": [self._on_response]}
+
+    def _on_request(self, request: httpx.Request) -> None:
+        request.extensions["conformance_started"] = time.monotonic()
+
+    def _on_response(self, response: httpx.Response) -> None:
+        response.read()
+        request = response.request
+        started = request.extensions.get("conformance_started", time.monotonic())
+        headers = [(k, v) for k, v in response.headers.multi_items()]
+        self.add(
+            Exchange(
+                method=request.method,
+                url=str(request.url),
+                request_headers=self.masker.headers(request.headers.multi_items()),
+                request_body=self.masker.body(request.content),
+                status=response.status_code,
+                response_headers=self.masker.headers(headers),
+                response_body=self.masker.body(response.content),
+                started=time.time(),
+                elapsed=time.monotonic() - started,
+            ),
+            raw=(headers, response.content),
+        )
+
+    def add(
+        self, exchange: Exchange, raw: tuple[list[tuple[str, str]], bytes] | None = None
+    ) -> None:
+        with self._lock:
+            self.exchanges.append(exchange)
+            if raw is not None:
+                self.raw_responses.append(raw)
+
+    def raw(self, method: str, url: str, sent: bytes, received: bytes, error: str = "") -> Exchange:
+        """Record a raw-socket exchange (INPUT-2, INPUT-4): what we sent and what came back."""
+        head, _, body = received.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n") if received else []
+        status = None
+        headers: list[tuple[str, str]] = []
+        if lines and lines[0].startswith("HTTP/"):
+            parts = lines[0].split(" ")
+            status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers.append((name.strip(), value.strip()))
+        shown_sent = sent if len(sent) <= 600 else sent[:600] + b"..."
+        exchange = Exchange(
+            method=method,
+            url=url,
+            request_headers=[],
+            request_body=self.masker.body(shown_sent.decode("latin-1")) + f" ({len(sent)} bytes)",
+            status=status,
+            response_headers=self.masker.headers(headers),
+            response_body=self.masker.body(body),
+            error=error,
+            started=time.time(),
+        )
+        self.add(exchange, raw=(headers, body))
+        return exchange

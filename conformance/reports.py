@@ -1,0 +1,200 @@
+"""The three reports of a run: JUnit XML for CI, JSON for machines, one HTML page for people."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
+
+JUNIT_NAME = "conformance-junit.xml"
+JSON_NAME = "conformance.json"
+HTML_NAME = "conformance.html"
+
+
+def write_reports(result: RunResult, directory: Path) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "junit": directory / JUNIT_NAME,
+        "json": directory / JSON_NAME,
+        "html": directory / HTML_NAME,
+    }
+    paths["junit"].write_text(junit_xml(result), encoding="utf-8")
+    paths["json"].write_text(json.dumps(json_report(result), indent=2), encoding="utf-8")
+    paths["html"].write_text(html_report(result), encoding="utf-8")
+    return paths
+
+
+def case_title(case: CaseResult) -> str:
+    return f"{case.req_id} {case.name}"
+
+
+def junit_xml(result: RunResult) -> str:
+    cases = result.cases
+    suite = ET.Element(
+        "testsuite",
+        name=f"conformance: {result.target_name}",
+        tests=str(len(cases)),
+        failures=str(sum(c.verdict == FAILED for c in cases)),
+        skipped=str(sum(c.verdict == NOT_RUN for c in cases)),
+        errors="0",
+        time=f"{result.duration:.3f}",
+        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(result.started)),
+    )
+    props = ET.SubElement(suite, "properties")
+    for name, value in (("base_url", result.base_url), ("profile", result.profile)):
+        ET.SubElement(props, "property", name=name, value=value)
+    for case in cases:
+        section = case.req_id.split("-")[0].lower()
+        element = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"conformance.{section}",
+            name=case_title(case),
+            time=f"{case.duration:.3f}",
+        )
+        case_props = ET.SubElement(element, "properties")
+        for name, value in (
+            ("requirement", case.req_id),
+            ("level", case.level),
+            ("verdict", case.verdict),
+        ):
+            ET.SubElement(case_props, "property", name=name, value=value)
+        if case.verdict == FAILED:
+            failure = ET.SubElement(element, "failure", message=case.message.splitlines()[0][:500])
+            failure.text = case.message
+        elif case.verdict == NOT_RUN:
+            ET.SubElement(element, "skipped", message=case.message[:500])
+        elif case.verdict == WARNING:
+            out = ET.SubElement(element, "system-out")
+            out.text = f"WARNING (SHOULD not met): {case.message}"
+        if case.notes:
+            err = ET.SubElement(element, "system-err")
+            err.text = "\n".join(case.notes)
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode")
+
+
+def json_report(result: RunResult) -> dict[str, Any]:
+    requirements = {}
+    for req_id, verdict in result.verdicts().items():
+        requirements[req_id] = {
+            "level": verdict.requirement.level,
+            "section": verdict.requirement.section,
+            "verdict": verdict.verdict,
+            "duration_s": round(verdict.duration, 3),
+            "reason": verdict.reason,
+            "cases": [
+                c.to_dict(with_exchanges=c.verdict in (FAILED, WARNING)) for c in verdict.cases
+            ],
+        }
+    return {
+        "suite": "pico-tfa conformance",
+        "target": {
+            "name": result.target_name,
+            "base_url": result.base_url,
+            "profile": result.profile,
+        },
+        "started": result.started,
+        "duration_s": round(result.duration, 3),
+        "exit_status": result.exit_status,
+        "setup_error": result.setup_error,
+        "summary": result.counts(),
+        "requirements": requirements,
+    }
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+th{background:#f0f0f0}.passed{background:#d9f2d9}.failed{background:#f8d0d0}
+.warning{background:#fff1c2}.not-run{background:#e4e4e4}
+pre{background:#f7f7f7;padding:.6em;white-space:pre-wrap;word-break:break-all;font-size:.85em}
+details{margin:.3em 0}h2{margin-top:2em}.exchange{border-left:3px solid #999;padding-left:.8em}
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def html_report(result: RunResult) -> str:
+    verdicts = result.verdicts()
+    counts = result.counts()
+    status = "PASSED" if result.exit_status == 0 else "FAILED"
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Conformance: {_e(result.target_name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Conformance of {_e(result.target_name)}: {status}</h1>",
+        f"<p>Target <code>{_e(result.base_url)}</code>, profile <b>{_e(result.profile)}</b>; "
+        f"run at {_e(time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(result.started)))} "
+        f"in {result.duration:.1f} s. ",
+        ", ".join(f"{n} {_e(k)}" for k, n in counts.items()) + ".</p>",
+    ]
+    if result.setup_error:
+        parts.append(f"<h2>Set-up error</h2><pre>{_e(result.setup_error)}</pre>")
+    parts.append(
+        "<table><tr><th>Requirement</th><th>Level</th><th>Verdict</th><th>Time</th>"
+        "<th>Cases</th><th>Why</th></tr>"
+    )
+    for req_id, v in verdicts.items():
+        cases = "<br>".join(_e(c.name) for c in v.cases) or "<i>none</i>"
+        why = _e(v.reason.splitlines()[0][:200]) if v.reason else ""
+        parts.append(
+            f"<tr class='{v.verdict}'><td><a href='#{_e(req_id)}'>{_e(req_id)}</a></td>"
+            f"<td>{_e(v.requirement.level)}</td><td>{_e(v.verdict)}</td>"
+            f"<td>{v.duration:.2f} s</td><td>{cases}</td><td>{why}</td></tr>"
+        )
+    parts.append("</table>")
+    shown = [v for v in verdicts.values() if v.verdict in (FAILED, WARNING, NOT_RUN)]
+    if shown:
+        parts.append("<h2>Findings</h2>")
+    for v in shown:
+        parts.append(f"<h3 id='{_e(v.requirement.id)}' class='{v.verdict}'>")
+        parts.append(f"{_e(v.requirement.id)} {_e(v.requirement.level)}: {_e(v.verdict)}</h3>")
+        if v.requirement.text:
+            parts.append(f"<p><i>{_e(v.requirement.text)}</i></p>")
+        for case in v.cases:
+            if case.verdict == PASSED:
+                continue
+            parts.append(f"<h4>{_e(case.name)} ({_e(case.verdict)})</h4>")
+            parts.append(f"<p>{_e(case.rationale)}</p><pre>{_e(case.message)}</pre>")
+            for note in case.notes:
+                parts.append(f"<p>Note: {_e(note)}</p>")
+            if case.verdict in (FAILED, WARNING):
+                parts.append(_exchanges_html(case.exchanges))
+    notes = [c for c in result.cases if c.notes and c.verdict == PASSED]
+    if notes:
+        parts.append("<h2>Notes on passed cases</h2><ul>")
+        for case in notes:
+            for note in case.notes:
+                parts.append(f"<li><b>{_e(case.req_id)}</b> {_e(case.name)}: {_e(note)}</li>")
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _exchanges_html(exchanges: list[dict[str, Any]]) -> str:
+    if not exchanges:
+        return "<p>No HTTP exchange was recorded.</p>"
+    out = [f"<details open><summary>{len(exchanges)} HTTP exchange(s)</summary>"]
+    for ex in exchanges:
+        req_headers = "\n".join(f"{k}: {v}" for k, v in ex.get("request_headers", []))
+        resp_headers = "\n".join(f"{k}: {v}" for k, v in ex.get("response_headers", []))
+        status = ex.get("status")
+        out.append(
+            "<div class='exchange'>"
+            f"<pre>{_e(ex.get('method'))} {_e(ex.get('url'))}\n{_e(req_headers)}\n\n"
+            f"{_e(ex.get('request_body', ''))}</pre>"
+            f"<pre>{_e(status if status is not None else '(no status)')} "
+            f"{_e(ex.get('error', ''))}\n{_e(resp_headers)}\n\n"
+            f"{_e(ex.get('response_body', ''))}</pre>"
+            "</div>"
+        )
+    out.append("</details>")
+    return "".join(out)

@@ -1,0 +1,108 @@
+"""Case outcomes and the verdict per requirement that the reports and the exit status come from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from conformance.requirements import Requirement, sort_ids
+
+PASSED, FAILED, WARNING, NOT_RUN = "passed", "failed", "warning", "not-run"
+
+
+@dataclass
+class CaseResult:
+    nodeid: str
+    name: str
+    req_id: str
+    level: str
+    rationale: str
+    outcome: str = PASSED  # passed | failed | not-run
+    duration: float = 0.0
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        if self.outcome == FAILED and self.level == "SHOULD":
+            return WARNING
+        return self.outcome
+
+    def to_dict(self, with_exchanges: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict
+        if not with_exchanges:
+            data.pop("exchanges")
+        return data
+
+
+@dataclass
+class RequirementVerdict:
+    requirement: Requirement
+    verdict: str
+    duration: float
+    cases: list[CaseResult]
+    reason: str = ""
+
+
+@dataclass
+class RunResult:
+    target_name: str
+    base_url: str
+    profile: str
+    started: float
+    duration: float
+    cases: list[CaseResult]
+    requirements: dict[str, Requirement]
+    selected: set[str] | None = None
+    setup_error: str = ""
+
+    def verdicts(self) -> dict[str, RequirementVerdict]:
+        ids = set(self.requirements) if self.selected is None else set(self.selected)
+        ids |= {c.req_id for c in self.cases}
+        out: dict[str, RequirementVerdict] = {}
+        for req_id in sort_ids(ids):
+            req = self.requirements.get(req_id) or Requirement(
+                req_id, _level_of(req_id, self.cases)
+            )
+            cases = [c for c in self.cases if c.req_id == req_id]
+            out[req_id] = _verdict(req, cases)
+        return out
+
+    @property
+    def exit_status(self) -> int:
+        """0 only when every MUST that should run ran and passed."""
+        if self.setup_error:
+            return 1
+        for verdict in self.verdicts().values():
+            if verdict.requirement.level == "MUST" and verdict.verdict != PASSED:
+                return 1
+        return 0
+
+    def counts(self) -> dict[str, int]:
+        counts = {PASSED: 0, FAILED: 0, WARNING: 0, NOT_RUN: 0}
+        for verdict in self.verdicts().values():
+            counts[verdict.verdict] += 1
+        return counts
+
+
+def _level_of(req_id: str, cases: list[CaseResult]) -> str:
+    for case in cases:
+        if case.req_id == req_id:
+            return case.level
+    return "MUST"
+
+
+def _verdict(req: Requirement, cases: list[CaseResult]) -> RequirementVerdict:
+    duration = sum(c.duration for c in cases)
+    if not cases:
+        return RequirementVerdict(req, NOT_RUN, 0.0, [], "no case checks this requirement")
+    failed = [c for c in cases if c.outcome == FAILED]
+    if failed:
+        verdict = WARNING if req.level == "SHOULD" else FAILED
+        return RequirementVerdict(req, verdict, duration, cases, failed[0].message)
+    not_run = [c for c in cases if c.outcome == NOT_RUN]
+    if not_run:
+        return RequirementVerdict(req, NOT_RUN, duration, cases, not_run[0].message)
+    return RequirementVerdict(req, PASSED, duration, cases)

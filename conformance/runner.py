@@ -1,0 +1,78 @@
+"""Run the suite programmatically (the CLI, the benchmark and the mutant tests all come here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from conformance.plugin import STATE, inject_target
+from conformance.results import RunResult
+from conformance.session import Target
+
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+
+
+class _Injector:
+    """Hands a ready-made target to the plugin and keeps the config to read the result back."""
+
+    def __init__(self, target: Target | None) -> None:
+        self.target = target
+        self.config: pytest.Config | None = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+        if self.target is not None:
+            inject_target(config, self.target)
+
+
+def pytest_args(
+    target_profile: str | None = None,
+    report_dir: str | None = None,
+    only: Sequence[str] | None = None,
+    long: bool = False,
+    list_requirements: bool = False,
+    quiet: bool = False,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    args = [str(CASES_DIR), "-p", "conformance.plugin", "-p", "no:cacheprovider"]
+    args += ["--rootdir", str(CASES_DIR.parent.parent)]
+    if target_profile:
+        args += ["--target-profile", target_profile]
+    if report_dir:
+        args += ["--report-dir", report_dir]
+    else:
+        args += ["--no-reports"] if quiet else []
+    if only:
+        args += ["--only", ",".join(only)]
+    if long:
+        args.append("--long")
+    if list_requirements:
+        args.append("--list-requirements")
+    if quiet:
+        args += ["-q", "-p", "no:terminal"]
+    else:
+        args += ["-p", "no:terminal", "--rich-progress"]
+    return args + list(extra)
+
+
+def run_suite(
+    target: Target | None = None,
+    *,
+    target_profile: str | None = None,
+    only: Sequence[str] | None = None,
+    long: bool = False,
+    report_dir: str | None = None,
+    quiet: bool = True,
+    extra: Sequence[str] = (),
+) -> tuple[int, RunResult | None]:
+    """Judge a target in this process; returns (exit status, result)."""
+    injector = _Injector(target)
+    args = pytest_args(target_profile, report_dir, only, long, quiet=quiet, extra=extra)
+    status = pytest.main(args, plugins=[injector])
+    result = None
+    if injector.config is not None:
+        result = injector.config.stash[STATE].result
+    return int(status), result

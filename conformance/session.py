@@ -1,0 +1,319 @@
+"""One run of the suite against one target: its facts, clock, account pool and the common flows.
+
+Cases call these flows (sign in, fail a password, lock an account) rather than repeating them, so
+that the account pool always knows what the target was told.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance import oracle
+from conformance.accounts import Account, AccountPool, LockPolicy, NoAccount
+from conformance.api import Api, body_of, tls_context
+from conformance.clock import (
+    PERIOD,
+    LiveClock,
+    MovableClock,
+    TargetClock,
+    delay_until_step,
+    margin_for,
+    measure_offset,
+    safe_delay,
+)
+from conformance.profile import TargetProfile
+from conformance.recorder import Masker, Recorder
+
+MAX_UNLONG_WAIT_S = 60.0
+
+
+class TargetError(RuntimeError):
+    """The target cannot be judged at all (unreachable, /api/info unusable)."""
+
+
+def not_run(reason: str) -> None:
+    """Report the case as not run, with the reason: never a silent pass."""
+    pytest.skip(f"not run: {reason}")
+
+
+@dataclass
+class Target:
+    """What the suite is told about the server: its profile, and hooks it may offer."""
+
+    profile: TargetProfile
+    restart: Callable[[], str | None] | None = None
+    restart_missing_reason: str = "the target profile has no restart_command"
+    clock: MovableClock | None = None
+    base_url_override: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.base_url_override or self.profile.base_url
+
+    @property
+    def name(self) -> str:
+        return self.profile.name or self.base_url
+
+
+@dataclass
+class Conformance:
+    target: Target
+    long: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+    clock: TargetClock | None = None
+    pool: AccountPool | None = None
+    masker: Masker = field(default_factory=Masker)
+    recorders: list[Recorder] = field(default_factory=list)
+    verify: Any = True
+
+    # --- set-up -------------------------------------------------------------------------
+    def start(self) -> None:
+        oracle.self_check()
+        profile = self.target.profile
+        self.verify = tls_context(profile.verify)
+        for spec in profile.accounts:
+            self.masker.add(spec.password, spec.totp_secret, *spec.backup_codes)
+        self.pool = AccountPool(profile.accounts)
+        recorder = self.recorder()
+        api = self.api(recorder)
+        try:
+            self.info = self._read_info(api)
+            if self.target.clock is not None:
+                self.clock = self.target.clock
+            else:
+                self.clock = LiveClock(
+                    measure_offset(lambda: int(self._read_info(api)["server_time"]))
+                )
+        finally:
+            api.close()
+
+    def _read_info(self, api: Api) -> dict[str, Any]:
+        try:
+            response = api.info()
+        except httpx.HTTPError as exc:
+            raise TargetError(f"GET {self.target.base_url}/api/info failed: {exc!r}") from exc
+        info = body_of(response)
+        if response.status_code != 200 or not isinstance(info, dict):
+            raise TargetError(
+                f"GET /api/info answered {response.status_code}: {response.text[:200]}"
+            )
+        if not isinstance(info.get("server_time"), int):
+            raise TargetError("GET /api/info has no integer server_time; cannot measure the clock")
+        return info
+
+    def recorder(self) -> Recorder:
+        recorder = Recorder(self.masker)
+        self.recorders.append(recorder)
+        return recorder
+
+    def api(self, recorder: Recorder) -> Api:
+        return Api(self.target.base_url, self.verify, recorder)
+
+    # --- policy -------------------------------------------------------------------------
+    @property
+    def profile_name(self) -> str:
+        return str(self.info.get("profile", "?"))
+
+    @property
+    def policy(self) -> LockPolicy:
+        lockout = self.info.get("lockout") or {}
+        return LockPolicy(
+            duration_s=float(lockout.get("duration_s", 300)),
+            escalation=lockout.get("escalation"),
+        )
+
+    def ttl(self, key: str, default: float) -> float:
+        value = self.info.get(key)
+        return float(value) if isinstance(value, int | float) else default
+
+    @property
+    def now(self) -> float:
+        assert self.clock is not None
+        return self.clock.now()
+
+    def may_wait(self, seconds: float) -> bool:
+        assert self.clock is not None
+        return self.clock.movable or self.long or seconds <= MAX_UNLONG_WAIT_S
+
+    def require_wait(self, seconds: float, what: str) -> None:
+        if not self.may_wait(seconds):
+            not_run(
+                f"{what} needs a real wait of {seconds:.0f} s on a '{self.profile_name}' target; "
+                "run with --long (or against a test-profile target)"
+            )
+
+    def wait(self, seconds: float) -> None:
+        assert self.clock is not None
+        self.clock.wait(seconds)
+
+    def wait_until(self, when: float) -> None:
+        self.wait(when - self.now)
+
+    # --- TOTP ---------------------------------------------------------------------------
+    def safe_now(self) -> float:
+        """Wait to a point at least a safe margin from a step boundary; return target time."""
+        assert self.clock is not None
+        self.clock.wait(safe_delay(self.clock.now(), margin_for(self.clock)))
+        return self.clock.now()
+
+    def next_code(self, account: Account, offset: int | None = None) -> tuple[str, int]:
+        """A code the target must accept now: the smallest step in T-1..T+1 after the last one.
+
+        With `offset`, the code of step T+offset regardless of history (for window cases).
+        """
+        assert self.clock is not None
+        while True:
+            t = self.safe_now()
+            step = oracle.step_of(t)
+            if offset is not None:
+                wanted = step + offset
+                if account.last_step is None or wanted > account.last_step:
+                    return oracle.code_at_step(account.secret, wanted), wanted
+                current = account.last_step + 1 - offset
+            else:
+                low = (
+                    step - 1 if account.last_step is None else max(step - 1, account.last_step + 1)
+                )
+                if low <= step + 1:
+                    return oracle.code_at_step(account.secret, low), low
+                current = low - 1
+            # Every usable step is spent (TOTP-4): wait until step `current` has begun.
+            self.require_wait((current - step) * PERIOD, "a fresh TOTP step for this account")
+            self.clock.wait(delay_until_step(t, current, margin_for(self.clock)))
+
+    # --- flows that change account state ------------------------------------------------
+    def login_ok(self, api: Api, account: Account) -> str:
+        response = api.login(account.username, account.password)
+        self.note_lock(account, response)
+        if response.status_code != 200:
+            raise AssertionError(
+                f"login of {account.username} with the right password answered "
+                f"{response.status_code} {response.text[:200]}"
+            )
+        return str(body_of(response)["challenge_token"])
+
+    def sign_in(self, api: Api, account: Account) -> tuple[str, int]:
+        """Password then code; returns (session token, accepted step)."""
+        challenge = self.login_ok(api, account)
+        code, step = self.next_code(account)
+        response = api.verify(challenge, code)
+        self.note_lock(account, response)
+        if response.status_code != 200:
+            raise AssertionError(
+                f"verify of {account.username} with the code of step {step} answered "
+                f"{response.status_code} {response.text[:200]}"
+            )
+        account.succeeded(step)
+        return str(body_of(response)["session_token"]), step
+
+    def wrong_password(self, api: Api, account: Account) -> httpx.Response:
+        response = api.login(account.username, account.password + "-wrong")
+        self.count(account, response)
+        return response
+
+    def wrong_code(self, api: Api, account: Account, challenge: str) -> httpx.Response:
+        code, _ = self.next_code(account)
+        wrong = f"{(int(code) + 500000) % 1000000:06d}"
+        response = api.verify(challenge, wrong)
+        self.count(account, response)
+        return response
+
+    def count(self, account: Account, response: httpx.Response) -> None:
+        """Keep the pool's view in step with what the target judged."""
+        if response.status_code == 401:
+            account.failed(self.now, self.policy)
+        else:
+            self.note_lock(account, response)
+
+    def note_lock(self, account: Account, response: httpx.Response) -> None:
+        if response.status_code == 429:
+            body = body_of(response) or {}
+            retry = body.get("retry_after") if isinstance(body, dict) else None
+            if not isinstance(retry, int):
+                retry = int(self.policy.lock_length(max(account.locks, 1)))
+            account.saw_lock(self.now, retry)
+
+    def lock(self, api: Api, account: Account) -> list[httpx.Response]:
+        """Five wrong passwords: the fifth is judged and starts the lock (LOCK-1)."""
+        return [self.wrong_password(api, account) for _ in range(self.policy.max_failures)]
+
+    # --- the pool -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def accounts(
+        self, api: Api, count: int = 1, where: Callable[[Account], bool] | None = None
+    ) -> Iterator[list[Account]]:
+        """Hand out `count` accounts that are unlocked with no failures; take them back after."""
+        taken: list[Account] = []
+        ok = False
+        try:
+            for _ in range(count):
+                taken.append(self.acquire(api, where))
+            yield taken
+            ok = True
+        finally:
+            for account in taken:
+                account.in_use = False
+                if not ok:
+                    account.tainted = True
+
+    def acquire(self, api: Api, where: Callable[[Account], bool] | None = None) -> Account:
+        assert self.pool is not None
+        while True:
+            candidates = [a for a in self.pool.candidates(self.now) if where is None or where(a)]
+            if not candidates:
+                usable = len(self.pool.usable())
+                raise NoAccount(
+                    f"no free test account: this case needs more than the {usable} usable "
+                    f"accounts of the profile ({len(self.pool)} provisioned); provide 8"
+                )
+            account = candidates[0]
+            now = self.now
+            if account.is_locked(now):
+                wait = account.locked_until - now
+                if not self.may_wait(wait):
+                    not_run(
+                        f"every free account is locked for another {wait:.0f} s; "
+                        "provide more accounts or run with --long"
+                    )
+                self.wait(wait)
+                continue
+            if account.is_fresh(now):
+                account.in_use = True
+                return account
+            self._reset(api, account)
+
+    def _reset(self, api: Api, account: Account) -> None:
+        """A successful sign-in clears failures (LOCK-4) and tells us the account's true state."""
+        try:
+            response = api.login(account.username, account.password)
+            if response.status_code == 429:
+                self.note_lock(account, response)
+                return
+            if response.status_code != 200:
+                account.broken = True
+                return
+            challenge = str(body_of(response)["challenge_token"])
+            code, step = self.next_code(account)
+            response = api.verify(challenge, code)
+            if response.status_code == 200:
+                account.succeeded(step)
+                token = body_of(response).get("session_token")
+                if isinstance(token, str):
+                    api.logout(token)
+            elif response.status_code == 429:
+                self.note_lock(account, response)
+            else:
+                account.broken = True
+        except (httpx.HTTPError, KeyError, TypeError, ValueError):
+            account.broken = True
+
+    def release_all(self) -> None:
+        assert self.pool is not None
+        for account in self.pool.accounts:
+            account.in_use = False

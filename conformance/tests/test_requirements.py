@@ -1,0 +1,90 @@
+"""Requirement IDs come from the spec; every one of them has at least one case."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.plugin import requirement_of
+from conformance.requirements import (
+    SPEC_PATH,
+    load_requirements,
+    requirement,
+    requirements_from_contract,
+    requirements_from_spec,
+)
+
+CONTRACT_SNIPPET = """
+### TOTP: second factor (RFC 6238)
+- TOTP-4 MUST (no replay, RFC 6238 §5.2): once a code of step S is accepted...
+- LOGIN-4 SHOULD: the median response time...
+"""
+
+
+def test_contract_text_form_is_parsed():
+    found = requirements_from_contract(CONTRACT_SNIPPET)
+    assert found["TOTP-4"].level == "MUST"
+    assert found["TOTP-4"].section.startswith("TOTP")
+    assert found["LOGIN-4"].level == "SHOULD"
+
+
+def test_spec_index_is_read():
+    found = requirements_from_spec(SPEC_PATH)
+    assert len(found) >= 40
+    assert found["LOCK-7"].level == "SHOULD"
+    assert found["TOTP-4"].level == "MUST"
+
+
+def test_decorator_rejects_bad_ids_and_levels():
+    with pytest.raises(ValueError):
+        requirement("totp4", "MUST", "x")
+    with pytest.raises(ValueError):
+        requirement("TOTP-4", "MAY", "x")
+
+
+def test_every_requirement_has_a_case_with_the_right_level(pytestconfig):
+    import pathlib
+
+    items = _collect_cases(pytestconfig)
+    marked = {}
+    for name, req in items:
+        assert req is not None, f"case {name} carries no @requirement"
+        marked.setdefault(req[0], []).append((name, req[1]))
+    requirements = load_requirements()
+    missing = sorted(set(requirements) - set(marked))
+    assert not missing, f"requirements without a case: {missing}"
+    for req_id, cases in marked.items():
+        for name, level in cases:
+            assert level == requirements[req_id].level, f"{name}: level {level} for {req_id}"
+            assert name.startswith(f"test_{req_id.replace('-', '_')}_"), name
+    assert pathlib.Path(SPEC_PATH).exists()
+
+
+def _collect_cases(pytestconfig):
+    import importlib
+    import inspect
+    import pkgutil
+
+    import conformance.cases as cases
+
+    found = []
+    for module_info in pkgutil.iter_modules(cases.__path__):
+        module = importlib.import_module(f"conformance.cases.{module_info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("test_"):
+                found.append((name, _marker_of(fn)))
+    return found
+
+
+def _marker_of(fn):
+    for mark in getattr(fn, "pytestmark", []):
+        if mark.name == "requirement":
+            return tuple(str(a) for a in mark.args)
+    return None
+
+
+def test_requirement_of_reads_the_marker():
+    class Item:
+        def get_closest_marker(self, name):
+            return pytest.mark.requirement("LOCK-1", "MUST", "why").mark
+
+    assert requirement_of(Item()) == ("LOCK-1", "MUST", "why")
