@@ -1,0 +1,159 @@
+"""board.build wires the real adapters to the Display Pack's pins; machine, network and
+picographics are stood in for by recording fakes, as the Unix port has none of them."""
+
+import json
+import os
+import sys
+
+
+class _Module:
+    pass
+
+
+class _Pin:
+    IN = 0
+    PULL_UP = 1
+    made = []
+
+    def __init__(self, n, mode=None, pull=None):
+        self.n = n
+        self.mode = mode
+        self.pull = pull
+        _Pin.made.append(self)
+
+    def value(self):
+        return 1
+
+
+class _PWM:
+    made = []
+
+    def __init__(self, pin):
+        self.pin = pin
+        self.f = None
+        self.duty = None
+        _PWM.made.append(self)
+
+    def freq(self, f):
+        self.f = f
+
+    def duty_u16(self, d):
+        self.duty = d
+
+
+class _WLAN:
+    def __init__(self, mode):
+        self.mode = mode
+
+    def isconnected(self):
+        return False
+
+
+class _Graphics:
+    calls = []
+
+    def __init__(self, display=None, pen_type=None, rotate=0):
+        _Graphics.calls.append(("init", display, pen_type))
+        self.pens = 0
+
+    def __getattr__(self, name):
+        def record(*args):
+            _Graphics.calls.append((name,) + args)
+            if name == "create_pen":
+                self.pens += 1
+                return self.pens - 1
+            if name == "get_bounds":
+                return (320, 240)
+            if name == "measure_text":
+                return 6 * len(args[0]) * args[1]
+            return None
+
+        return record
+
+
+def _install_fakes():
+    machine = _Module()
+    machine.Pin = _Pin
+    machine.PWM = _PWM
+    network = _Module()
+    network.STA_IF = 0
+    network.WLAN = _WLAN
+    network.set = {}
+    network.country = lambda c: network.set.update(country=c)
+    network.hostname = lambda h: network.set.update(hostname=h)
+    pg = _Module()
+    pg.PicoGraphics = _Graphics
+    pg.DISPLAY_PICO_DISPLAY_2 = "DISPLAY_PICO_DISPLAY_2"
+    pg.PEN_P4 = "PEN_P4"
+    sys.modules["machine"] = machine
+    sys.modules["network"] = network
+    sys.modules["picographics"] = pg
+    return network
+
+
+def _remove_fakes():
+    for name in ("machine", "network", "picographics"):
+        sys.modules.pop(name, None)
+
+
+def _root():
+    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-board-" + os.urandom(4).hex()  # noqa: S108
+    os.mkdir(d)
+    return d + "/"
+
+
+CONFIG = {
+    "hostname": "pico-tfa.local",
+    "port": 443,
+    "profile": "production",
+    "wifi": {"ssid": "lab", "password": "pw", "country": "DE"},
+    "ntp": {"host": "ntp.example", "interval_s": 600},
+}
+
+
+def test_build_wires_pins_wifi_clock_and_panel():
+    network = _install_fakes()
+    try:
+        import board
+
+        root = _root()
+        with open(root + "config.json", "w") as f:
+            json.dump(CONFIG, f)
+        _Pin.made.clear()
+        _PWM.made.clear()
+        _Graphics.calls.clear()
+        b = board.build(root=root)
+        assert b.config["hostname"] == "pico-tfa.local"
+        assert network.set == {"country": "DE", "hostname": "pico-tfa"}
+        assert b.wifi.ssid == "lab" and b.wifi.status()["state"] == "down"
+        assert [p.n for p in _Pin.made] == [12, 13, 14, 15, 6, 7, 8]
+        assert all(p.pull == _Pin.PULL_UP for p in _Pin.made[:4])
+        assert [p.pin.n for p in _PWM.made] == [6, 7, 8]
+        assert all(p.duty == 65535 for p in _PWM.made)  # LED off (common anode)
+        assert _Graphics.calls[0] == ("init", "DISPLAY_PICO_DISPLAY_2", "PEN_P4")
+        assert b.clock._host == "ntp.example" and b.clock._interval == 600
+        assert not b.clock.synced()
+        assert b.events.path == root + "events.log"
+    finally:
+        _remove_fakes()
+
+
+def test_the_panel_draws_through_picographics():
+    _install_fakes()
+    try:
+        import board
+
+        b = board.build(dict(CONFIG), root=_root())
+        ui = b.ui(lambda: {"time": 1795000000, "synced": True, "ip": "192.168.4.20"}, {})
+        _Graphics.calls.clear()
+        assert ui.tick() is True
+        names = [c[0] for c in _Graphics.calls]
+        assert names[-1] == "update"
+        assert "clear" in names and "text" in names and "rectangle" in names
+        texts = [c[1] for c in _Graphics.calls if c[0] == "text"]
+        assert "192.168.4.20" in texts
+        b.buttons.poll()
+        ui.press("Y")
+        assert _Graphics.calls[-1][0] == "set_backlight"
+    finally:
+        _remove_fakes()
