@@ -137,3 +137,25 @@ def test_a_torn_line_is_skipped():
     with open(path, "a") as f:
         f.write('{"time": 17645')
     assert [e["username"] for e in log.last(5)] == ["u0"]
+
+
+def test_a_record_after_a_torn_line_starts_a_new_line():
+    path = _path("log")
+    log = EventLog(path, 4096)
+    log.record(_event(0))
+    with open(path, "a") as f:
+        f.write('{"time": 17645')
+    log = EventLog(path, 4096)  # reboot after the power loss
+    log.record(_event(1))
+    assert [e["username"] for e in log.last(5)] == ["u0", "u1"]
+
+
+def test_budget_counts_bytes_not_characters():
+    path = _path("log")
+    log = EventLog(path, 1024)
+    for i in range(40):
+        e = _event(i)
+        e["username"] = f"\u00e9l\u00e8ve-\u6f22\u5b57-{i}"
+        log.record(e)
+        assert _size(path) + max(0, _size(path + ".1")) <= 1024
+    assert log.last(1)[0]["username"].endswith("-39")

@@ -36,10 +36,16 @@ class EventLog:
         self.path = path
         self.old = path + ".1"
         self.max_bytes = max_bytes
+        self._size = 0
+        self._torn = False
         try:
             self._size = os.stat(path)[6]
+            if self._size:
+                with open(path, "rb") as f:
+                    f.seek(self._size - 1)
+                    self._torn = f.read(1) != b"\n"  # power lost mid-line: start a new one
         except OSError:
-            self._size = 0
+            pass
 
     def record(self, event):
         """Append one event (a dict); ValueError, and nothing written, if it is refused."""
@@ -47,13 +53,17 @@ class EventLog:
             raise ValueError("an event is a dict")
         _check(event)
         line = json.dumps(event) + "\n"
-        if len(line) > self.max_bytes // 2:
+        if self._torn:
+            line = "\n" + line
+        size = len(line.encode())
+        if size > self.max_bytes // 2:
             raise ValueError("event too large to log")
-        if self._size + len(line) > self.max_bytes // 2:
+        if self._size + size > self.max_bytes // 2:
             self._rotate()
         with open(self.path, "a") as f:
             f.write(line)
-        self._size += len(line)
+        self._size += size
+        self._torn = False
 
     def _rotate(self):
         # each file holds half the budget, so log + log.1 stay within max_bytes
@@ -66,6 +76,7 @@ class EventLog:
         except OSError:
             pass
         self._size = 0
+        self._torn = False
 
     def last(self, n):
         """The last n events, oldest first (from log.1 too when log holds fewer)."""
@@ -88,6 +99,8 @@ class EventLog:
             return []
         out = []
         for line in keep:
+            if not line.strip():
+                continue
             try:
                 out.append(json.loads(line))
             except ValueError:
