@@ -126,3 +126,26 @@ def test_silent_server_times_out_cleanly() -> None:
         started = time.monotonic()
         pytest.raises(NetworkError, auth.info)
         assert time.monotonic() - started < 5
+
+
+def test_a_provisioned_board_certificate_is_trusted(tmp_path: Path) -> None:
+    """The certificate the provisioning tool makes for a board, by CA file and by its pin."""
+    provision = pytest.importorskip("pico_firmware.host.provision")
+    from cryptography.hazmat.primitives import serialization
+
+    made = provision.make_certificate("pico-board.local", ip="127.0.0.1")
+    cert, key = tmp_path / "board.pem", tmp_path / "board.key"
+    cert.write_bytes(made.cert_pem)
+    private = serialization.load_der_private_key(made.key_der, None)
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    fake = FakeBoard(now=time.time())
+    with uvicorn_tls(fake.asgi, cert, key) as url:
+        for trust in ({"ca_cert": str(cert)}, {"pin_sha256": made.sha256}):
+            with AuthClient(url, **trust) as auth:  # type: ignore[arg-type]
+                assert auth.info().api_version == "1"
