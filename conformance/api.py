@@ -30,14 +30,14 @@ class Api:
 
     def __init__(self, base_url: str, verify: ssl.SSLContext | bool, recorder: Recorder) -> None:
         self.base_url = base_url
-        self.verify = verify
+        self.tls = verify
         self.recorder = recorder
         self.client = self.new_client()
 
     def new_client(self) -> httpx.Client:
         return httpx.Client(
             base_url=self.base_url,
-            verify=self.verify,
+            verify=self.tls,
             timeout=TIMEOUT_S,
             event_hooks=self.recorder.hooks(),
         )

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections.abc import Iterator
@@ -228,7 +229,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
             case.exchanges = [e.to_dict() for e in recorder.exchanges[-40:]]
         case.notes = list(item.stash.get(NOTES, []))
         if item.config.getoption("--rich-progress"):
-            _progress(state.console, case)
+            capture = item.config.pluginmanager.getplugin("capturemanager")
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                _progress(state.console, case)
         # A case that failed may have left its accounts in a state the pool does not know.
         if state.session is not None and state.session.pool is not None:
             state.session.release_all()

@@ -130,7 +130,7 @@ class Recorder:
                 method=request.method,
                 url=str(request.url),
                 request_headers=self.masker.headers(request.headers.multi_items()),
-                request_body=self.masker.body(request.content),
+                request_body=self.masker.body(_content(request)),
                 status=response.status_code,
                 response_headers=self.masker.headers(headers),
                 response_body=self.masker.body(response.content),
@@ -174,3 +174,10 @@ class Recorder:
         )
         self.add(exchange, raw=(headers, body))
         return exchange
+
+
+def _content(request: httpx.Request) -> bytes:
+    try:
+        return request.content
+    except httpx.RequestNotRead:
+        return b"(streamed body)"

@@ -52,7 +52,7 @@ def pytest_args(
     if list_requirements:
         args.append("--list-requirements")
     if quiet:
-        args += ["-q", "-p", "no:terminal"]
+        args += ["-p", "no:terminal"]
     else:
         args += ["-p", "no:terminal", "--rich-progress"]
     return args + list(extra)

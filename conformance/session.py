@@ -200,6 +200,7 @@ class Conformance:
 
     def sign_in(self, api: Api, account: Account) -> tuple[str, int]:
         """Password then code; returns (session token, accepted step)."""
+        self.next_code(account)  # any wait for a fresh step happens before the challenge exists
         challenge = self.login_ok(api, account)
         code, step = self.next_code(account)
         response = api.verify(challenge, code)

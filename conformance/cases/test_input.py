@@ -220,7 +220,7 @@ def test_INPUT_5_survives_garbage(api, conformance):
     garbage = [
         b"GARBAGE\r\n\r\n",
         b"GET\r\n\r\n",
-        b"GET /api/info HTTP/9.9\r\nHost: x\r\n\r\n",
+        b"GET /api/info HTTP/1.1 extra\r\nHost: x\r\n\r\n",
         b"GET /api/info HTTP/1.1\r\nHost " + host.encode() + b"\r\n\r\n",
         b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
         b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
