@@ -123,17 +123,18 @@ def test_build_wires_pins_wifi_clock_and_panel():
         _PWM.made.clear()
         _Graphics.calls.clear()
         b = board.build(root=root)
-        assert b.config["hostname"] == "pico-tfa.local"
+        assert sorted(b) == ["buttons", "clock", "display", "events", "led", "rand", "wifi"]
+        assert len(b["rand"](16)) == 16
         assert network.set == {"country": "DE", "hostname": "pico-tfa"}
-        assert b.wifi.ssid == "lab" and b.wifi.status()["state"] == "down"
+        assert b["wifi"].ssid == "lab" and b["wifi"].status()["state"] == "down"
         assert [p.n for p in _Pin.made] == [12, 13, 14, 15, 6, 7, 8]
         assert all(p.pull == _Pin.PULL_UP for p in _Pin.made[:4])
         assert [p.pin.n for p in _PWM.made] == [6, 7, 8]
         assert all(p.duty == 65535 for p in _PWM.made)  # LED off (common anode)
         assert _Graphics.calls[0] == ("init", "DISPLAY_PICO_DISPLAY_2", "PEN_P4")
-        assert b.clock._host == "ntp.example" and b.clock._interval == 600
-        assert not b.clock.synced()
-        assert b.events.path == root + "events.log"
+        assert b["clock"]._host == "ntp.example" and b["clock"]._interval == 600
+        assert not b["clock"].synced()
+        assert b["events"].path == root + "events.log"
     finally:
         _remove_fakes()
 
@@ -142,9 +143,11 @@ def test_the_panel_draws_through_picographics():
     _install_fakes()
     try:
         import board
+        from tfa.ui import UI
 
         b = board.build(dict(CONFIG), root=_root())
-        ui = b.ui(lambda: {"time": 1795000000, "synced": True, "ip": "192.168.4.20"}, {})
+        stats = lambda: {"time": 1795000000, "synced": True, "ip": "192.168.4.20"}  # noqa: E731
+        ui = UI(b["display"], b["led"], b["buttons"], stats, {}, b["wifi"], b["events"])
         _Graphics.calls.clear()
         assert ui.tick() is True
         names = [c[0] for c in _Graphics.calls]
@@ -152,7 +155,7 @@ def test_the_panel_draws_through_picographics():
         assert "clear" in names and "text" in names and "rectangle" in names
         texts = [c[1] for c in _Graphics.calls if c[0] == "text"]
         assert "192.168.4.20" in texts
-        b.buttons.poll()
+        b["buttons"].poll()
         ui.press("Y")
         assert _Graphics.calls[-1][0] == "set_backlight"
     finally:
