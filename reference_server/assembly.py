@@ -1,0 +1,142 @@
+"""Builds an Authenticator from a profile, its durations and optional seams (CLI and embedded)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reference_server.audit import Audit
+from reference_server.auth import Authenticator, NewAccount
+from reference_server.core.challenge import ChallengePolicy
+from reference_server.core.clock import Clock
+from reference_server.core.lockout import Lockout
+from reference_server.core.passwords import Passwords
+from reference_server.core.session import SessionPolicy
+from reference_server.core.tokens import TokenSource
+from reference_server.core.totp import TotpPolicy
+from reference_server.store import Store
+
+PROFILES = ("production", "test")
+
+
+@dataclass(frozen=True)
+class Durations:
+    lockout_s: int
+    session_ttl_s: int
+    challenge_ttl_s: int
+
+
+PRODUCTION_DURATIONS = Durations(lockout_s=300, session_ttl_s=3600, challenge_ttl_s=120)
+TEST_DURATIONS = Durations(lockout_s=5, session_ttl_s=5, challenge_ttl_s=5)
+
+
+class ProfileError(ValueError):
+    """A setting the profile does not allow."""
+
+
+def durations_for(
+    profile: str,
+    lockout_seconds: int | None = None,
+    session_ttl: int | None = None,
+    challenge_ttl: int | None = None,
+) -> Durations:
+    """INFO-2: production durations are fixed; the test profile may shorten (or set) them."""
+    if profile not in PROFILES:
+        raise ProfileError(f"unknown profile {profile!r} (production or test)")
+    given = {
+        "--lockout-seconds": lockout_seconds,
+        "--session-ttl": session_ttl,
+        "--challenge-ttl": challenge_ttl,
+    }
+    if profile == "production":
+        named = [flag for flag, value in given.items() if value is not None]
+        if named:
+            raise ProfileError(
+                f"the production profile has fixed durations (300/3600/120 s); "
+                f"{', '.join(named)} needs --profile test"
+            )
+        return PRODUCTION_DURATIONS
+    for flag, value in given.items():
+        if value is not None and value < 1:
+            raise ProfileError(f"{flag} must be at least 1 second")
+    return Durations(
+        lockout_s=lockout_seconds or TEST_DURATIONS.lockout_s,
+        session_ttl_s=session_ttl or TEST_DURATIONS.session_ttl_s,
+        challenge_ttl_s=challenge_ttl or TEST_DURATIONS.challenge_ttl_s,
+    )
+
+
+def resolve(seam: Any, default: type, **fields: Any) -> Any:
+    """A seam may be None (the default), a dict of field overrides, a subclass (built with the
+    profile's fields) or a ready instance (used as is)."""
+    if seam is None:
+        return default(**fields)
+    if isinstance(seam, dict):
+        return default(**{**fields, **seam})
+    if isinstance(seam, type):
+        return seam(**fields)
+    return seam
+
+
+def build_authenticator(
+    *,
+    profile: str,
+    durations: Durations,
+    store: Store,
+    clock: Clock,
+    audit: Audit,
+    totp: Any = None,
+    lockout: Any = None,
+    challenges: Any = None,
+    sessions: Any = None,
+    tokens: Any = None,
+    passwords: Passwords | None = None,
+    authenticator: type[Authenticator] = Authenticator,
+    time_synced: Callable[[], bool] | None = None,
+) -> Authenticator:
+    return authenticator(
+        store,
+        clock,
+        profile=profile,
+        totp=resolve(totp, TotpPolicy),
+        lockout=resolve(lockout, Lockout, duration_s=durations.lockout_s),
+        challenges=resolve(challenges, ChallengePolicy, ttl_s=durations.challenge_ttl_s),
+        sessions=resolve(sessions, SessionPolicy, ttl_s=durations.session_ttl_s),
+        tokens=resolve(tokens, TokenSource),
+        passwords=passwords or Passwords.for_profile(profile),
+        audit=audit,
+        time_synced=time_synced or (lambda: True),
+    )
+
+
+def target_profile(
+    base_url: str,
+    accounts: list[NewAccount],
+    *,
+    ca_cert: str | None = None,
+    name: str = "reference server",
+) -> dict[str, Any]:
+    """The CONTRACT.md target profile for these accounts."""
+    profile: dict[str, Any] = {"name": name, "base_url": base_url}
+    if ca_cert:
+        profile["ca_cert"] = ca_cert
+    profile["accounts"] = [
+        {
+            "username": a.username,
+            "password": a.password,
+            "totp_secret": a.totp_secret,
+            "backup_codes": list(a.backup_codes),
+        }
+        for a in accounts
+    ]
+    return profile
+
+
+def create_test_accounts(auth: Authenticator, count: int) -> list[NewAccount]:
+    """conformance-1..N with fresh random passwords, secrets and backup codes (replacing any)."""
+    return [
+        auth.create_account(f"conformance-{i}", secrets.token_urlsafe(18))
+        for i in range(1, count + 1)
+    ]

@@ -1,0 +1,26 @@
+"""Challenge tokens: issued after the password, bound to one account, single-use, short-lived
+(CHAL-1..4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Challenge:
+    username: str
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class ChallengePolicy:
+    ttl_s: int = 120
+    single_use: bool = True
+
+    def is_usable(self, challenge: Challenge | None, now: float) -> bool:
+        if challenge is None:
+            return False
+        if challenge.used and self.single_use:
+            return False
+        return now < challenge.issued_at + self.ttl_s

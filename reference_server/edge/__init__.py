@@ -1,0 +1,1 @@
+"""HTTP edge: Starlette endpoints, routing table and the cross-cutting middleware."""

@@ -1,0 +1,202 @@
+"""Plain endpoint functions: parse the request, ask the Authenticator, map its result to HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from reference_server.auth import (
+    Authenticator,
+    ChallengeIssued,
+    Dashboard,
+    Locked,
+    LoggedOut,
+    Refused,
+    Result,
+    SessionIssued,
+)
+from reference_server.edge.errors import error_response, locked_response
+from reference_server.edge.options import EdgeOptions
+
+CODE = re.compile(r"[0-9]{6}")
+
+
+class BadRequest(Exception):
+    """The body is not what the endpoint accepts: 400 (or 415), nothing changes."""
+
+    def __init__(self, code: str = "invalid_request") -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _auth(request: Request) -> Authenticator:
+    return request.app.state.auth
+
+
+def _options(request: Request) -> EdgeOptions:
+    return request.app.state.options
+
+
+def _source(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise BadRequest("unsupported_media_type")
+    body = await request.body()
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest from exc
+    if not isinstance(data, dict):
+        raise BadRequest
+    return data
+
+
+def text_field(data: dict[str, Any], name: str, min_len: int, max_len: int) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not min_len <= len(value) <= max_len:
+        raise BadRequest
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates from \ud800 escapes
+        raise BadRequest from exc
+    return value
+
+
+def bad_request(request: Request, exc: BadRequest) -> Response:
+    if exc.code == "invalid_request":
+        return error_response("invalid_request", status=_options(request).bad_json_status)
+    return error_response(exc.code)
+
+
+def respond(request: Request, result: Result) -> Response:
+    options = _options(request)
+    if isinstance(result, Locked):
+        return locked_response(result.retry_after, header=options.retry_after_header)
+    if isinstance(result, Refused):
+        headers = None
+        if result.error == "invalid_token" and options.www_authenticate:
+            headers = {"WWW-Authenticate": f'Bearer realm="{options.realm}", error="invalid_token"'}
+        return error_response(result.error, headers=headers)
+    if isinstance(result, ChallengeIssued):
+        return JSONResponse(
+            {
+                "status": "2fa_required",
+                "challenge_token": result.challenge_token,
+                "expires_in": result.expires_in,
+            }
+        )
+    if isinstance(result, SessionIssued):
+        return JSONResponse(
+            {
+                "status": "success",
+                "session_token": result.session_token,
+                "token_type": "Bearer",
+                "expires_in": result.expires_in,
+            }
+        )
+    if isinstance(result, Dashboard):
+        auth = _auth(request)
+        return JSONResponse(
+            {
+                "status": "success",
+                "user": {"username": result.username},
+                "session": {"issued_at": result.issued_at, "expires_at": result.expires_at},
+                "server": {"time": int(auth.clock.now()), "profile": auth.profile},
+            }
+        )
+    if isinstance(result, LoggedOut):
+        return Response(status_code=204)
+    raise TypeError(f"no HTTP form for {result!r}")
+
+
+async def info(request: Request) -> Response:
+    return JSONResponse(_auth(request).info())
+
+
+async def login(request: Request) -> Response:
+    try:
+        data = await json_object(request)
+        username = text_field(data, "username", 1, 64)
+        password = text_field(data, "password", 1, 256)
+    except BadRequest as exc:
+        return bad_request(request, exc)
+    result = await run_in_threadpool(_auth(request).login, username, password, _source(request))
+    return respond(request, result)
+
+
+async def verify(request: Request) -> Response:
+    auth = _auth(request)
+    try:
+        data = await json_object(request)
+        token = text_field(data, "challenge_token", 1, 128)
+        has_code, has_backup = "totp_code" in data, "backup_code" in data
+        if has_code == has_backup:
+            raise BadRequest
+        if has_backup:
+            backup = text_field(data, "backup_code", 1, 32)
+            code = None
+        else:
+            code, backup = data["totp_code"], None
+            if not isinstance(code, str):
+                raise BadRequest
+            if not CODE.fullmatch(code):
+                await run_in_threadpool(auth.malformed_code, token, _source(request))
+                raise BadRequest
+    except BadRequest as exc:
+        return bad_request(request, exc)
+    result = await run_in_threadpool(
+        lambda: auth.verify(token, totp_code=code, backup_code=backup, source=_source(request))
+    )
+    return respond(request, result)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of `Authorization: Bearer <token>`; "" when the header is Bearer but malformed;
+    None when there is no Bearer credential at all (missing_token)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    if not token or " " in token or len(token) > 256:
+        return ""
+    return token
+
+
+def missing_token(request: Request) -> Response:
+    options = _options(request)
+    headers = (
+        {"WWW-Authenticate": f'Bearer realm="{options.realm}"'}
+        if options.www_authenticate
+        else None
+    )
+    return error_response("missing_token", headers=headers)
+
+
+async def dashboard(request: Request) -> Response:
+    token = bearer_token(request)
+    if token is None:
+        return missing_token(request)
+    if not token:
+        return respond(request, Refused("invalid_token"))
+    return respond(request, await run_in_threadpool(_auth(request).dashboard, token))
+
+
+async def logout(request: Request) -> Response:
+    token = bearer_token(request)
+    if token is None:
+        return missing_token(request)
+    if not token:
+        return respond(request, Refused("invalid_token"))
+    result = await run_in_threadpool(_auth(request).logout, token, _source(request))
+    return respond(request, result)

@@ -1,0 +1,105 @@
+"""Cross-cutting work as pure ASGI middleware: header and body limits (INPUT-2), and the `Date`
+(INFO-3) and `Cache-Control: no-store` headers on every response, errors included."""
+
+from __future__ import annotations
+
+import email.utils
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reference_server.core.clock import Clock
+from reference_server.edge.errors import error_response
+from reference_server.edge.options import EdgeOptions
+
+
+def header_section_size(scope: Scope) -> int:
+    """Bytes of the request line and header fields as sent (CRLFs included)."""
+    line = len(scope["method"]) + len(scope.get("raw_path") or b"") + 12
+    if scope.get("query_string"):
+        line += len(scope["query_string"]) + 1
+    return line + sum(len(k) + len(v) + 4 for k, v in scope["headers"]) + 2
+
+
+class ResponseHeaders:
+    """Outermost: every response, even one from an error handler, gets Date and no-store."""
+
+    def __init__(self, app: ASGIApp, clock: Clock, options: EdgeOptions) -> None:
+        self.app = app
+        self.clock = clock
+        self.options = options
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() not in (b"date", b"cache-control")
+                ]
+                date = email.utils.formatdate(self.clock.now(), usegmt=True)
+                headers.append((b"date", date.encode("ascii")))
+                if self.options.cache_control:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class InputLimits:
+    """431 for a header section over the limit (when it arrived whole), 413 for a body over the
+    limit by Content-Length or by counting a streamed body."""
+
+    def __init__(self, app: ASGIApp, options: EdgeOptions) -> None:
+        self.app = app
+        self.options = options
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if header_section_size(scope) > self.options.header_limit:
+            response = error_response(
+                "request_header_fields_too_large", headers={"Connection": "close"}
+            )
+            await response(scope, receive, send)
+            return
+        limit = self.options.body_limit
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                await error_response("payload_too_large", headers={"Connection": "close"})(
+                    scope, receive, send
+                )
+                return
+        # Bodies are at most `limit` bytes, so reading them whole here is cheap and lets the
+        # endpoint see a complete body or none at all.
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > limit:
+                await error_response("payload_too_large", headers={"Connection": "close"})(
+                    scope, receive, send
+                )
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

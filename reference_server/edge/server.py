@@ -1,0 +1,182 @@
+"""uvicorn on a socket we bind ourselves, with the guards uvicorn lacks (INPUT-2, INPUT-4).
+
+uvicorn alone never drops a client that connects and sends nothing (its keep-alive timer starts
+only after a first response) and any byte cancels that timer, so a trickling client stays forever;
+and it answers an oversized header section with a plain-text 400. The protocol subclass below gives
+every request a deadline to arrive whole, and answers 431 (JSON) for a header section that passes
+the limit while still incomplete. A TLS client that never finishes its handshake is dropped by
+asyncio's `ssl_handshake_timeout`, which we set to the same idle timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import socket
+import threading
+from typing import Any
+
+import h11
+import uvicorn
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from reference_server.core.clock import Clock
+from reference_server.edge.errors import error_body
+from reference_server.edge.options import EdgeOptions
+
+IDLE_TIMEOUT_S = 5.0
+KEEP_ALIVE_S = 5
+
+log = logging.getLogger("reference_server")
+
+
+def guarded_protocol(
+    clock: Clock, options: EdgeOptions, idle_timeout: float = IDLE_TIMEOUT_S
+) -> type[H11Protocol]:
+    class GuardedH11Protocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
+                self._disarm()  # the request is whole; the app's time is not the client's
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request gets its own deadline
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(idle_timeout, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if self.conn.their_state not in (h11.DONE, h11.MUST_CLOSE):
+                self.transport.close()
+
+        def send_400_response(self, msg: str) -> None:
+            buffered = len(self.conn.trailing_data[0])
+            code = (
+                "request_header_fields_too_large"
+                if buffered > options.header_limit
+                else "invalid_request"
+            )
+            status = 431 if code == "request_header_fields_too_large" else 400
+            body = json.dumps(error_body(code)).encode()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"connection", b"close"),
+                (b"date", email.utils.formatdate(clock.now(), usegmt=True).encode()),
+            ]
+            if options.cache_control:
+                headers.append((b"cache-control", b"no-store"))
+            try:
+                for event in (
+                    h11.Response(status_code=status, headers=headers),
+                    h11.Data(data=body),
+                    h11.EndOfMessage(),
+                ):
+                    self.transport.write(self.conn.send(event))
+            except h11.LocalProtocolError:
+                pass
+            self.transport.close()
+
+    return GuardedH11Protocol
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(
+    app: ASGIApp,
+    *,
+    clock: Clock,
+    options: EdgeOptions,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    idle_timeout: float = IDLE_TIMEOUT_S,
+    log_level: str = "warning",
+) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        http=guarded_protocol(clock, options, idle_timeout),
+        lifespan="off",
+        date_header=False,
+        server_header=False,
+        h11_max_incomplete_event_size=options.header_limit,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=2,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        log_level=log_level,
+        access_log=False,
+    )
+    return uvicorn.Server(config)
+
+
+def serve(
+    server: uvicorn.Server, sock: socket.socket, idle_timeout: float = IDLE_TIMEOUT_S
+) -> None:
+    """Run until `server.should_exit`, on a loop whose TLS handshakes time out like idle clients."""
+    loop = asyncio.new_event_loop()
+    create_server = loop.create_server
+
+    async def create_server_with_handshake_timeout(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("ssl") is not None:
+            kwargs.setdefault("ssl_handshake_timeout", idle_timeout)
+        return await create_server(*args, **kwargs)
+
+    loop.create_server = create_server_with_handshake_timeout  # type: ignore[method-assign]
+    try:
+        loop.run_until_complete(server.serve(sockets=[sock]))
+    finally:
+        loop.close()
+
+
+class BackgroundServer:
+    """uvicorn in a daemon thread (EmbeddedServer, tests, the benchmark)."""
+
+    def __init__(self, server: uvicorn.Server, sock: socket.socket, idle_timeout: float) -> None:
+        self.server = server
+        self.sock = sock
+        self.thread = threading.Thread(
+            target=serve, args=(server, sock, idle_timeout), daemon=True, name="reference-server"
+        )
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.thread.start()
+        waited = 0.0
+        while not self.server.started and self.thread.is_alive() and waited < timeout:
+            threading.Event().wait(0.01)
+            waited += 0.01
+        if not self.server.started:
+            raise RuntimeError("the reference server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()

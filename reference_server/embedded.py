@@ -1,0 +1,174 @@
+"""The reference server in-process: for the conformance suite, its mutants and the tests.
+
+    server = EmbeddedServer(profile="production", accounts=8)
+    httpx.Client(transport=httpx.ASGITransport(server.app), base_url="http://testserver")
+    server.clock.advance(300)            # a FakeClock unless a clock was given
+    base_url = server.start()            # real uvicorn on 127.0.0.1:<ephemeral>
+    server.restart()                     # same db file, same port (LOCK-6)
+    server.target_profile()              # {"base_url", "name", "accounts": [...]} (CONTRACT shape)
+
+Seams (keyword arguments; each mutant is a few lines that never edits this package):
+
+- `totp`: TotpPolicy fields or instance: `{"skew_steps": 2}` (wider window),
+  `{"skew_steps": 0}` (narrower), `{"replay_protection": False}` (replay allowed),
+  `{"algorithm": "SHA256"}` (wrong HMAC).
+- `lockout`: Lockout fields, instance or subclass: `{"max_failures": 6}`, `{"max_failures": 10**9}`
+  (no lockout), `{"counts_code_failures": False}`, `{"escalation": None}`; subclass hooks
+  `on_password_ok(state)` (return `ThrottleState()` to let a right password reset the counter),
+  `on_locked_attempt(state, now)` (return a state with a later `locked_until` to extend the lock),
+  `current(state, now)`, `fail(state, now)`, `lock_duration(k)`.
+- `challenges`: ChallengePolicy fields: `{"single_use": False}` (reuse), `{"ttl_s": 10**9}` (never
+  expire).
+- `sessions`: SessionPolicy fields: `{"ttl_s": 10**9}` (never expire),
+  `{"revoke_on_logout": False}`.
+- `tokens`: TokenSource fields: `{"nbytes": 8}` (short tokens), `{"random_bytes": fn}`.
+- `authenticator`: an Authenticator subclass: class attributes `unknown_user_error = "unknown_user"`
+  (answered differently), `throttle_unknown_users = False` (never locked); override
+  `malformed_code(challenge_token, source)` to count malformed codes (e.g. look up the challenge
+  and call `self.lockout.fail` in a store transaction), or `login`/`verify` wholesale.
+- `edge`: EdgeOptions fields or instance: `{"body_limit": None}` (no body limit),
+  `{"cache_control": False}`, `{"www_authenticate": False}`, `{"retry_after_header": False}`,
+  `{"bad_json_status": 500}`.
+- `time_synced`: a callable returning False makes verify answer 503 (TOTP-7).
+- `passwords`: a Passwords instance (default: argon2id at the profile's cost).
+
+Durations: `lockout_seconds`, `session_ttl`, `challenge_ttl` (test profile only, as on the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from reference_server.assembly import (
+    build_authenticator,
+    create_test_accounts,
+    durations_for,
+    resolve,
+    target_profile,
+)
+from reference_server.audit import Audit
+from reference_server.auth import Authenticator, NewAccount
+from reference_server.core.clock import Clock, FakeClock
+from reference_server.edge.app import build_app
+from reference_server.edge.options import EdgeOptions
+from reference_server.edge.server import IDLE_TIMEOUT_S, BackgroundServer, bind, make_server
+from reference_server.store import Store
+
+
+class EmbeddedServer:
+    def __init__(
+        self,
+        *,
+        profile: str = "test",
+        accounts: int = 8,
+        db_path: str | None = None,
+        clock: Clock | None = None,
+        tls: bool = False,
+        lockout_seconds: int | None = None,
+        session_ttl: int | None = None,
+        challenge_ttl: int | None = None,
+        audit_log: str | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_S,
+        edge: Any = None,
+        **seams: Any,
+    ) -> None:
+        self.profile = profile
+        self.clock: Any = clock if clock is not None else FakeClock()
+        self.durations = durations_for(profile, lockout_seconds, session_ttl, challenge_ttl)
+        self._tmpdir: str | None = None
+        if db_path is None or tls:
+            self._tmpdir = tempfile.mkdtemp(prefix="reference-server-")
+        self.db_path = db_path or os.path.join(self._tmpdir or ".", "server.db")
+        self.tls = tls
+        self.cert_path: str | None = None
+        self.key_path: str | None = None
+        if tls:
+            self.cert_path, self.key_path = _self_signed(self._tmpdir or ".")
+        self.options: EdgeOptions = resolve(edge, EdgeOptions)
+        self.idle_timeout = idle_timeout
+        self._seams = seams
+        self._audit_log = audit_log
+        self._port = 0
+        self._background: BackgroundServer | None = None
+        self._open()
+        self.accounts: list[NewAccount] = create_test_accounts(self.auth, accounts)
+
+    def _open(self) -> None:
+        self.store = Store(self.db_path)
+        self.audit = Audit(self.clock, self._audit_log)
+        self.auth: Authenticator = build_authenticator(
+            profile=self.profile,
+            durations=self.durations,
+            store=self.store,
+            clock=self.clock,
+            audit=self.audit,
+            **self._seams,
+        )
+        self.app = build_app(self.auth, self.clock, self.options)
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._port}"
+
+    def start(self) -> str:
+        """uvicorn in a background thread on 127.0.0.1 (an ephemeral port the first time)."""
+        sock = bind("127.0.0.1", self._port)
+        self._port = sock.getsockname()[1]
+        server = make_server(
+            self.app,
+            clock=self.clock,
+            options=self.options,
+            tls_cert=self.cert_path,
+            tls_key=self.key_path,
+            idle_timeout=self.idle_timeout,
+        )
+        self._background = BackgroundServer(server, sock, self.idle_timeout)
+        self._background.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._background is not None:
+            self._background.stop()
+            self._background = None
+
+    def restart(self) -> None:
+        """Stop, reopen the store from the same db file, start again on the same port (LOCK-6)."""
+        running = self._background is not None
+        self.stop()
+        self.store.close()
+        self.audit.close()
+        self._open()
+        if running:
+            self.start()
+
+    def close(self) -> None:
+        self.stop()
+        self.store.close()
+        self.audit.close()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def target_profile(self) -> dict[str, Any]:
+        return target_profile(
+            self.base_url,
+            self.accounts,
+            ca_cert=self.cert_path,
+            name=f"reference server (embedded, {self.profile})",
+        )
+
+    def __enter__(self) -> EmbeddedServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _self_signed(directory: str) -> tuple[str, str]:
+    """A throwaway EC P-256 certificate for 127.0.0.1 (its own CA)."""
+    from reference_server.tls import make_self_signed
+
+    return make_self_signed(directory)

@@ -1,0 +1,211 @@
+"""SQLite store (WAL). Every decision that reads and changes a counter runs in ONE
+`BEGIN IMMEDIATE` transaction, so concurrent requests, threads and processes cannot race past the
+lockout (LOCK-5) or accept one code twice (TOTP-4); everything persists across restarts (LOCK-6).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from reference_server.core.challenge import Challenge
+from reference_server.core.lockout import ThrottleState
+from reference_server.core.session import Session
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    totp_secret TEXT NOT NULL,
+    last_step INTEGER,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS throttle (
+    username TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until REAL NOT NULL,
+    lock_count INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS challenges (
+    digest TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    digest TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS backup_codes (
+    username TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS backup_codes_user ON backup_codes(username);
+"""
+
+# Throttle rows of names nobody tried for this long (and not locked) are pruned; two days is
+# longer than the longest lock (24 h), so pruning never ends a lock early.
+STALE_AFTER_S = 2 * 86400
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password_hash: str
+    totp_secret: str
+    last_step: int | None
+
+
+class Tx:
+    """The operations of one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # accounts
+    def account(self, username: str) -> Account | None:
+        row = self.conn.execute(
+            "SELECT username, password_hash, totp_secret, last_step FROM accounts WHERE username=?",
+            (username,),
+        ).fetchone()
+        return Account(*row) if row else None
+
+    def usernames(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT username FROM accounts ORDER BY username")]
+
+    def put_account(self, account: Account, now: float) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?)",
+            (account.username, account.password_hash, account.totp_secret, account.last_step, now),
+        )
+
+    def delete_account(self, username: str) -> bool:
+        cur = self.conn.execute("DELETE FROM accounts WHERE username=?", (username,))
+        self.conn.execute("DELETE FROM backup_codes WHERE username=?", (username,))
+        self.conn.execute("DELETE FROM challenges WHERE username=?", (username,))
+        self.conn.execute("DELETE FROM sessions WHERE username=?", (username,))
+        return cur.rowcount > 0
+
+    def set_last_step(self, username: str, step: int) -> None:
+        self.conn.execute("UPDATE accounts SET last_step=? WHERE username=?", (step, username))
+
+    # throttle (real and unknown names alike, LOGIN-3)
+    def throttle(self, username: str) -> ThrottleState:
+        row = self.conn.execute(
+            "SELECT failures, locked_until, lock_count FROM throttle WHERE username=?", (username,)
+        ).fetchone()
+        return ThrottleState(*row) if row else ThrottleState()
+
+    def put_throttle(self, username: str, state: ThrottleState, now: float) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO throttle VALUES (?, ?, ?, ?, ?)",
+            (username, state.failures, state.locked_until, state.lock_count, now),
+        )
+
+    def clear_throttle(self, username: str) -> None:
+        self.conn.execute("DELETE FROM throttle WHERE username=?", (username,))
+
+    def prune(self, now: float, challenge_ttl_s: float, session_ttl_s: float) -> None:
+        self.conn.execute(
+            "DELETE FROM throttle WHERE updated_at < ? AND locked_until < ?",
+            (now - STALE_AFTER_S, now),
+        )
+        self.conn.execute(
+            "DELETE FROM challenges WHERE issued_at < ?", (now - challenge_ttl_s - STALE_AFTER_S,)
+        )
+        self.conn.execute(
+            "DELETE FROM sessions WHERE issued_at < ?", (now - session_ttl_s - STALE_AFTER_S,)
+        )
+
+    # challenges
+    def add_challenge(self, digest: str, username: str, now: float) -> None:
+        self.conn.execute(
+            "INSERT INTO challenges (digest, username, issued_at) VALUES (?, ?, ?)",
+            (digest, username, now),
+        )
+
+    def challenge(self, digest: str) -> Challenge | None:
+        row = self.conn.execute(
+            "SELECT username, issued_at, used FROM challenges WHERE digest=?", (digest,)
+        ).fetchone()
+        return Challenge(row[0], row[1], bool(row[2])) if row else None
+
+    def use_challenge(self, digest: str) -> None:
+        self.conn.execute("UPDATE challenges SET used=1 WHERE digest=?", (digest,))
+
+    # sessions
+    def add_session(self, digest: str, username: str, now: float) -> None:
+        self.conn.execute(
+            "INSERT INTO sessions (digest, username, issued_at) VALUES (?, ?, ?)",
+            (digest, username, now),
+        )
+
+    def session(self, digest: str) -> Session | None:
+        row = self.conn.execute(
+            "SELECT username, issued_at, revoked FROM sessions WHERE digest=?", (digest,)
+        ).fetchone()
+        return Session(row[0], row[1], bool(row[2])) if row else None
+
+    def revoke_session(self, digest: str) -> None:
+        self.conn.execute("UPDATE sessions SET revoked=1 WHERE digest=?", (digest,))
+
+    # backup codes
+    def backup_codes(self, username: str) -> list[tuple[int, str]]:
+        return list(
+            self.conn.execute(
+                "SELECT rowid, code_hash FROM backup_codes WHERE username=? AND used=0",
+                (username,),
+            )
+        )
+
+    def add_backup_codes(self, username: str, hashes: list[str]) -> None:
+        self.conn.execute("DELETE FROM backup_codes WHERE username=?", (username,))
+        self.conn.executemany(
+            "INSERT INTO backup_codes (username, code_hash) VALUES (?, ?)",
+            [(username, h) for h in hashes],
+        )
+
+    def use_backup_code(self, rowid: int) -> None:
+        self.conn.execute("UPDATE backup_codes SET used=1 WHERE rowid=?", (rowid,))
+
+
+class Store:
+    """One connection, serialized by a lock within the process and by `BEGIN IMMEDIATE` across
+    processes. `path=":memory:"` keeps everything in RAM (nothing survives a restart)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self.conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        with self.transaction() as tx:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    tx.conn.execute(statement)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self.conn)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
