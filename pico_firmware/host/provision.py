@@ -320,6 +320,7 @@ def provision(
     ntp_host: str = "pool.ntp.org",
     ntp_interval_s: int = 10800,
     iterations: int | None = None,
+    restart_command: str | None = None,
 ) -> Provisioned:
     """Everything a board needs, in memory; `write` puts it in a directory."""
     check_hostname(hostname)
@@ -364,6 +365,8 @@ def provision(
     }
     if tls:
         target["ca_cert"] = "ca.pem"
+    if restart_command:
+        target["restart_command"] = restart_command  # lets the suite check LOCK-6
     target["accounts"] = [
         {
             "username": a.username,
@@ -472,6 +475,10 @@ def main(
     ] = False,
     country: Annotated[str, typer.Option(help="Wi-Fi regulatory country code")] = "GB",
     ntp_host: Annotated[str, typer.Option(help="NTP server")] = "pool.ntp.org",
+    restart_command: Annotated[
+        str | None,
+        typer.Option(help="shell command that restarts the board, for the profile (LOCK-6)"),
+    ] = None,
     force: Annotated[bool, typer.Option(help="replace an existing configuration in OUT")] = False,
 ) -> None:
     wifi_password = os.environ.get(wifi_password_env)
@@ -490,6 +497,7 @@ def main(
             tls=not plain_http,
             country=country,
             ntp_host=ntp_host,
+            restart_command=restart_command,
         )
         write(p, out, force=force)
     except ProvisionError as exc:
