@@ -223,6 +223,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     elif report.failed and case.outcome != FAILED:
         case.outcome = FAILED
         case.message = _failure_text(call)
+        if state.session is not None:
+            case.message = state.session.masker.text(case.message)
     if report.when == "teardown":
         recorder = item.stash.get(RECORDER, None)
         if recorder is not None and case.outcome == FAILED:

@@ -7,6 +7,7 @@ before they are stored.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -31,6 +32,10 @@ SECRET_FIELDS = frozenset(
 )
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 MAX_BODY = 4000
+_BEARER = re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)
+_SECRET_JSON = re.compile(
+    r"[\"'](" + "|".join(sorted(SECRET_FIELDS)) + r")[\"']\s*:\s*[\"'][^\"']*[\"']"
+)
 
 
 class Masker:
@@ -44,9 +49,11 @@ class Masker:
         self.secrets = sorted(merged, key=len, reverse=True)
 
     def text(self, text: str) -> str:
+        """Mask known secrets, Bearer credentials and secret JSON fields in free text."""
         for secret in self.secrets:
             text = text.replace(secret, MASK)
-        return text
+        text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
+        return _SECRET_JSON.sub(lambda m: f'"{m[1]}": "{MASK}"', text)
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         masked = []

@@ -76,3 +76,13 @@ def test_raw_exchange_is_parsed_and_masked():
     assert exchange.status == 413
     assert "hunter22" not in exchange.request_body
     assert ("Content-Type", "application/json") in exchange.response_headers
+
+
+def test_free_text_loses_bearer_tokens_and_secret_fields():
+    masker = Masker()
+    text = masker.text(
+        "curl -H 'Authorization: Bearer abcDEF123_-xyz' -> 200 "
+        '{"session_token": "tok-123", "status": "success", "password":"pw"}'
+    )
+    assert "abcDEF123" not in text and "tok-123" not in text and '"pw"' not in text
+    assert '"status": "success"' in text
