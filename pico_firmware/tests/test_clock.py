@@ -124,6 +124,22 @@ def test_retries_back_off_until_an_answer():
     assert ntp.asked == 4 and c.synced()
 
 
+def test_before_the_first_sync_retries_stay_at_most_a_minute_apart():
+    ntp = FakeNTP(*([OSError()] * 12 + [T]))
+    c, rtc, ticks = _clock(ntp)
+    gaps = []
+    last = 0
+    while not c.synced():
+        asked = ntp.asked
+        c.tick()
+        if ntp.asked != asked:
+            gaps.append(ticks.ms - last)
+            last = ticks.ms
+        ticks.ms += 1000
+    assert gaps[1:5] == [15000, 30000, 60000, 60000], gaps
+    assert max(gaps) == 60000
+
+
 def test_resyncs_every_interval_and_stays_synced_if_one_fails():
     ntp = FakeNTP(T, OSError(), T + 200)
     c, rtc, ticks = _clock(ntp, interval_s=100)

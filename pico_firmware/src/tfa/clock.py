@@ -13,6 +13,7 @@ from micropython import const
 FLOOR = const(1764547200)  # 2025-12-01: no right answer is older than this firmware
 CEILING = const(4102444800)  # 2100-01-01: an answer past it is bogus, and would become the floor
 FIRST_RETRY_S = const(15)
+UNSYNCED_RETRY_S = const(60)  # before the first sync, verify is down: keep asking often
 SAVE_EVERY_S = const(3600)
 
 
@@ -108,7 +109,8 @@ class Clock:
         # A board already synced keeps its RTC (drift over hours is far below a TOTP step).
         self.last_error = why
         self._next_sync = time.ticks_add(self._ticks(), self._retry_s * 1000)
-        self._retry_s = min(self._retry_s * 2, self._interval)
+        cap = self._interval if self._synced else min(UNSYNCED_RETRY_S, self._interval)
+        self._retry_s = min(self._retry_s * 2, cap)
         return False
 
     def _load_floor(self):
