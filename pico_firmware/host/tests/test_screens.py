@@ -137,3 +137,28 @@ def test_main_screen_clock_is_green_when_synced(rendered: Path) -> None:
     colours = {palette[p] for row in rows[4:24] for p in row[200:]}
     assert (40, 200, 80) in colours
     assert (230, 50, 50) not in colours
+
+
+@pytest.mark.parametrize(("width", "height"), [(321, 7), (400, 400)])
+def test_png_of_odd_widths_and_several_stored_blocks(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    """An odd width (half-byte rows) and a frame over 64 KB (more than one stored block)."""
+    script = tmp_path / "draw.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(SRC)!r})\n"
+        "from tfa.display import FramebufDisplay\n"
+        f"d = FramebufDisplay({width}, {height})\n"
+        "d.clear(0)\n"
+        f"d.rect({width - 1}, 0, 1, {height}, 4)\n"  # last column red
+        "d.rect(0, 0, 1, 1, 1)\n"  # top-left pixel white
+        f"d.save_png({str(tmp_path / 'x.png')!r})\n"
+    )
+    r = subprocess.run([MICROPYTHON, str(script)], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    w, h, palette, rows = decode_png((tmp_path / "x.png").read_bytes())
+    assert (w, h) == (width, height)
+    assert rows[0][0] == 1 and rows[0][1] == 0
+    assert all(row[-1] == 4 and row[-2] == 0 for row in rows)
+    assert sum(p != 0 for row in rows for p in row) == height + 1

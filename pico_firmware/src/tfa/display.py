@@ -43,7 +43,10 @@ class FramebufDisplay:
         self.height = height
         self._row = (width + 1) // 2
         self._buf = bytearray(self._row * height)
-        self._fb = framebuf.FrameBuffer(self._buf, width, height, framebuf.GS4_HMSB)
+        # stride rounded up to whole bytes, so each row starts a byte: a PNG scanline as is
+        self._fb = framebuf.FrameBuffer(
+            self._buf, width, height, framebuf.GS4_HMSB, self._row * 2
+        )
         self._glyph_buf = bytearray(GLYPH)
         self._glyph = framebuf.FrameBuffer(self._glyph_buf, GLYPH, GLYPH, framebuf.MONO_HLSB)
         self.brightness = 1.0
