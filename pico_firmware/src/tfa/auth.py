@@ -1,0 +1,249 @@
+"""The protocol core: accounts, failures and lockout, challenges, sessions, backup codes.
+
+Pure logic: time comes from `clock` (now() -> int, synced() -> bool), randomness from
+`rand(n) -> bytes`, persistence through `store` (load() / save(rows, urgent)). Every
+decision runs without awaiting, so on the one-threaded asyncio board a check and its
+update are one atomic step (LOCK-5, TOTP-4).
+
+Order of judgement and outcome names follow spec/DECISIONS.md; the HTTP edge maps each
+outcome to a status code.
+"""
+
+import hashlib
+from binascii import b2a_base64
+
+from micropython import const
+
+from tfa import pbkdf2, totp
+
+MAX_FAILURES = const(5)
+LOCK_CAP_S = const(86400)
+MAX_CHALLENGES = const(32)
+MAX_SESSIONS = const(32)
+MAX_STRANGERS = const(32)  # unknown names tracked for lockout (LOGIN-3)
+
+# row fields
+_FAILS = const(0)
+_UNTIL = const(1)
+_LEVEL = const(2)
+_STEP = const(3)
+_USED = const(4)
+
+# a dummy entry for unknown names: the same cost as a real check, never a match (LOGIN-3/4)
+_DUMMY_SALT = b"tfa-dummy-salt-0"
+
+
+def token(rand):
+    """32 random bytes as URL-safe base64 without padding (43 chars)."""
+    s = b2a_base64(rand(32)).decode().strip().rstrip("=")
+    return s.replace("+", "-").replace("/", "_")
+
+
+def _key(tok):
+    return hashlib.sha256(tok.encode()).digest()
+
+
+def normalize_backup(code):
+    return code.replace(" ", "").replace("-", "").lower()
+
+
+class User:
+    """One provisioned account: its password entry, TOTP secret, backup-code entries."""
+
+    def __init__(self, username, password, secret, backups):
+        self.username = username
+        self.password = password  # pbkdf2.parse() tuple
+        self.secret = secret  # bytes
+        self.backups = backups  # list of parse() tuples
+
+
+class Auth:
+    def __init__(self, users, policy, clock, rand, store, iterations):
+        self.users = {}
+        for u in users:
+            self.users[u.username] = u
+        self.lockout_s = policy["lockout_s"]
+        self.session_ttl_s = policy["session_ttl_s"]
+        self.challenge_ttl_s = policy["challenge_ttl_s"]
+        self.clock = clock
+        self.rand = rand
+        self.store = store
+        self.rows = store.load()
+        self.challenges = {}  # sha256(token) -> [username, issued_at]
+        self.sessions = {}  # sha256(token) -> [username, issued_at]
+        self.dummy = (iterations, _DUMMY_SALT, bytes(32))
+        self.logins_ok = 0
+        self.logins_failed = 0
+
+    # ---- rows: failures and lockout -------------------------------------------------
+    def _row(self, name, create=True):
+        row = self.rows.get(name)
+        if row is None and create:
+            if name not in self.users:
+                self._make_room()
+            row = [0, 0, 0, -1, 0]
+            self.rows[name] = row
+        return row
+
+    def _make_room(self):
+        strangers = [k for k in self.rows if k not in self.users]
+        if len(strangers) < MAX_STRANGERS:
+            return
+        now = self.clock.now()
+        victim = None
+        for k in strangers:
+            r = self.rows[k]
+            if r[_UNTIL] <= now and (victim is None or r[_FAILS] < self.rows[victim][_FAILS]):
+                victim = k
+        if victim is None:
+            for k in strangers:
+                if victim is None or self.rows[k][_UNTIL] < self.rows[victim][_UNTIL]:
+                    victim = k
+        del self.rows[victim]
+
+    def retry_after(self, name, now):
+        """Seconds left of the lock on `name` (>= 1), or 0 if it is not locked (LOCK-2/3)."""
+        row = self.rows.get(name)
+        if row is None or not row[_UNTIL]:
+            return 0
+        if now >= row[_UNTIL]:
+            row[_FAILS] = 0  # the lock is over: the count starts from zero (LOCK-3)
+            row[_UNTIL] = 0
+            self.store.save(self.rows)
+            return 0
+        return max(1, row[_UNTIL] - now)
+
+    def _fail(self, name, now):
+        row = self._row(name)
+        row[_FAILS] += 1
+        self.logins_failed += 1
+        if row[_FAILS] >= MAX_FAILURES:
+            row[_LEVEL] += 1
+            d = self.lockout_s
+            for _ in range(row[_LEVEL] - 1):
+                d *= 2
+                if d >= LOCK_CAP_S:
+                    break
+            row[_UNTIL] = now + min(d, LOCK_CAP_S)
+            self.store.save(self.rows, True)
+        else:
+            self.store.save(self.rows)
+
+    # ---- login ------------------------------------------------------------------------
+    def login(self, username, password):
+        """("locked", retry_after) | ("invalid_credentials", None) | ("challenge_issued", token)."""
+        now = self.clock.now()
+        left = self.retry_after(username, now)
+        if left:
+            return "locked", left
+        user = self.users.get(username)
+        ok = pbkdf2.verify(password, user.password if user else self.dummy)
+        if not ok or user is None:
+            self._fail(username, now)
+            return "invalid_credentials", None
+        tok = token(self.rand)
+        self._prune(self.challenges, self.challenge_ttl_s, MAX_CHALLENGES, now)
+        self.challenges[_key(tok)] = [username, now]
+        return "challenge_issued", tok
+
+    # ---- verify -----------------------------------------------------------------------
+    def challenge_user(self, tok):
+        """The account a live challenge is bound to, or None (CHAL-1..4)."""
+        entry = self._lookup(self.challenges, tok, self.challenge_ttl_s)
+        return entry[0] if entry else None
+
+    def verify(self, tok, code=None, backup=None):
+        """(outcome, username, extra): outcome in clock_not_synced, invalid_challenge,
+        locked (extra = retry_after), invalid_code, success (extra = session token)."""
+        if not self.clock.synced():
+            return "clock_not_synced", self.challenge_user(tok), None
+        now = self.clock.now()
+        key = _key(tok)
+        entry = self._lookup(self.challenges, tok, self.challenge_ttl_s)
+        if entry is None:
+            return "invalid_challenge", None, None
+        name = entry[0]
+        left = self.retry_after(name, now)
+        if left:
+            return "locked", name, left
+        user = self.users[name]
+        row = self._row(name)
+        used_backup = -1
+        matched = None
+        if code is not None:
+            matched = totp.match(user.secret, code, now, row[_STEP])
+        else:
+            b = normalize_backup(backup)
+            for i in range(len(user.backups)):
+                # every unused entry is checked, so timing does not say which one matched
+                if not row[_USED] & (1 << i) and pbkdf2.verify(b, user.backups[i]):
+                    used_backup = i
+        if matched is None and used_backup < 0:
+            self._fail(name, now)
+            return "invalid_code", name, None
+        del self.challenges[key]
+        row[_FAILS] = 0
+        row[_UNTIL] = 0
+        row[_LEVEL] = 0
+        if matched is not None:
+            row[_STEP] = matched
+        else:
+            row[_USED] |= 1 << used_backup
+        self.store.save(self.rows, True)
+        self.logins_ok += 1
+        tok = token(self.rand)
+        self._prune(self.sessions, self.session_ttl_s, MAX_SESSIONS, now)
+        self.sessions[_key(tok)] = [name, now]
+        return "success", name, tok
+
+    # ---- sessions ---------------------------------------------------------------------
+    def session(self, tok):
+        """[username, issued_at] of a live session, or None (SESS-2..4)."""
+        return self._lookup(self.sessions, tok, self.session_ttl_s)
+
+    def logout(self, tok):
+        entry = self._lookup(self.sessions, tok, self.session_ttl_s)
+        if entry is None:
+            return None
+        del self.sessions[_key(tok)]
+        return entry[0]
+
+    # ---- helpers ----------------------------------------------------------------------
+    def _lookup(self, table, tok, ttl):
+        # keyed by SHA-256 of the token: the dict compares digests, never the token, so
+        # its timing tells nothing about how much of a guessed token was right (TOTP-6)
+        if not isinstance(tok, str) or not tok:
+            return None
+        key = _key(tok)
+        entry = table.get(key)
+        if entry is None:
+            return None
+        if self.clock.now() >= entry[1] + ttl:
+            del table[key]
+            return None
+        return entry
+
+    def _prune(self, table, ttl, cap, now):
+        dead = [k for k, v in table.items() if now >= v[1] + ttl]
+        for k in dead:
+            del table[k]
+        while len(table) >= cap:
+            oldest = None
+            for k, v in table.items():
+                if oldest is None or v[1] < table[oldest][1]:
+                    oldest = k
+            del table[oldest]
+
+    def stats(self):
+        now = self.clock.now()
+        self._prune(self.sessions, self.session_ttl_s, MAX_SESSIONS + 1, now)
+        locked = 0
+        for r in self.rows.values():
+            if r[_UNTIL] > now:
+                locked += 1
+        return {
+            "logins_ok": self.logins_ok,
+            "logins_failed": self.logins_failed,
+            "locked": locked,
+            "sessions": len(self.sessions),
+        }

@@ -1,0 +1,180 @@
+"""Wires the layers together: store -> auth core -> HTTP edge -> server, plus the adapters
+(clock, Wi-Fi, event log, UI) that the board or the emulator hands in as a dict:
+    {"clock", "wifi", "events", "rand", "display", "led", "buttons"}  (the last three optional)
+"""
+
+import asyncio
+import gc
+import os
+
+from micropython import const
+
+from tfa import http
+from tfa.auth import Auth
+from tfa.params import PBKDF2_ITERATIONS
+from tfa.store import Store
+
+TICK_MS = const(100)
+
+
+def path(root, p):
+    return root + p.lstrip("/")
+VERSION = "1"
+
+
+class Firmware:
+    def __init__(self, cfg, users, ad, root):
+        self.cfg = cfg
+        self.clock = ad["clock"]
+        self.wifi = ad.get("wifi")
+        self.events = ad.get("events")
+        self.store = Store(path(root, "/state"))
+        policy = {
+            "lockout_s": cfg["lockout_s"],
+            "session_ttl_s": cfg["session_ttl_s"],
+            "challenge_ttl_s": cfg["challenge_ttl_s"],
+        }
+        self.auth = Auth(users, policy, self.clock, ad.get("rand") or os.urandom, self.store, PBKDF2_ITERATIONS)
+        if self.store.recovered:
+            print("state:", self.store.recovered)
+        self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request)
+        http.install_errors(self.app)
+        http.routes(self.app, self.auth, self.clock, self.info, self.audit, self.server_stats)
+        tls = cfg.get("tls")
+        ctx = None
+        if tls:
+            from tfa.server import tls_context
+
+            with open(path(root, tls["cert"]), "rb") as f:
+                cert = f.read()
+            with open(path(root, tls["key"]), "rb") as f:
+                key = f.read()
+            ctx = tls_context(cert, key)
+            del cert, key
+        from tfa.server import Server
+
+        self.server = Server(self.app, cfg.get("bind", "0.0.0.0"), cfg["port"], ctx, cfg["max_connections"])
+        scheme = "https" if tls else "http"
+        host = cfg.get("hostname") or "pico-tfa.local"
+        self.url = scheme + "://" + host + ("" if cfg["port"] in (80, 443) else ":%d" % cfg["port"])
+        self.ui = self._ui(ad, host)
+        gc.collect()
+
+    def _ui(self, ad, host):
+        if ad.get("display") is None:
+            return None
+        try:
+            from tfa.ui import UI
+        except ImportError:
+            return None
+        info = {
+            "hostname": host,
+            "name": host,
+            "version": VERSION,
+            "cert_sha256": self.cfg.get("cert_sha256") or "",
+            "url": self.url,
+        }
+        return UI(ad["display"], ad["led"], ad["buttons"], self.ui_stats, info, self.wifi, self.events)
+
+    # ---- facts ----------------------------------------------------------------------
+    def info(self):
+        return {
+            "api_version": "1",
+            "server_time": self.clock.now(),
+            "time_synced": bool(self.clock.synced()),
+            "profile": self.cfg["profile"],
+            "totp": {"algorithm": "SHA1", "digits": 6, "period": 30, "skew_steps": 1},
+            "lockout": {"max_failures": 5, "duration_s": self.cfg["lockout_s"], "escalation": "double"},
+            "session_ttl_s": self.cfg["session_ttl_s"],
+            "challenge_ttl_s": self.cfg["challenge_ttl_s"],
+            "server": self.server_stats(),
+        }
+
+    def server_stats(self):
+        return {
+            "name": self.cfg.get("hostname") or "pico-tfa",
+            "implementation": "pico_firmware (MicroPython, Microdot)",
+            "heap_peak": self.server.heap_peak,
+            "heap_alloc": gc.mem_alloc(),
+            "heap_free": gc.mem_free(),
+            "requests": self.server.served,
+            "state_writes": self.store.writes,
+        }
+
+    def ui_stats(self):
+        s = self.auth.stats()
+        s["ip"] = self.wifi.ip() if self.wifi else None
+        s["url"] = self.url
+        s["time"] = self.clock.now()
+        s["synced"] = bool(self.clock.synced())
+        return s
+
+    # ---- hooks ----------------------------------------------------------------------
+    def audit(self, kind, username, source, outcome):
+        """LOG-1: one line per outcome; never a password, code, secret or token."""
+        now = self.clock.now()
+        if self.events is not None:
+            try:
+                self.events.record(
+                    {"time": now, "event": kind, "username": username, "source": source, "outcome": outcome}
+                )
+            except (OSError, ValueError) as e:
+                print("event log:", type(e).__name__)
+        if self.ui is not None:
+            self.ui.event(kind, outcome, username, now)
+
+    def on_request(self, req, res):
+        # the request, its answer and all the state are live here: collect the garbage
+        # and what is left is this request's true peak of heap in use
+        gc.collect()
+        self.server.sample_heap()
+
+    # ---- loop -----------------------------------------------------------------------
+    async def housekeeping(self):
+        while True:
+            try:
+                self.clock.tick()
+                if self.wifi is not None:
+                    self.wifi.tick()
+                self.store.tick()
+                if self.ui is not None:
+                    self.ui.tick()
+            except Exception as e:  # an adapter's hiccup must not stop the server
+                print("tick:", type(e).__name__, e)
+            await asyncio.sleep_ms(TICK_MS)
+
+    def screenshots(self, directory):
+        if self.ui is None:
+            return
+        display = self.ui.display
+
+        def save(name):
+            display.save_png(directory + "/" + name + ".png")
+
+        self.ui.render_all(save)
+
+    async def main(self):
+        self.server.listen()
+        print("serving on %s port %d" % (self.cfg.get("bind", "0.0.0.0"), self.cfg["port"]))
+        shots = self.cfg.get("screenshot_dir")
+        if shots:
+            self.screenshots(shots)
+        asyncio.create_task(self.housekeeping())
+        await self.server.serve()
+
+    def shutdown(self):
+        self.store.flush()
+        shots = self.cfg.get("screenshot_dir")
+        if shots:
+            self.screenshots(shots)
+
+
+def run(cfg, users, ad, root):
+    fw = Firmware(cfg, users, ad, root)
+    try:
+        asyncio.run(fw.main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fw.shutdown()
+        print("stopped")

@@ -1,0 +1,472 @@
+"""The HTTP edge: Microdot routes plus the limits Microdot does not enforce itself.
+
+`App` subclasses Microdot and replaces only the reading of a request: the head is read into
+a bounded buffer (header section > 4096 bytes: 431), the body is capped at 1024 bytes by
+Content-Length or while de-chunking (413), and the whole read must finish within the idle
+timeout or the connection is dropped (INPUT-2, INPUT-4). Routing, handlers and writing the
+response stay Microdot's. Every response gets Date (from the injected clock) and
+Cache-Control: no-store; every error is the JSON error body of spec/DECISIONS.md.
+"""
+
+import asyncio
+import gc
+import json
+
+from micropython import const
+from microdot import Microdot, NoCaseDict, Request, Response
+
+MAX_HEAD = const(4096)
+MAX_BODY = const(1024)
+DRAIN = const(16384)
+
+Request.max_content_length = MAX_BODY
+Request.max_body_length = MAX_BODY
+
+REASONS = {
+    200: "OK",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+MESSAGES = {
+    "invalid_request": "the request body is malformed",
+    "invalid_credentials": "wrong username or password",
+    "invalid_code": "wrong code",
+    "invalid_challenge": "unknown or expired challenge",
+    "missing_token": "a bearer token is required",
+    "invalid_token": "the token is invalid, revoked or expired",
+    "not_found": "no such resource",
+    "method_not_allowed": "method not allowed here",
+    "payload_too_large": "the body is over 1024 bytes",
+    "unsupported_media_type": "Content-Type must be application/json",
+    "account_locked": "too many failures; try again later",
+    "request_header_fields_too_large": "the header section is over 4096 bytes",
+    "clock_not_synced": "the server clock is not synchronised yet",
+    "internal_error": "internal error",
+}
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(t):
+    """RFC 9110 IMF-fixdate of Unix time t, without relying on the port's gmtime epoch."""
+    t = int(t)
+    days, secs = divmod(t, 86400)
+    wd = _DAYS[(days + 3) % 7]  # 1970-01-01 was a Thursday
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    y = yoe + era * 400 + (1 if m <= 2 else 0)
+    return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (
+        wd,
+        d,
+        _MONTHS[m - 1],
+        y,
+        secs // 3600,
+        secs // 60 % 60,
+        secs % 60,
+    )
+
+
+class Empty(Response):
+    """A 204: no body, so no Content-Type either."""
+
+    def complete(self):
+        self.headers["Content-Length"] = "0"
+
+
+def error(status, code, headers=None, extra=None):
+    body = {"status": "error", "error": code, "message": MESSAGES[code]}
+    if extra:
+        body.update(extra)
+    return Response(body, status, headers or {}, REASONS.get(status))
+
+
+class Reject(Exception):
+    def __init__(self, status, code):
+        self.status = status
+        self.code = code
+
+
+class _Reader:
+    """Bounded reads over an asyncio stream: nothing here grows past the limits."""
+
+    def __init__(self, stream):
+        self.s = stream
+        self.buf = b""
+
+    async def fill(self):
+        chunk = await self.s.read(512)
+        if not chunk:
+            raise EOFError()
+        self.buf += chunk
+
+    async def head(self):
+        while True:
+            i = self.buf.find(b"\r\n\r\n")
+            if i >= 0:
+                head = self.buf[:i]
+                self.buf = self.buf[i + 4 :]
+                return head
+            if len(self.buf) > MAX_HEAD:
+                await self.drain_head()
+                raise Reject(431, "request_header_fields_too_large")
+            if not self.buf:
+                try:
+                    await self.fill()
+                except EOFError:
+                    return None
+            else:
+                await self.fill()
+
+    async def drain_head(self):
+        # read the rest of an oversize head (so closing does not reset the connection
+        # before the 431 is read), keeping only a few bytes to find its end
+        seen = 0
+        while seen < DRAIN:
+            if self.buf.find(b"\r\n\r\n") >= 0:
+                return
+            self.buf = self.buf[-3:]
+            try:
+                await asyncio.wait_for_ms(self.fill(), 500)
+            except Exception:
+                return
+            seen += 512
+
+    async def exactly(self, n):
+        while len(self.buf) < n:
+            await self.fill()
+        out = self.buf[:n]
+        self.buf = self.buf[n:]
+        return out
+
+    async def line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                out = self.buf[:i]
+                self.buf = self.buf[i + 2 :]
+                return out
+            if len(self.buf) > 64:
+                raise Reject(400, "invalid_request")
+            await self.fill()
+
+    async def discard(self, n):
+        n = min(n, DRAIN) - len(self.buf)
+        self.buf = b""
+        while n > 0:
+            try:
+                chunk = await asyncio.wait_for_ms(self.s.read(min(n, 512)), 500)
+            except Exception:
+                return
+            if not chunk:
+                return
+            n -= len(chunk)
+
+    async def chunked(self):
+        body = b""
+        while True:
+            size = (await self.line()).split(b";")[0].strip()
+            try:
+                n = int(size, 16)
+            except ValueError:
+                raise Reject(400, "invalid_request")
+            if n < 0:
+                raise Reject(400, "invalid_request")
+            if n == 0:
+                while await self.line():
+                    pass  # trailers
+                return body
+            if len(body) + n > MAX_BODY:
+                await self.discard(n)
+                raise Reject(413, "payload_too_large")
+            body += await self.exactly(n)
+            if await self.exactly(2) != b"\r\n":
+                raise Reject(400, "invalid_request")
+
+
+def parse_head(head):
+    """(method, target, version, headers) of a request head; Reject(400) if malformed."""
+    try:
+        text = head.decode()
+    except UnicodeError:
+        raise Reject(400, "invalid_request")
+    lines = text.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1].startswith("/"):
+        raise Reject(400, "invalid_request")
+    headers = NoCaseDict()
+    for ln in lines[1:]:
+        i = ln.find(":")
+        if i <= 0 or ln[0] in " \t":
+            raise Reject(400, "invalid_request")
+        name = ln[:i].strip()
+        value = ln[i + 1 :].strip()
+        if name in headers:
+            if name.lower() in ("content-length", "authorization", "content-type", "transfer-encoding"):
+                raise Reject(400, "invalid_request")
+            value = headers[name] + ", " + value
+        headers[name] = value
+    return parts[0], parts[1], parts[2][5:], headers
+
+
+class App(Microdot):
+    def __init__(self, clock, idle_s=5, on_request=None):
+        super().__init__()
+        self.clock = clock
+        self.idle_s = idle_s
+        self.on_request = on_request
+        self.options_handler = None  # OPTIONS is a wrong method here: 405 with Allow
+
+    def allowed(self, path):
+        allow = []
+        for methods, pattern, _, _, _ in self.url_map:
+            if pattern.match(path) is not None:
+                for m in methods:
+                    if m not in allow:
+                        allow.append(m)
+        if "GET" in allow:
+            allow.append("HEAD")
+        return allow
+
+    async def read_request(self, stream, addr):
+        r = _Reader(stream)
+        head = await r.head()
+        if head is None:
+            return None
+        method, url, version, headers = parse_head(head)
+        te = headers.get("Transfer-Encoding")
+        if te is not None:
+            if te.lower() != "chunked" or "Content-Length" in headers:
+                raise Reject(400, "invalid_request")
+            body = await r.chunked()
+            del headers["Transfer-Encoding"]
+        else:
+            n = headers.get("Content-Length", "0")
+            if not n.isdigit() or len(n) > 9:
+                raise Reject(400, "invalid_request")
+            n = int(n)
+            if n > MAX_BODY:
+                await r.discard(n)
+                raise Reject(413, "payload_too_large")
+            body = await r.exactly(n)
+        headers["Content-Length"] = str(len(body))
+        return Request(self, addr, method, url, version, headers, body=body, sock=(stream, stream))
+
+    async def handle_request(self, reader, writer, scheme="http"):
+        addr = writer.get_extra_info("peername")
+        req = None
+        res = None
+        try:
+            req = await asyncio.wait_for(self.read_request(reader, addr), self.idle_s)
+            if req is None:
+                return
+            req.scheme = scheme
+        except Reject as e:
+            res = error(e.status, e.code)
+        except asyncio.TimeoutError:
+            return  # idle or trickling client: dropped without an answer (INPUT-4)
+        except (OSError, EOFError):
+            return  # the client went away mid-request
+        except MemoryError:
+            gc.collect()
+            res = error(500, "internal_error")
+        if res is None:
+            try:
+                res = await self.dispatch_request(req)
+            except MemoryError:
+                gc.collect()
+                res = error(500, "internal_error")
+        if isinstance(res, tuple):
+            res = Response(*res)
+        res.headers["Date"] = http_date(self.clock.now())
+        res.headers["Cache-Control"] = "no-store"
+        res.headers["Connection"] = "close"
+        if self.on_request:
+            self.on_request(req, res)
+        await asyncio.wait_for(res.write(writer), self.idle_s)
+
+
+def install_errors(app):
+    """JSON bodies for the errors Microdot raises itself."""
+
+    @app.errorhandler(404)
+    def not_found(req):
+        return error(404, "not_found")
+
+    @app.errorhandler(405)
+    def not_allowed(req):
+        return error(405, "method_not_allowed", {"Allow": ", ".join(app.allowed(req.path))})
+
+    @app.errorhandler(400)
+    def bad(req):
+        return error(400, "invalid_request")
+
+    @app.errorhandler(413)
+    def too_large(req):
+        return error(413, "payload_too_large")
+
+    @app.errorhandler(500)
+    def internal(req):
+        return error(500, "internal_error")
+
+    @app.errorhandler(Exception)
+    def crash(req, exc):
+        return error(500, "internal_error")
+
+
+def json_body(req):
+    """The request's JSON object, or an error Response (415 / 400) to return instead."""
+    ctype = req.headers.get("Content-Type")
+    if ctype is None or ctype.split(";")[0].strip().lower() != "application/json":
+        return None, error(415, "unsupported_media_type")
+    try:
+        data = json.loads(req.body.decode())
+    except (ValueError, UnicodeError):
+        return None, error(400, "invalid_request")
+    if not isinstance(data, dict):
+        return None, error(400, "invalid_request")
+    return data, None
+
+
+def text(data, key, lo, hi):
+    v = data.get(key)
+    if isinstance(v, str) and lo <= len(v) <= hi:
+        return v
+    return None
+
+
+def is_code(v):
+    if not isinstance(v, str) or len(v) != 6:
+        return False
+    for ch in v:
+        if ch < "0" or ch > "9":
+            return False
+    return True
+
+
+def bearer(req):
+    """("ok", token) | ("missing", None) | ("invalid", None) from Authorization (SESS-3)."""
+    h = req.headers.get("Authorization")
+    if h is None or h[:7].lower() != "bearer ":
+        return "missing", None
+    tok = h[7:]
+    if not tok or " " in tok or len(tok) > 256:
+        return "invalid", None
+    return "ok", tok
+
+
+def unauthorized(kind):
+    if kind == "missing":
+        return error(401, "missing_token", {"WWW-Authenticate": 'Bearer realm="tfa"'})
+    return error(
+        401, "invalid_token", {"WWW-Authenticate": 'Bearer realm="tfa", error="invalid_token"'}
+    )
+
+
+def routes(app, auth, clock, info_fn, audit, server_fn):
+    """The five endpoints of the protocol, each a plain function over `auth`."""
+
+    def source(req):
+        a = req.client_addr
+        return a[0] if isinstance(a, tuple) else str(a)
+
+    @app.get("/api/info")
+    def info(req):
+        return info_fn()
+
+    @app.post("/api/auth/login")
+    def login(req):
+        data, bad = json_body(req)
+        name = ""
+        if bad is None:
+            name = text(data, "username", 1, 64)
+            pw = text(data, "password", 1, 256)
+            if name is None or pw is None:
+                bad = error(400, "invalid_request")
+        if bad is not None:
+            audit("login", name or "", source(req), "invalid_request")
+            return bad
+        outcome, extra = auth.login(name, pw)
+        audit("login", name, source(req), outcome)
+        if outcome == "locked":
+            return locked(extra)
+        if outcome == "invalid_credentials":
+            return error(401, "invalid_credentials")
+        return {"status": "2fa_required", "challenge_token": extra, "expires_in": auth.challenge_ttl_s}
+
+    @app.post("/api/auth/verify")
+    def verify(req):
+        data, bad = json_body(req)
+        tok = code = backup = None
+        if bad is None:
+            tok = text(data, "challenge_token", 1, 128)
+            code = data.get("totp_code")
+            backup = data.get("backup_code")
+            if tok is None or (code is None) == (backup is None):
+                bad = error(400, "invalid_request")
+            elif code is not None and not is_code(code):
+                bad = error(400, "invalid_request")
+            elif backup is not None and text(data, "backup_code", 1, 32) is None:
+                bad = error(400, "invalid_request")
+        if bad is not None:
+            audit("verify", auth.challenge_user(tok) or "" if tok else "", source(req), "invalid_request")
+            return bad
+        outcome, name, extra = auth.verify(tok, code, backup)
+        audit("verify", name or "", source(req), outcome)
+        if outcome == "clock_not_synced":
+            return error(503, "clock_not_synced")
+        if outcome == "locked":
+            return locked(extra)
+        if outcome in ("invalid_challenge", "invalid_code"):
+            return error(401, outcome)
+        return {
+            "status": "success",
+            "session_token": extra,
+            "token_type": "Bearer",
+            "expires_in": auth.session_ttl_s,
+        }
+
+    @app.get("/api/dashboard")
+    def dashboard(req):
+        kind, tok = bearer(req)
+        entry = auth.session(tok) if tok else None
+        if entry is None:
+            return unauthorized(kind)
+        return {
+            "status": "success",
+            "user": {"username": entry[0]},
+            "session": {"issued_at": entry[1], "expires_at": entry[1] + auth.session_ttl_s},
+            "server": server_fn(),
+        }
+
+    @app.post("/api/auth/logout")
+    def logout(req):
+        kind, tok = bearer(req)
+        name = auth.logout(tok) if tok else None
+        if name is None:
+            return unauthorized(kind)
+        audit("logout", name, source(req), "revoked")
+        return Empty(b"", 204, {}, "No Content")
+
+    def locked(left):
+        body = {
+            "status": "locked",
+            "error": "account_locked",
+            "message": MESSAGES["account_locked"],
+            "retry_after": left,
+        }
+        return Response(body, 429, {"Retry-After": str(left)}, REASONS[429])

@@ -1,0 +1,55 @@
+"""PBKDF2-HMAC-SHA256 (RFC 8018 §5.2) and the self-describing hash format (LOGIN-5):
+
+    pbkdf2_sha256$<iterations>$<salt, standard base64>$<hash, standard base64>
+
+The iteration count lives in each entry, so a higher cost can be rolled out entry by entry.
+"""
+
+import hashlib
+from binascii import a2b_base64
+
+from tfa import ct
+from tfa.hmac_sha1 import mac, pads
+
+SCHEME = "pbkdf2_sha256"
+MAX_ITERATIONS = 1000000
+
+
+def pbkdf2_sha256(password, salt, iterations, dklen=32):
+    if isinstance(password, str):
+        password = password.encode()
+    inner, outer = pads(password, hashlib.sha256)
+    out = b""
+    block = 1
+    while len(out) < dklen:
+        u = mac(inner, outer, salt + block.to_bytes(4, "big"), hashlib.sha256)
+        acc = int.from_bytes(u, "big")
+        for _ in range(iterations - 1):
+            u = mac(inner, outer, u, hashlib.sha256)
+            acc ^= int.from_bytes(u, "big")
+        out += acc.to_bytes(32, "big")
+        block += 1
+    return out[:dklen]
+
+
+def parse(encoded):
+    """(iterations, salt, hash) of a stored entry; ValueError if it is not one."""
+    if not isinstance(encoded, str):
+        raise ValueError("hash entry is not a string")
+    parts = encoded.split("$")
+    if len(parts) != 4 or parts[0] != SCHEME:
+        raise ValueError("not a pbkdf2_sha256 entry")
+    n = int(parts[1])
+    if n < 1 or n > MAX_ITERATIONS:
+        raise ValueError("iteration count out of range")
+    salt = a2b_base64(parts[2])
+    digest = a2b_base64(parts[3])
+    if len(salt) < 8 or len(digest) < 16:
+        raise ValueError("salt or hash too short")
+    return n, salt, digest
+
+
+def verify(password, parsed):
+    """Constant-time check of password against a parse()d entry."""
+    n, salt, digest = parsed
+    return ct.equal(digest, pbkdf2_sha256(password, salt, n, len(digest)))

@@ -1,0 +1,60 @@
+"""Shared fakes for the firmware tests: a settable clock, counted random bytes, a memory store."""
+
+import os
+from binascii import b2a_base64
+
+from tfa import pbkdf2
+from tfa.auth import Auth, User
+
+T0 = 1795000020  # 20 s into a TOTP step
+SECRET = b"12345678901234567890"
+ITER = 2
+
+
+class Clock:
+    def __init__(self, t=T0, synced=True):
+        self.t = t
+        self.is_synced = synced
+
+    def now(self):
+        return self.t
+
+    def synced(self):
+        return self.is_synced
+
+
+class MemoryStore:
+    def __init__(self, rows=None):
+        self.rows = rows or {}
+        self.urgent = 0
+        self.lazy = 0
+
+    def load(self):
+        return self.rows
+
+    def save(self, rows, urgent=False):
+        self.rows = rows
+        if urgent:
+            self.urgent += 1
+        else:
+            self.lazy += 1
+
+
+def entry(secret, n=ITER):
+    salt = os.urandom(16)
+    dk = pbkdf2.pbkdf2_sha256(secret, salt, n)
+    s64 = b2a_base64(salt).decode().strip()
+    d64 = b2a_base64(dk).decode().strip()
+    return f"pbkdf2_sha256${n}${s64}${d64}"
+
+
+def user(name="alice", password="correct horse", backups=("abcde12345", "fghij67890")):  # noqa: S107
+    codes = [pbkdf2.parse(entry(c)) for c in backups]
+    return User(name, pbkdf2.parse(entry(password)), SECRET, codes)
+
+
+def make(lockout=300, session=3600, challenge=120, clock=None, store=None, users=None):
+    policy = {"lockout_s": lockout, "session_ttl_s": session, "challenge_ttl_s": challenge}
+    clock = clock or Clock()
+    store = store or MemoryStore()
+    return Auth(users or [user()], policy, clock, os.urandom, store, ITER), clock, store

@@ -1,0 +1,50 @@
+"""Runs every tests/test_*.py on MicroPython: `micropython pico_firmware/tests/run.py [name ...]`.
+
+TFA_MICRODOT names the directory with microdot.py (default: the repository's .venv).
+
+Each module-level function named test_* is one test; an exception fails it. Prints one line
+per failure and `N passed, N failed`; exits 1 if any failed.
+"""
+
+import os
+import sys
+
+HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+sys.path.insert(0, HERE + "/../src")
+sys.path.insert(0, HERE)
+# Microdot: the directory holding microdot.py (or .mpy); the pytest wrapper passes it
+sys.path.append(
+    os.getenv("TFA_MICRODOT") or HERE + "/../../.venv/lib/python3.11/site-packages/microdot"
+)
+
+
+def main(only):
+    passed = failed = 0
+    names = sorted(n[:-3] for n in os.listdir(HERE) if n.startswith("test_") and n.endswith(".py"))
+    for name in names:
+        if only and name not in only:
+            continue
+        try:
+            mod = __import__(name)
+        except Exception as e:  # noqa: BLE001 - a module that fails to import is a failure
+            failed += 1
+            print("FAIL", name, "(import)", type(e).__name__, e)
+            sys.print_exception(e)
+            continue
+        for attr in sorted(dir(mod)):
+            fn = getattr(mod, attr)
+            if not attr.startswith("test_") or not callable(fn):
+                continue
+            try:
+                fn()
+                passed += 1
+            except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the run
+                failed += 1
+                print("FAIL", name + "." + attr, type(e).__name__, e)
+                sys.print_exception(e)
+    print(str(passed) + " passed, " + str(failed) + " failed")
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main(sys.argv[1:]) else 0)

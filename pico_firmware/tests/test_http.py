@@ -1,0 +1,207 @@
+"""The HTTP edge over an in-memory stream: limits, errors, headers, the whole flow."""
+
+import asyncio
+import json
+
+from fakes import SECRET, make
+from tfa import http, totp
+
+
+class Stream:
+    """What the server hands the app: read(n), awrite, aclose, get_extra_info."""
+
+    def __init__(self, data, stall=False):
+        self.data = data
+        self.stall = stall
+        self.out = b""
+
+    async def read(self, n):
+        if not self.data:
+            if self.stall:
+                await asyncio.sleep(60)
+            return b""
+        chunk = self.data[:n]
+        self.data = self.data[n:]
+        return chunk
+
+    async def awrite(self, b):
+        self.out += b
+
+    async def aclose(self):
+        pass
+
+    def get_extra_info(self, key):
+        return ("192.0.2.7", 4242)
+
+
+def _app(audit=None):
+    auth, clock, store = make(lockout=300, session=3600, challenge=120)
+    app = http.App(clock, idle_s=1)
+    http.install_errors(app)
+    log = audit if audit is not None else []
+
+    def record(kind, username, source, outcome):
+        log.append((kind, username, source, outcome))
+
+    http.routes(app, auth, clock, lambda: {"api_version": "1"}, record, lambda: {})
+    return app, auth, clock
+
+
+def _send(app, raw, stall=False):
+    s = Stream(raw, stall)
+    asyncio.run(app.handle_request(s, s))
+    if not s.out:
+        return None, {}, None
+    head, _, body = s.out.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for ln in lines[1:]:
+        k, v = ln.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, json.loads(body) if body else None
+
+
+def _post(path, body, ctype="application/json", extra=""):
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n"
+    head += f"Content-Length: {len(body)}\r\n{extra}\r\n"
+    return head.encode() + body
+
+
+def test_http_date():
+    assert http.http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert http.http_date(1795000020) == "Wed, 18 Nov 2026 11:07:00 GMT"
+    assert http.http_date(951782400) == "Tue, 29 Feb 2000 00:00:00 GMT"
+
+
+def test_every_answer_has_date_and_no_store():
+    app, auth, clock = _app()
+    status, h, body = _send(app, b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 200 and body == {"api_version": "1"}
+    assert h["date"] == http.http_date(clock.now())
+    assert h["cache-control"] == "no-store"
+
+
+def test_unknown_path_and_wrong_method():
+    app, _, _ = _app()
+    status, h, body = _send(app, b"GET /nope HTTP/1.1\r\n\r\n")
+    assert status == 404 and body["error"] == "not_found" and body["status"] == "error"
+    status, h, body = _send(app, b"DELETE /api/auth/login HTTP/1.1\r\n\r\n")
+    assert status == 405 and body["error"] == "method_not_allowed"
+    assert h["allow"] == "POST"
+    status, h, body = _send(app, b"OPTIONS /api/info HTTP/1.1\r\n\r\n")
+    assert status == 405 and h["allow"] == "GET, HEAD"
+
+
+def test_bad_bodies_change_nothing():
+    log = []
+    app, auth, _ = _app(log)
+    cases = [
+        (_post("/api/auth/login", "{"), 400, "invalid_request"),
+        (_post("/api/auth/login", "[]"), 400, "invalid_request"),
+        (_post("/api/auth/login", {"username": "alice"}), 400, "invalid_request"),
+        (_post("/api/auth/login", {"username": "alice", "password": 5}), 400, "invalid_request"),
+        (_post("/api/auth/login", {"username": "a" * 65, "password": "x"}), 400, "invalid_request"),
+        (_post("/api/auth/login", {"username": "alice", "password": "x"}, "text/plain"), 415, None),
+        (_post("/api/auth/login", "x" * 1025), 413, "payload_too_large"),
+        (_post("/api/auth/verify", {"challenge_token": "t", "totp_code": "12345a"}), 400, None),
+        (
+            _post("/api/auth/verify", {"challenge_token": "t", "totp_code": "１２３４５６"}),
+            400,
+            None,
+        ),
+        (_post("/api/auth/verify", {"challenge_token": "t"}), 400, None),
+        (
+            _post(
+                "/api/auth/verify", {"challenge_token": "t", "totp_code": "1", "backup_code": "x"}
+            ),
+            400,
+            None,
+        ),
+    ]
+    for raw, want, code in cases:
+        status, _, body = _send(app, raw)
+        assert status == want, (raw, status, body)
+        if code:
+            assert body["error"] == code
+    assert auth.rows == {}
+
+
+def test_oversize_header_section_gets_431():
+    app, _, _ = _app()
+    raw = b"GET /api/info HTTP/1.1\r\nX-Pad: " + b"a" * 5000 + b"\r\n\r\n"
+    status, _, body = _send(app, raw)
+    assert status == 431 and body["error"] == "request_header_fields_too_large"
+
+
+def test_chunked_body_is_counted():
+    app, _, _ = _app()
+    body = json.dumps({"username": "alice", "password": "nope"}).encode()
+    head = b"POST /api/auth/login HTTP/1.1\r\nContent-Type: application/json\r\n"
+    head += b"Transfer-Encoding: chunked\r\n\r\n"
+    raw = head + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    status, _, answer = _send(app, raw)
+    assert status == 401 and answer["error"] == "invalid_credentials"
+    big = head + (b"200\r\n" + b"x" * 512 + b"\r\n") * 3 + b"0\r\n\r\n"
+    assert _send(app, big)[0] == 413
+
+
+def test_silent_or_trickling_client_is_dropped():
+    app, _, _ = _app()
+    assert _send(app, b"", stall=True)[0] is None
+    assert _send(app, b"GET /api/info HTTP/1.1\r\n", stall=True)[0] is None
+
+
+def test_login_verify_dashboard_logout_and_the_audit_log():
+    log = []
+    app, auth, clock = _app(log)
+    status, h, body = _send(
+        app, _post("/api/auth/login", {"username": "alice", "password": "nope"})
+    )
+    assert status == 401 and body["error"] == "invalid_credentials"
+    login = {"username": "alice", "password": "correct horse", "extra": 1}
+    status, h, body = _send(app, _post("/api/auth/login", login))
+    assert status == 200 and body["status"] == "2fa_required" and body["expires_in"] == 120
+    code = totp.hotp(SECRET, totp.step(clock.now()))
+    verify = {"challenge_token": body["challenge_token"], "totp_code": code}
+    status, h, body = _send(app, _post("/api/auth/verify", verify))
+    assert status == 200 and body["token_type"] == "Bearer"  # noqa: S105
+    assert body["expires_in"] == 3600
+    tok = body["session_token"]
+    auth_h = f"Authorization: bearer {tok}\r\n"
+    raw = (f"GET /api/dashboard HTTP/1.1\r\n{auth_h}\r\n").encode()
+    status, h, body = _send(app, raw)
+    assert status == 200 and body["user"] == {"username": "alice"}
+    assert body["session"]["expires_at"] == clock.now() + 3600
+    status, h, body = _send(app, (f"POST /api/auth/logout HTTP/1.1\r\n{auth_h}\r\n").encode())
+    assert status == 204 and body is None and "content-type" not in h
+    status, h, body = _send(app, raw)
+    assert status == 401 and body["error"] == "invalid_token"
+    assert h["www-authenticate"] == 'Bearer realm="tfa", error="invalid_token"'
+    status, h, body = _send(app, b"GET /api/dashboard HTTP/1.1\r\n\r\n")
+    assert status == 401 and body["error"] == "missing_token"
+    assert h["www-authenticate"] == 'Bearer realm="tfa"'
+    outcomes = [(e[0], e[1], e[2], e[3]) for e in log]
+    assert outcomes == [
+        ("login", "alice", "192.0.2.7", "invalid_credentials"),
+        ("login", "alice", "192.0.2.7", "challenge_issued"),
+        ("verify", "alice", "192.0.2.7", "success"),
+        ("logout", "alice", "192.0.2.7", "revoked"),
+    ]
+    for e in log:
+        assert "correct horse" not in repr(e) and code not in repr(e) and tok not in repr(e)
+
+
+def test_lockout_answer_carries_retry_after():
+    app, _, _ = _app()
+    bad = _post("/api/auth/login", {"username": "ghost", "password": "nope"})
+    for _ in range(5):
+        assert _send(app, bad)[0] == 401
+    status, h, body = _send(app, bad)
+    assert status == 429 and body["status"] == "locked" and body["retry_after"] == 300
+    assert h["retry-after"] == "300"
+    assert sorted(body) == ["error", "message", "retry_after", "status"]
