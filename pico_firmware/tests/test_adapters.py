@@ -33,6 +33,7 @@ class WLAN:
     def __init__(self):
         self.up = False
         self.joins = 0
+        self.code = 1  # joining
 
     def active(self, on):
         pass
@@ -42,6 +43,9 @@ class WLAN:
 
     def isconnected(self):
         return self.up
+
+    def status(self):
+        return self.code
 
     def ifconfig(self):
         return ("192.168.4.20", "255.255.255.0", "192.168.4.1", "192.168.4.1")
@@ -142,6 +146,27 @@ def test_wifi_up_resets_backoff_and_a_drop_rejoins_at_once():
     ticks.ms += JOIN_TIMEOUT_MS
     w.tick()
     assert w.status()["retry_in"] == FIRST_RETRY_MS // 1000
+
+
+def test_a_refused_join_ends_early_with_its_reason():
+    ticks = Ticks()
+    wlan = WLAN()
+    w = Wifi("lab", "pw", wlan=wlan, ticks_ms=ticks)
+    w.tick()
+    assert w.state == "connecting"
+    wlan.code = -3
+    ticks.ms += 100
+    w.tick()  # long before the join timeout
+    s = w.status()
+    assert s["state"] == "down" and s["reason"] == "wrong password"
+    assert s["retry_in"] == FIRST_RETRY_MS // 1000
+    wlan.code = 1
+    ticks.ms += FIRST_RETRY_MS
+    w.tick()
+    assert wlan.joins == 2
+    wlan.up = True
+    w.tick()
+    assert w.status()["reason"] is None
 
 
 def test_host_wifi_is_always_up():

@@ -107,11 +107,14 @@ def wifi(d, status, page=""):
     d.text("address", MARGIN, y, GREY, 1)
     _text(d, status.get("ip") or "-", MARGIN, y + 12, WHITE, 2)
     y += 40
-    line = "attempts %d" % status.get("attempts", 0)
-    retry = status.get("retry_in")
-    if state != "up" and retry is not None:
-        line += "  retry in %ds" % retry
-    _text(d, line, MARGIN, y, GREY, 2)
+    _text(d, "attempts %d" % status.get("attempts", 0), MARGIN, y, GREY, 2)
+    if state == "up":
+        return
+    if status.get("reason"):
+        y += 22
+        _text(d, status["reason"], MARGIN, y, RED, 2)
+    if status.get("retry_in") is not None:
+        _text(d, "retry in %ds" % status["retry_in"], MARGIN, y + 22, GREY, 2)
 
 
 def main(d, stats, info, page=""):

@@ -11,6 +11,8 @@ from micropython import const
 FIRST_RETRY_MS = const(2000)
 MAX_RETRY_MS = const(300000)
 JOIN_TIMEOUT_MS = const(20000)
+# network.WLAN.status() values below zero end a join early (CYW43 on the Pico W)
+_REASONS = {-1: "join failed", -2: "network not found", -3: "wrong password"}
 
 
 class Wifi:
@@ -30,6 +32,7 @@ class Wifi:
         self._password = password
         self._ticks = ticks_ms or time.ticks_ms
         self.state = "down"
+        self.reason = None
         self.attempts = 0
         self._backoff = FIRST_RETRY_MS
         self._next = self._ticks()
@@ -49,9 +52,10 @@ class Wifi:
             self._wlan.active(True)
             self._wlan.connect(self.ssid, self._password)
         except OSError:
-            self._fail(now)
+            self._fail(now, "radio error")
 
-    def _fail(self, now):
+    def _fail(self, now, reason="no answer"):
+        self.reason = reason
         self.state = "down"
         self._deadline = None
         self._next = time.ticks_add(now, self._backoff)
@@ -63,16 +67,21 @@ class Wifi:
         if up:
             if self.state != "up":
                 self.state = "up"
+                self.reason = None
                 self._deadline = None
                 self._backoff = FIRST_RETRY_MS
             return
         if self.state == "up":
             # dropped: try again at once, then back off
             self.state = "down"
+            self.reason = "connection lost"
             self._next = now
         elif self.state == "connecting":
-            if time.ticks_diff(now, self._deadline) >= 0:
-                self._fail(now)
+            status = self._wlan.status() if hasattr(self._wlan, "status") else 0
+            if status in _REASONS:
+                self._fail(now, _REASONS[status])
+            elif time.ticks_diff(now, self._deadline) >= 0:
+                self._fail(now, "timed out")
             return
         if time.ticks_diff(now, self._next) >= 0:
             self._join(now)
@@ -89,6 +98,7 @@ class Wifi:
             "ip": self.ip(),
             "attempts": self.attempts,
             "retry_in": self.retry_in(),
+            "reason": self.reason,
         }
 
 
@@ -112,4 +122,11 @@ class HostWifi:
         pass
 
     def status(self):
-        return {"state": "up", "ssid": self.ssid, "ip": self._ip, "attempts": 1, "retry_in": None}
+        return {
+            "state": "up",
+            "ssid": self.ssid,
+            "ip": self._ip,
+            "attempts": 1,
+            "retry_in": None,
+            "reason": None,
+        }
