@@ -43,6 +43,7 @@ def build_app(auth: Authenticator, clock: Clock, options: EdgeOptions | None = N
         routes=ROUTES,
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
+    app.router.redirect_slashes = False  # "/api/info/" is an unknown path: 404, not a 307
     app.state.auth = auth
     app.state.options = options
     return ResponseHeaders(InputLimits(app, options), clock, options)
