@@ -174,6 +174,15 @@ def test_unsynced_clock_is_shown():
     assert reds > 50
 
 
+def test_log_screen_draws_events_without_time_or_user():
+    ui, d, led, ticks = _ui()
+    ui.event("login", "invalid_request")
+    ui.event("verify", "some_future_outcome", None, None)
+    ui.show("log")
+    assert ui.tick() is True
+    assert _lit(d) > 300
+
+
 def test_unknown_screen_is_an_error():
     ui, d, led, ticks = _ui()
     try:

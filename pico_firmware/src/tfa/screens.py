@@ -156,7 +156,7 @@ def log(d, events, page="", rows=8):
     for e in events[-rows:]:
         label, pen = _OUTCOMES.get(e.get("outcome"), ("?", GREY))
         user = str(e.get("username") or "-")[:6]
-        line = "%s %-6s %s" % (hms(e.get("time", 0))[:5], user, label)
+        line = "%s %-6s %s" % (hms(e.get("time") or 0)[:5], user, label)
         _text(d, line, MARGIN, y, pen, 2)
         y += 22
 
