@@ -49,8 +49,7 @@ def entry(secret, n=ITER):
 
 
 def user(name="alice", password="correct horse", backups=("abcde12345", "fghij67890")):  # noqa: S107
-    codes = [pbkdf2.parse(entry(c)) for c in backups]
-    return User(name, pbkdf2.parse(entry(password)), SECRET, codes)
+    return User(name, entry(password), SECRET, [entry(c) for c in backups])
 
 
 def make(lockout=300, session=3600, challenge=120, clock=None, store=None, users=None):

@@ -51,10 +51,12 @@ class User:
     """One provisioned account: its password entry, TOTP secret, backup-code entries."""
 
     def __init__(self, username, password, secret, backups):
+        # hash entries stay as their strings (checked at boot, parsed when used): one
+        # small object each instead of a tuple, an int and two bytes on the heap
         self.username = username
-        self.password = password  # pbkdf2.parse() tuple
+        self.password = password  # "pbkdf2_sha256$..." string
         self.secret = secret  # bytes
-        self.backups = backups  # list of parse() tuples
+        self.backups = backups  # list of "pbkdf2_sha256$..." strings
 
 
 class Auth:
@@ -71,7 +73,7 @@ class Auth:
         self.rows = store.load()
         self.challenges = {}  # sha256(token) -> [username, issued_at]
         self.sessions = {}  # sha256(token) -> [username, issued_at]
-        self.dummy = (iterations, _DUMMY_SALT, bytes(32))
+        self.dummy = (iterations, _DUMMY_SALT, bytes(32))  # parsed already
         self.logins_ok = 0
         self.logins_failed = 0
 
@@ -137,7 +139,7 @@ class Auth:
         if left:
             return "locked", left
         user = self.users.get(username)
-        ok = pbkdf2.verify(password, user.password if user else self.dummy)
+        ok = pbkdf2.verify(password, pbkdf2.parse(user.password) if user else self.dummy)
         if not ok or user is None:
             self._fail(username, now)
             return "invalid_credentials", None
@@ -176,7 +178,7 @@ class Auth:
             b = normalize_backup(backup)
             for i in range(len(user.backups)):
                 # every unused entry is checked, so timing does not say which one matched
-                if not row[_USED] & (1 << i) and pbkdf2.verify(b, user.backups[i]):
+                if not row[_USED] & (1 << i) and pbkdf2.verify(b, pbkdf2.parse(user.backups[i])):
                     used_backup = i
         if matched is None and used_backup < 0:
             self._fail(name, now)

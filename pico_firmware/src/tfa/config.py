@@ -101,8 +101,9 @@ def load_users(root="/"):
         if not isinstance(name, str) or not 1 <= len(name) <= 64 or name in seen:
             raise ConfigError(where + "username missing, too long or repeated")
         seen[name] = True
+        pw = u.get("password_hash")
         try:
-            pw = pbkdf2.parse(u.get("password_hash"))
+            pbkdf2.parse(pw)
         except ValueError as e:
             raise ConfigError(where + "password_hash: " + str(e))
         try:
@@ -117,7 +118,8 @@ def load_users(root="/"):
         backups = []
         for c in codes:
             try:
-                backups.append(pbkdf2.parse(c))
+                pbkdf2.parse(c)
+                backups.append(c)
             except ValueError as e:
                 raise ConfigError(where + "backup code: " + str(e))
         users.append(User(name, pw, secret, backups))

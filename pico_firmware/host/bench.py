@@ -1,0 +1,190 @@
+"""`python -m pico_firmware.host.bench`: the emulator's memory and speed, figures printed.
+
+Starts the emulator (default heap, HTTPS), drives a conformance-like workload through it
+(full logins, wrong passwords and codes up to lockouts, bad bodies, oversize bodies and
+headers, parallel requests), then prints:
+- the firmware's peak heap in use (live objects after a collection at each request's
+  busiest point, reported by /api/info "server.heap_peak") against the budget;
+- request latency per endpoint (median, p95), and the same for a baseline GET /api/info;
+- PBKDF2 iterations/s of the firmware's own pbkdf2 on the Unix port, and the estimated
+  login time on an RP2040 at 125 MHz (x params.HOST_TO_RP2040, see tfa/params.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pyotp
+
+from pico_firmware.host import emulator as emu
+from pico_firmware.host import provision
+
+BUDGET_TARGET = 150 * 1024
+
+
+def pbkdf2_rate(iterations: int = 4000) -> float:
+    """Iterations per second of tfa.pbkdf2 on the MicroPython Unix port."""
+    code = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(emu.FIRMWARE)!r})\n"
+        "from tfa.pbkdf2 import pbkdf2_sha256\n"
+        "t = time.ticks_us()\n"
+        f"pbkdf2_sha256(b'password', b'saltsaltsaltsalt', {iterations})\n"
+        "print(time.ticks_diff(time.ticks_us(), t))\n"
+    )
+    out = subprocess.run(
+        [emu.tool("micropython"), "-c", code], capture_output=True, text=True, check=True
+    )
+    return iterations / (int(out.stdout.split()[-1]) / 1e6)
+
+
+class Workload:
+    def __init__(self, profile: dict) -> None:
+        self.profile = profile
+        verify = ssl.create_default_context(cafile=profile["ca_cert"])
+        self.client = httpx.Client(base_url=profile["base_url"], verify=verify, timeout=30)
+        self.times: dict[str, list[float]] = defaultdict(list)
+
+    def call(self, name: str, method: str, path: str, **kw: object) -> httpx.Response:
+        t = time.perf_counter()
+        r = self.client.request(method, path, **kw)  # type: ignore[arg-type]
+        self.times[name].append(time.perf_counter() - t)
+        if r.status_code >= 500 and r.status_code != 503:
+            raise SystemExit(f"bench: {method} {path} answered {r.status_code}: {r.text}")
+        return r
+
+    def login_flow(self, account: dict, backup: str | None = None) -> None:
+        r = self.call(
+            "login",
+            "POST",
+            "/api/auth/login",
+            json={"username": account["username"], "password": account["password"]},
+        )
+        if r.status_code != 200:
+            return
+        tok = r.json()["challenge_token"]
+        if backup is None:
+            code = pyotp.TOTP(account["totp_secret"]).now()
+            body = {"challenge_token": tok, "totp_code": code}
+            r = self.call("verify", "POST", "/api/auth/verify", json=body)
+        else:  # one TOTP step can be used once per account: later rounds use backup codes
+            body = {"challenge_token": tok, "backup_code": backup}
+            r = self.call("verify (backup)", "POST", "/api/auth/verify", json=body)
+        if r.status_code != 200:
+            return
+        h = {"Authorization": "Bearer " + r.json()["session_token"]}
+        self.call("dashboard", "GET", "/api/dashboard", headers=h)
+        self.call("logout", "POST", "/api/auth/logout", headers=h)
+
+    def run(self, rounds: int) -> None:
+        accounts = self.profile["accounts"]
+        for i in range(rounds):
+            self.call("info", "GET", "/api/info")
+            self.login_flow(accounts[0], accounts[0]["backup_codes"][i - 1] if i else None)
+            victim = accounts[1 + i % (len(accounts) - 1)]["username"]
+            for _ in range(6):
+                self.call(
+                    "login (wrong)",
+                    "POST",
+                    "/api/auth/login",
+                    json={"username": victim, "password": "wrong"},
+                )
+            self.call(
+                "login (unknown)",
+                "POST",
+                "/api/auth/login",
+                json={"username": f"ghost-{i}", "password": "x"},
+            )
+            self.call("bad json", "POST", "/api/auth/login", content=b"{", headers=_JSON)
+            self.call("413", "POST", "/api/auth/login", content=b"x" * 4000, headers=_JSON)
+            self.call("431", "GET", "/api/info", headers={"X-Pad": "a" * 5000})
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: self.call("info (8 parallel)", "GET", "/api/info"), range(16)))
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m pico_firmware.host.bench", description=__doc__)
+    p.add_argument("--port", type=int, default=0, help="default: a free port")
+    p.add_argument("--heap", default=emu.DEFAULT_HEAP)
+    p.add_argument("--rounds", type=int, default=5)
+    args = p.parse_args(argv)
+    port = args.port or _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "target.toml"
+        cmd = [sys.executable, "-m", "pico_firmware.host.emulator", "--port", str(port)]
+        cmd += ["--heap", args.heap, "--write-target-profile", str(target)]
+        log = Path(tmp) / "emulator.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while not target.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    print(log.read_text(), file=sys.stderr)
+                    return 1
+                time.sleep(0.1)
+            work = Workload(tomllib.loads(target.read_text()))
+            work.run(args.rounds)
+            server = work.client.get("/api/info").json()["server"]
+        finally:
+            proc.terminate()
+            proc.wait(15)
+        output = log.read_text(errors="replace")
+    report(work.times, server, args.heap, output)
+    for line in output.splitlines():
+        if "Error" in line:
+            print("firmware:", line)
+    return 1 if "MemoryError" in output else 0
+
+
+def report(times: dict[str, list[float]], server: dict, heap: str, output: str) -> None:
+    peak = server["heap_peak"]
+    print(f"heap budget (emulator -X heapsize): {heap}")
+    print(f"peak heap in use: {peak / 1024:.1f} KiB (target <= {BUDGET_TARGET / 1024:.0f} KiB)")
+    print(f"requests served: {server['requests']}, flash state writes: {server['state_writes']}")
+    print(f"MemoryError in firmware output: {'yes' if 'MemoryError' in output else 'no'}")
+    base = statistics.median(times["info"])
+    print(f"{'endpoint':<18}{'n':>4}{'median ms':>11}{'p95 ms':>9}{'x info':>8}")
+    for name, ts in sorted(times.items()):
+        ts = sorted(ts)
+        p95 = ts[min(len(ts) - 1, int(0.95 * len(ts)))]
+        med = statistics.median(ts)
+        print(f"{name:<18}{len(ts):>4}{med * 1000:>11.1f}{p95 * 1000:>9.1f}{med / base:>8.1f}")
+    params = provision.firmware_params()
+    rate = pbkdf2_rate()
+    n = params["PBKDF2_ITERATIONS"]
+    ratio = params["HOST_TO_RP2040"]
+    host_s = n / rate
+    print(
+        f"pbkdf2 on the Unix port: {rate:,.0f} iterations/s; a login ({n}) = {host_s * 1000:.1f} ms"
+    )
+    print(
+        f"estimated login on an RP2040 @125 MHz (x{ratio}): {host_s * ratio:.2f} s "
+        f"(target ~1 s; params.py explains the ratio)"
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
