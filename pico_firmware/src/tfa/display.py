@@ -89,20 +89,21 @@ class FramebufDisplay:
         self.updates += 1
 
     def save_png(self, path):
-        """Write the frame as a 4-bit palette PNG (rows of GS4_HMSB are PNG scanlines as is)."""
-        raw = bytearray()
-        row = self._row
-        for y in range(self.height):
-            raw.append(0)  # filter: none
-            raw.extend(self._buf[y * row : (y + 1) * row])
+        """Write the frame as a 4-bit palette PNG, streamed row by row: GS4_HMSB rows are PNG
+        scanlines as they are, so no copy of the frame is made (the heap is a board's)."""
         plte = bytearray()
         for r, g, b in PALETTE:
             plte.extend(bytes((r, g, b)))
+        rows = memoryview(self._buf)
         with open(path, "wb") as f:
             f.write(b"\x89PNG\r\n\x1a\n")
             _chunk(f, b"IHDR", _be32(self.width) + _be32(self.height) + bytes((4, 3, 0, 0, 0)))
             _chunk(f, b"PLTE", plte)
-            _chunk(f, b"IDAT", zlib_stream(raw))
+            packed = _deflated(rows, self._row, self.height)
+            if packed is None:
+                _stored_idat(f, rows, self._row, self.height)
+            else:
+                _chunk(f, b"IDAT", packed)
             _chunk(f, b"IEND", b"")
 
 
@@ -119,51 +120,76 @@ def _chunk(f, kind, data):
     f.write(_be32(crc32(data, crc32(kind)) & 0xFFFFFFFF))
 
 
-def zlib_stream(data):
-    """zlib-wrap data: deflate when the port can compress, stored blocks when it cannot."""
+def _deflated(rows, row, height):
+    """zlib-compressed scanlines where the port can compress (most build deflate without)."""
     try:
-        import deflate
         import io
+
+        import deflate
 
         out = io.BytesIO()
         d = deflate.DeflateIO(out, deflate.ZLIB)
-        d.write(data)
+        for y in range(height):
+            d.write(b"\x00")
+            d.write(rows[y * row : (y + 1) * row])
         d.close()
         return out.getvalue()
     except (ImportError, AttributeError):
-        pass  # most ports build deflate without compression
-    out = bytearray(b"\x78\x01")
-    n = len(data)
-    i = 0
-    while True:
-        part = data[i : i + 65535]
-        i += len(part)
-        last = 1 if i >= n else 0
-        size = len(part)
-        out.append(last)
-        out.extend(bytes((size & 255, size >> 8, ~size & 255, (~size >> 8) & 255)))
-        out.extend(part)
-        if last:
-            break
-    out.extend(_be32(adler32(data)))
-    return bytes(out)
+        return None
 
 
-def adler32(data):
-    a = 1
-    b = 0
-    i = 0
-    n = len(data)
-    while i < n:
-        # 5552 bytes is the longest run that cannot overflow before the modulo (RFC 1950)
-        end = min(i + 5552, n)
-        for c in data[i:end]:
+def _stored_idat(f, rows, row, height):
+    """An IDAT chunk of zlib stored blocks (RFC 1950/1951), written as the rows come."""
+    z = _Stored(f, height * (row + 1))
+    for y in range(height):
+        z.feed(b"\x00")  # filter: none
+        z.feed(rows[y * row : (y + 1) * row])
+    z.close()
+
+
+class _Stored:
+    def __init__(self, f, total):
+        from binascii import crc32
+
+        self._crc32 = crc32
+        blocks = max(1, (total + 65534) // 65535)
+        f.write(_be32(2 + total + 5 * blocks + 4))
+        f.write(b"IDAT")
+        self.f = f
+        self.crc = crc32(b"IDAT")
+        self.left = total
+        self.room = 0
+        self.a = 1
+        self.b = 0
+        self._out(b"\x78\x01")
+
+    def _out(self, data):
+        self.f.write(data)
+        self.crc = self._crc32(data, self.crc)
+
+    def feed(self, data):
+        a = self.a
+        b = self.b
+        for c in data:  # Adler-32; a feed is short, so one modulo per feed cannot overflow
             a += c
             b += a
-        a %= 65521
-        b %= 65521
-        i = end
-    return (b << 16) | a
+        self.a = a % 65521
+        self.b = b % 65521
+        while len(data):
+            if self.room == 0:
+                size = min(65535, self.left)
+                last = 1 if size == self.left else 0
+                self._out(bytes((last, size & 255, size >> 8, ~size & 255, (~size >> 8) & 255)))
+                self.room = size
+            part = data[: self.room]
+            self._out(part)
+            self.room -= len(part)
+            self.left -= len(part)
+            data = data[len(part) :]
+
+    def close(self):
+        self._out(_be32((self.b << 16) | self.a))
+        self.f.write(_be32(self.crc & 0xFFFFFFFF))
 
 
 class PicoGraphicsDisplay:
