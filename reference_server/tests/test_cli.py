@@ -1,0 +1,121 @@
+# ruff: noqa: S106 - test credentials
+"""The command line: exact flags, refusals, the target profile, account administration."""
+
+from __future__ import annotations
+
+import io
+import ssl
+
+import httpx
+import pyotp
+import pytest
+
+from reference_server.cli import main
+from reference_server.core.lockout import ThrottleState
+from reference_server.store import Store
+from reference_server.tls import make_self_signed
+
+from .test_live import serve_cmd, start_process, stop_process
+
+
+@pytest.mark.slow
+def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
+    cert, key = make_self_signed(str(tmp_path))
+    profile_path = tmp_path / "sub" / "target.toml"
+    cmd = serve_cmd(tmp_path, tmp_path / "s.db", profile_path, "--tls-cert", cert, "--tls-key", key)
+    cmd[cmd.index("--test-accounts") + 1] = "4"
+    proc, profile = start_process(cmd, profile_path)
+    try:
+        assert profile["base_url"].startswith("https://127.0.0.1:")
+        assert profile["ca_cert"] == cert
+        assert [a["username"] for a in profile["accounts"]] == [
+            f"conformance-{i}" for i in range(1, 5)
+        ]
+        assert all(len(a["backup_codes"]) == 10 for a in profile["accounts"])
+        assert (profile_path.stat().st_mode & 0o077) == 0  # it holds passwords
+        account = profile["accounts"][2]
+        ctx = ssl.create_default_context(cafile=profile["ca_cert"])
+        with httpx.Client(base_url=profile["base_url"], verify=ctx) as c:
+            info = c.get("/api/info").json()
+            assert info["profile"] == "test" and info["session_ttl_s"] == 5
+            r = c.post(
+                "/api/auth/login",
+                json={"username": account["username"], "password": account["password"]},
+            )
+            token = r.json()["challenge_token"]
+            code = pyotp.TOTP(account["totp_secret"]).now()
+            r = c.post("/api/auth/verify", json={"challenge_token": token, "totp_code": code})
+            assert r.status_code == 200
+            session = r.json()["session_token"]
+            r = c.get("/api/dashboard", headers={"Authorization": f"Bearer {session}"})
+            assert r.json()["user"]["username"] == account["username"]
+    finally:
+        stop_process(proc)
+
+
+@pytest.mark.slow
+def test_serve_plain_http_on_loopback_says_so(tmp_path):
+    profile_path = tmp_path / "t.toml"
+    proc, profile = start_process(
+        serve_cmd(tmp_path, tmp_path / "s.db", profile_path), profile_path
+    )
+    try:
+        assert profile["base_url"].startswith("http://127.0.0.1:")
+        assert "ca_cert" not in profile
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert b"plain HTTP" in err
+    assert profile["base_url"].encode() in out
+
+
+@pytest.mark.parametrize(
+    "flag, value", [("--lockout-seconds", "5"), ("--session-ttl", "5"), ("--challenge-ttl", "5")]
+)
+def test_production_refuses_duration_overrides(capsys, flag, value):
+    assert main(["serve", "--profile", "production", flag, value, "--db", ":memory:"]) == 2
+    assert "production" in capsys.readouterr().err
+
+
+def test_non_loopback_without_tls_refused(capsys):
+    assert main(["serve", "--host", "0.0.0.0", "--db", ":memory:"]) == 2
+    assert "--insecure-http" in capsys.readouterr().err
+
+
+def test_test_accounts_need_the_test_profile(capsys, tmp_path):
+    argv = ["serve", "--test-accounts", "2", "--write-target-profile", str(tmp_path / "p.toml")]
+    assert main([*argv, "--db", ":memory:"]) == 2
+    assert "--profile test" in capsys.readouterr().err
+
+
+def test_user_administration(tmp_path, capsys, monkeypatch):
+    db = str(tmp_path / "admin.db")
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    assert main(["add-user", "alice", "--db", db, "--password-stdin"]) == 0
+    out = capsys.readouterr().out
+    assert "otpauth://totp/pico-tfa%3Aalice?secret=" in out and "&issuer=pico-tfa" in out
+    codes = [line.strip() for line in out.splitlines() if len(line.strip()) == 11]
+    assert len(codes) == 10
+    secret = out.split("secret=")[1].split("&")[0]
+    assert len(secret) == 32  # 160 bits in base32
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("again\n"))
+    assert main(["add-user", "alice", "--db", db, "--password-stdin"]) == 2
+
+    assert main(["list-users", "--db", db]) == 0
+    assert capsys.readouterr().out.startswith("alice\t0 failures")
+
+    store = Store(db)
+    with store.transaction() as tx:
+        account = tx.account("alice")
+        assert "correct horse" not in account.password_hash
+        assert account.password_hash.startswith("$argon2id$")
+        tx.put_throttle("alice", ThrottleState(0, 4e9, 1), 0)
+    store.close()
+    assert main(["list-users", "--db", db]) == 0
+    assert "locked" in capsys.readouterr().out
+    assert main(["reset-lockout", "alice", "--db", db]) == 0
+    assert main(["list-users", "--db", db]) == 0
+    assert "0 failures" in capsys.readouterr().out
+    assert main(["remove-user", "alice", "--db", db]) == 0
+    assert main(["remove-user", "alice", "--db", db]) == 1
