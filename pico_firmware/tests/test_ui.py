@@ -183,6 +183,26 @@ def test_log_screen_draws_events_without_time_or_user():
     assert _lit(d) > 300
 
 
+def test_long_usernames_keep_their_last_character_on_the_log_screen():
+    from tfa import screens
+
+    class Capture(FramebufDisplay):
+        def __init__(self):
+            super().__init__()
+            self.texts = []
+
+        def text(self, s, x, y, pen, scale=1):
+            self.texts.append(s)
+
+    d = Capture()
+    events = [{"time": T, "username": f"conformance-{i}", "outcome": "success"} for i in (1, 2)]
+    events.append({"time": T, "username": "bob", "outcome": "invalid_code"})
+    screens.log(d, events)
+    rows = [t for t in d.texts if "2FA ok" in t or "CODE x" in t]
+    assert len(rows) == 3 and len(set(rows)) == 3, rows
+    assert "conf~1" in rows[0] and "conf~2" in rows[1] and "bob" in rows[2]
+
+
 def test_unknown_screen_is_an_error():
     ui, d, led, ticks = _ui()
     try:

@@ -155,7 +155,9 @@ def log(d, events, page="", rows=8):
         return
     for e in events[-rows:]:
         label, pen = _OUTCOMES.get(e.get("outcome"), ("?", GREY))
-        user = str(e.get("username") or "-")[:6]
+        user = str(e.get("username") or "-")
+        if len(user) > 6:
+            user = user[:4] + "~" + user[-1]  # keeps "conformance-1" and "-2" apart
         line = "%s %-6s %s" % (hms(e.get("time") or 0)[:5], user, label)
         _text(d, line, MARGIN, y, pen, 2)
         y += 22
