@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -105,7 +106,7 @@ def plan(
     microdot: Path,
     device: str | None = None,
     config_dir: Path | None = None,
-    configs: list[str] = (),  # type: ignore[assignment]
+    configs: Sequence[str] = (),
 ) -> Plan:
     """The exact command lines that deploy `files` (and `configs` from config_dir)."""
     compiled = [r for r in files if r not in SOURCE_ONLY]

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,7 +48,8 @@ PROFILES: dict[str, dict[str, int]] = {
 HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
-USERNAME_MAX = 64
+USERNAME_MAX = 64  # DECISIONS.md: login bodies bound both
+PASSWORD_MAX = 256
 PUBLIC_FILES = ("cert.der", "ca.pem")  # everything else holds a secret: owner-only (0600)
 
 
@@ -122,8 +124,8 @@ def _pbkdf2(secret: str, iterations: int) -> str:
 
 def hash_password(password: str, iterations: int | None = None) -> str:
     """`pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>`, the cost the firmware names."""
-    if not isinstance(password, str) or not password:
-        raise ProvisionError("a password is a non-empty string")
+    if not isinstance(password, str) or not 1 <= len(password) <= PASSWORD_MAX:
+        raise ProvisionError(f"a password is a string of 1..{PASSWORD_MAX} characters")
     return _pbkdf2(password, iterations or pbkdf2_iterations())
 
 
@@ -310,7 +312,7 @@ def provision(
     hostname: str,
     wifi_ssid: str,
     wifi_password: str,
-    users: list[str] = (),  # type: ignore[assignment]
+    users: Sequence[str] = (),
     conformance_accounts: int = 0,
     profile: str = "production",
     ip: str | None = None,

@@ -108,6 +108,8 @@ def test_hash_password_is_salted_pbkdf2_sha256() -> None:
     assert not pv.verify_hash("s3cret", "argon2$x")
     with pytest.raises(pv.ProvisionError):
         pv.hash_password("")
+    with pytest.raises(pv.ProvisionError):
+        pv.hash_password("x" * 257)
 
 
 def test_hash_password_defaults_to_the_firmware_count() -> None:
