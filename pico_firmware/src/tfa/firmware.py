@@ -53,7 +53,9 @@ class Firmware:
             del cert, key
         from tfa.server import Server
 
-        self.server = Server(self.app, cfg.get("bind", "0.0.0.0"), cfg["port"], ctx, cfg["max_connections"])
+        self.server = Server(
+            self.app, cfg.get("bind", "0.0.0.0"), cfg["port"], ctx, cfg["max_connections"], cfg["idle_timeout_s"]
+        )
         scheme = "https" if tls else "http"
         host = cfg.get("hostname") or "pico-tfa.local"
         self.url = scheme + "://" + host + ("" if cfg["port"] in (80, 443) else ":%d" % cfg["port"])
@@ -98,6 +100,7 @@ class Firmware:
             "heap_alloc": gc.mem_alloc(),
             "heap_free": gc.mem_free(),
             "requests": self.server.served,
+            "dropped_idle": self.server.dropped_idle,
             "state_writes": self.store.writes,
         }
 

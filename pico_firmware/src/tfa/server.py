@@ -16,6 +16,7 @@ from asyncio import core
 from micropython import const
 
 BACKLOG = const(8)
+MAX_PENDING = const(8)  # accepted, not yet sending: a socket each, no TLS state
 
 
 def tls_context(cert, key):
@@ -28,15 +29,25 @@ def tls_context(cert, key):
 
 
 class Server:
-    def __init__(self, app, host, port, ctx=None, max_connections=1):
+    """Accepts up to MAX_PENDING sockets, but wraps and serves at most `max_connections`.
+
+    A new socket waits, unwrapped, until its first bytes arrive: a client that connects and
+    sends nothing never takes the TLS slot and is dropped after the idle timeout (INPUT-4).
+    A client that trickles holds the slot at most the idle timeout (tfa.http).
+    """
+
+    def __init__(self, app, host, port, ctx=None, max_connections=1, idle_s=5):
         self.app = app
         self.host = host
         self.port = port
         self.ctx = ctx
         self.max = max_connections
+        self.idle_s = idle_s
+        self.pending = 0
         self.active = 0
-        self.free = asyncio.Event()
+        self.changed = asyncio.Event()
         self.served = 0
+        self.dropped_idle = 0
         self.heap_peak = 0
         self.sock = None
 
@@ -54,47 +65,64 @@ class Server:
         s.setblocking(False)
         self.sock = s
 
+    async def _until(self, ok):
+        while not ok():
+            self.changed.clear()
+            await self.changed.wait()
+
     async def serve(self):
         s = self.sock
-        scheme = "https" if self.ctx else "http"
         while True:
-            while self.active >= self.max:
-                self.free.clear()
-                await self.free.wait()
+            await self._until(lambda: self.pending < MAX_PENDING)
             yield core._io_queue.queue_read(s)
             try:
                 c, addr = s.accept()
             except OSError:
                 continue
-            if self.ctx is not None:
-                try:
-                    c = self.ctx.wrap_socket(c, server_side=True, do_handshake_on_connect=False)
-                except Exception as e:  # out of memory or TLS set-up failure: drop this one
-                    c.close()
-                    print("tls wrap failed:", type(e).__name__)
-                    gc.collect()
-                    continue
             c.setblocking(False)
-            stream = asyncio.StreamReader(c, {"peername": _peer(addr)})
-            self.active += 1
-            asyncio.create_task(self._one(stream, scheme))
+            self.pending += 1
+            asyncio.create_task(self._one(c, _peer(addr)))
 
-    async def _one(self, stream, scheme):
+    async def _one(self, c, peer):
+        stream = None
+        holding = False
         try:
-            await self.app.handle_request(stream, stream, scheme)
+            try:
+                await asyncio.wait_for(_readable(c), self.idle_s)
+            except asyncio.TimeoutError:
+                self.dropped_idle += 1
+                return
+            await self._until(lambda: self.active < self.max)
+            self.active += 1
+            self.pending -= 1
+            holding = True
+            if self.ctx is not None:
+                c = self.ctx.wrap_socket(c, server_side=True, do_handshake_on_connect=False)
+            stream = asyncio.StreamReader(c, {"peername": peer})
+            await self.app.handle_request(stream, stream, "https" if self.ctx else "http")
+            self.served += 1
         except Exception as e:  # a broken connection must never stop the server
             if not isinstance(e, OSError):
                 sys.print_exception(e)
         finally:
             try:
-                stream.close()
-                await stream.wait_closed()
+                if stream is not None:
+                    stream.close()
+                    await stream.wait_closed()
+                else:
+                    c.close()
             except Exception:
                 pass
-            self.served += 1
-            self.active -= 1
+            if holding:
+                self.active -= 1
+            else:
+                self.pending -= 1
             gc.collect()
-            self.free.set()
+            self.changed.set()
+
+
+async def _readable(sock):
+    yield core._io_queue.queue_read(sock)
 
 
 def _peer(addr):
