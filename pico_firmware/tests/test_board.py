@@ -132,6 +132,8 @@ def test_build_wires_pins_wifi_clock_and_panel():
         assert [p.pin.n for p in _PWM.made] == [6, 7, 8]
         assert all(p.duty == 65535 for p in _PWM.made)  # LED off (common anode)
         assert _Graphics.calls[0] == ("init", "DISPLAY_PICO_DISPLAY_2", "PEN_P4")
+        assert ("set_backlight", 1.0) in _Graphics.calls
+        assert ("set_font", "bitmap8") in _Graphics.calls
         assert b["clock"]._host == "ntp.example" and b["clock"]._interval == 600
         assert not b["clock"].synced()
         assert b["events"].path == root + "events.log"

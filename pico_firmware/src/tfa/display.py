@@ -203,7 +203,7 @@ class PicoGraphicsDisplay:
         self.width, self.height = g.get_bounds()
         g.set_font("bitmap8")
         self._pens = [g.create_pen(r, gr, b) for r, gr, b in PALETTE]
-        self.brightness = 1.0
+        self.backlight(1.0)  # the driver's power-on level is not ours to assume
 
     def clear(self, pen):
         self._g.set_pen(self._pens[pen])
