@@ -23,8 +23,8 @@ from conformance.requirements import REPO_ROOT, SPEC_PATH
 from conformance.session import Conformance
 
 CONFIG_PATH = REPO_ROOT / "schemathesis.toml"
-MAX_EXAMPLES = 8
-STATEFUL_EXAMPLES = 6
+MAX_EXAMPLES = 5
+STATEFUL_EXAMPLES = 4
 STATEFUL_STEPS = 5
 BEARER_OPERATIONS = ("GET /api/dashboard", "POST /api/auth/logout")
 

@@ -51,6 +51,7 @@ class Target:
     restart_missing_reason: str = "the target profile has no restart_command"
     clock: MovableClock | None = None
     base_url_override: str | None = None
+    idle_limit_s: float = 30.0  # INPUT-4: how long an idle client may stay connected
 
     @property
     def base_url(self) -> str:

@@ -389,6 +389,7 @@ class FakeServer:
             server_header=False,
             h11_max_incomplete_event_size=4096,
             timeout_keep_alive=2,
+            timeout_graceful_shutdown=0.2,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -1,8 +1,10 @@
-"""Mutants: the protocol with exactly one rule broken each, and the requirement that must catch it.
+"""Mutants: the reference server with exactly one rule broken each, and the requirement that must
+catch it.
 
-Each mutant is run with `--only` the requirements that should fail (and a few neighbours), so the
-whole set stays within a minute or two. The broken server comes from `FakeServer(Rules(...))`,
-the suite's own double; the same table is meant for the reference server's EmbeddedServer seams.
+Each mutant is built through the seams `reference_server.embedded.EmbeddedServer` offers (keyword
+arguments; nothing in reference_server/ is edited). Where it has no seam, the suite's own
+`FakeServer` breaks the rule instead (`fake=...`). Each runs with `--only` the requirement it
+breaks (and a neighbour or two), so the whole set stays within a minute or two.
 """
 
 from __future__ import annotations
@@ -11,46 +13,120 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def _lockout_subclass(**methods: Any) -> type:
+    from reference_server.core.lockout import Lockout
+
+    return type("MutantLockout", (Lockout,), methods)
+
+
+def password_resets_counter() -> dict[str, Any]:
+    from reference_server.core.lockout import ThrottleState
+
+    return {"lockout": _lockout_subclass(on_password_ok=lambda self, state: ThrottleState())}
+
+
+def attempts_extend_lock() -> dict[str, Any]:
+    from dataclasses import replace
+
+    def on_locked_attempt(self: Any, state: Any, now: float) -> Any:
+        return replace(state, locked_until=now + self.lock_duration(max(state.lock_count, 1)))
+
+    return {"lockout": _lockout_subclass(on_locked_attempt=on_locked_attempt)}
+
+
+def challenges_never_expire() -> dict[str, Any]:
+    from reference_server.core.challenge import ChallengePolicy
+
+    def is_usable(self: Any, challenge: Any, now: float) -> bool:
+        return challenge is not None and not (challenge.used and self.single_use)
+
+    return {"challenges": type("NeverExpires", (ChallengePolicy,), {"is_usable": is_usable})}
+
+
+def sessions_never_expire() -> dict[str, Any]:
+    from reference_server.core.session import SessionPolicy
+
+    def is_valid(self: Any, session: Any, now: float) -> bool:
+        return session is not None and not session.revoked
+
+    return {"sessions": type("NeverExpires", (SessionPolicy,), {"is_valid": is_valid})}
+
+
+def _authenticator(**attributes: Any) -> dict[str, Any]:
+    from reference_server.auth import Authenticator
+
+    return {"authenticator": type("MutantAuthenticator", (Authenticator,), attributes)}
+
+
+def malformed_codes_counted() -> dict[str, Any]:
+    from reference_server.core.tokens import token_digest
+
+    def malformed_code(self: Any, challenge_token: str | None, source: str | None) -> None:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            challenge = tx.challenge(token_digest(challenge_token or ""))
+            if challenge is None:
+                return
+            stored = tx.throttle(challenge.username)
+            state = self.lockout.current(stored, now)
+            self._put(tx, challenge.username, stored, self.lockout.fail(state, now), now)
+
+    return _authenticator(malformed_code=malformed_code)
+
+
 @dataclass(frozen=True)
 class Mutant:
     name: str
-    rules: dict[str, Any]
     fails: str  # the requirement whose case must fail
-    only: tuple[str, ...] = ()  # run these (fails is always included)
-    server: dict[str, Any] = field(default_factory=dict)
+    seams: dict[str, Any] | Any = field(
+        default_factory=dict
+    )  # EmbeddedServer keywords (or a maker)
+    fake: dict[str, Any] | None = None  # FakeServer Rules changes, where no seam exists
+    also: tuple[str, ...] = ()  # neighbours run alongside
 
     @property
     def selection(self) -> list[str]:
-        return sorted({self.fails, *self.only})
+        return sorted({self.fails, *self.also})
+
+    def embedded_seams(self) -> dict[str, Any]:
+        return self.seams() if callable(self.seams) else dict(self.seams)
 
 
 MUTANTS = [
-    Mutant("wider drift window (±2 steps)", {"skew_steps": 2}, "TOTP-3"),
-    Mutant("narrower drift window (±0 steps)", {"skew_steps": 0}, "TOTP-2"),
-    Mutant("replay allowed", {"replay_check": False}, "TOTP-4"),
-    Mutant("no lockout", {"lockout": False}, "LOCK-1", ("LOCK-2",)),
-    Mutant("lockout after 6 failures", {"max_failures": 6}, "LOCK-1"),
-    Mutant("TOTP failures not counted", {"count_totp_failures": False}, "LOCK-1"),
-    Mutant("no Retry-After header", {"retry_after_header": False}, "LOCK-2"),
-    Mutant("a right password resets the counter", {"password_resets_counter": True}, "LOCK-4"),
-    Mutant("enumeration by status (404 for unknown)", {"unknown_user_status": 404}, "LOGIN-3"),
+    Mutant("wider drift window (±2 steps)", "TOTP-3", {"totp": {"skew_steps": 2}}),
+    Mutant("narrower drift window (±0 steps)", "TOTP-2", {"totp": {"skew_steps": 0}}),
+    Mutant("replay allowed", "TOTP-4", {"totp": {"replay_protection": False}}),
+    Mutant("wrong HMAC (SHA256)", "TOTP-1", {"totp": {"algorithm": "SHA256"}}, also=("TOTP-2",)),
+    Mutant("no lockout", "LOCK-1", {"lockout": {"max_failures": 10**9}}, also=("LOCK-2",)),
+    Mutant("lockout after 6 failures", "LOCK-1", {"lockout": {"max_failures": 6}}),
+    Mutant("TOTP failures not counted", "LOCK-1", {"lockout": {"counts_code_failures": False}}),
+    Mutant("no Retry-After header", "LOCK-2", {"edge": {"retry_after_header": False}}),
+    Mutant("a right password resets the counter", "LOCK-4", password_resets_counter),
+    Mutant("lock extended by attempts", "LOCK-3", attempts_extend_lock),
+    Mutant("no escalation", "LOCK-7", {"lockout": {"escalation": None}}),
     Mutant(
-        "enumeration by lockout (unknown never locked)", {"lock_unknown_users": False}, "LOGIN-3"
+        "enumeration by answer (unknown_user)",
+        "LOGIN-3",
+        lambda: _authenticator(unknown_user_error="unknown_user"),
     ),
-    Mutant("challenge reusable", {"challenge_single_use": False}, "CHAL-2"),
-    Mutant("challenges never expire", {"challenge_expires": False}, "CHAL-3"),
-    Mutant("sessions never expire", {"session_expires": False}, "SESS-4"),
-    Mutant("logout does not revoke", {"logout_revokes": False}, "SESS-5"),
-    Mutant("no WWW-Authenticate", {"www_authenticate": False}, "SESS-3"),
-    Mutant("short tokens (8 bytes)", {"token_bytes": 8}, "SESS-1", ("CHAL-1",)),
-    Mutant("short challenge tokens (8 bytes)", {"token_bytes": 8}, "CHAL-1"),
-    Mutant("wrong HMAC (SHA256)", {"hmac_digest": "sha256"}, "TOTP-1", ("TOTP-2",)),
-    Mutant("500 on bad JSON", {"crash_on_bad_json": True}, "INPUT-1", ("INPUT-5",)),
-    Mutant("no body limit", {"body_limit": None}, "INPUT-2"),
-    Mutant("malformed codes counted", {"count_malformed_codes": True}, "TOTP-5"),
-    Mutant("Unicode digits accepted", {"accept_unicode_digits": True}, "TOTP-5"),
-    Mutant("no Cache-Control: no-store", {"no_store": False}, "SESS-1"),
-    Mutant("lock extended by attempts", {"attempts_extend_lock": True}, "LOCK-3"),
-    Mutant("no escalation", {"escalation": False}, "LOCK-7"),
-    Mutant("lock state lost on restart", {"lock_survives_restart": False}, "LOCK-6"),
+    Mutant(
+        "enumeration by lockout (unknown never locked)",
+        "LOGIN-3",
+        lambda: _authenticator(throttle_unknown_users=False),
+    ),
+    Mutant("challenge reusable", "CHAL-2", {"challenges": {"single_use": False}}),
+    Mutant("challenges never expire", "CHAL-3", challenges_never_expire),
+    Mutant("sessions never expire", "SESS-4", sessions_never_expire),
+    Mutant("logout does not revoke", "SESS-5", {"sessions": {"revoke_on_logout": False}}),
+    Mutant("no WWW-Authenticate", "SESS-3", {"edge": {"www_authenticate": False}}),
+    Mutant("short tokens (8 bytes)", "SESS-1", {"tokens": {"nbytes": 8}}, also=("CHAL-1",)),
+    Mutant("short challenge tokens (8 bytes)", "CHAL-1", {"tokens": {"nbytes": 8}}),
+    Mutant("500 on bad JSON", "INPUT-1", {"edge": {"bad_json_status": 500}}, also=("INPUT-5",)),
+    Mutant("no body limit", "INPUT-2", {"edge": {"body_limit": None}}),
+    Mutant("no Cache-Control: no-store", "SESS-1", {"edge": {"cache_control": False}}),
+    Mutant("malformed codes counted", "TOTP-5", malformed_codes_counted),
+    Mutant("idle clients never dropped", "INPUT-4", {"idle_timeout": 3600.0}),
+    # No EmbeddedServer seam for these two: the suite's FakeServer breaks the rule instead.
+    Mutant("Unicode digits accepted as a code", "TOTP-5", fake={"accept_unicode_digits": True}),
+    Mutant("lock state lost on restart", "LOCK-6", fake={"lock_survives_restart": False}),
 ]
