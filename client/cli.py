@@ -134,10 +134,13 @@ def demo_totp(
             typer.echo(f"Demo TOTP: {totp.code_at(secret, time.time())}")
             return
         try:
-            with Live(_demo_line(secret), console=out, refresh_per_second=4) as live:
-                while True:
-                    time.sleep(0.25)
-                    live.update(_demo_line(secret))
+            if out.is_terminal:
+                with Live(_demo_line(secret), console=out, refresh_per_second=4) as live:
+                    while True:
+                        time.sleep(0.25)
+                        live.update(_demo_line(secret))
+            else:
+                _demo_lines(secret)
         except KeyboardInterrupt:
             pass
 
@@ -229,6 +232,19 @@ def _ask_code() -> str:
 def _demo_line(secret: str) -> Text:
     now = time.time()
     return Text(f"Demo TOTP: {totp.code_at(secret, now)}  ({totp.seconds_left(now):2d} s left)")
+
+
+def _demo_lines(secret: str) -> None:
+    """Not a terminal (a pipe, a log): one line per new code instead of a redrawn one."""
+    shown = None
+    while True:
+        now = time.time()
+        code = totp.code_at(secret, now)
+        if code != shown:
+            shown = code
+            typer.echo(f"Demo TOTP: {code}  (valid for {totp.seconds_left(now)} s)")
+            sys.stdout.flush()
+        time.sleep(0.25)
 
 
 def _table(title: str, rows: list[tuple[str, Any]]) -> Table:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -219,3 +220,25 @@ def test_main_returns_exit_codes() -> None:
     assert main(["demo-totp", "--secret", pyotp.random_base32(), "--once"]) == 0
     assert main(["demo-totp", "--secret", "!", "--once"]) == 2
     assert main(["login"]) == 2  # a usage error (missing --server)
+
+
+def test_demo_totp_runs_until_interrupted() -> None:
+    secret = pyotp.random_base32()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "client", "demo-totp", "--secret", secret],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        codes = {pyotp.TOTP(secret).at(time.time() + d) for d in (-1, 0)}
+        assert re.fullmatch(r"Demo TOTP: (\d{6})  \(valid for \d+ s\)\n", line), line
+        assert line.split()[2] in codes
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
