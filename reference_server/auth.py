@@ -103,8 +103,10 @@ class Authenticator:
 
     # /api/info
     def info(self) -> dict[str, object]:
+        # The protocol's constants are advertised as such: a mutant that breaks a rule must not
+        # announce the broken number and have the suite adapt to it.
         lockout: dict[str, object] = {
-            "max_failures": self.lockout.max_failures,
+            "max_failures": 5,
             "duration_s": int(self.lockout.duration_s),
         }
         if self.lockout.escalation:
@@ -197,6 +199,19 @@ class Authenticator:
     def malformed_code(self, challenge_token: str | None, source: str | None) -> None:
         """A code that is not 6 ASCII digits: 400, not a failure (TOTP-5). Mutant seam."""
         self.audit.record("verify", None, source, "invalid_request")
+
+    def count_failure(self, challenge_token: str, source: str | None = None) -> None:
+        """One failure against the account a challenge belongs to (a helper for mutants that
+        count what the reference does not, e.g. malformed codes)."""
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            challenge = tx.challenge(token_digest(challenge_token))
+            if challenge is None:
+                return
+            stored = tx.throttle(challenge.username)
+            state = self.lockout.current(stored, now)
+            if not self.lockout.is_locked(state, now):
+                self._put(tx, challenge.username, stored, self.lockout.fail(state, now), now)
 
     def _judge_totp(self, tx: Tx, account: Account, code: str, now: float) -> bool:
         """Check and update of the last accepted step in the caller's transaction (TOTP-4)."""

@@ -17,15 +17,17 @@ Seams (keyword arguments; each mutant is a few lines that never edits this packa
   `on_password_ok(state)` (return `ThrottleState()` to let a right password reset the counter),
   `on_locked_attempt(state, now)` (return a state with a later `locked_until` to extend the lock),
   `current(state, now)`, `fail(state, now)`, `lock_duration(k)`.
-- `challenges`: ChallengePolicy fields: `{"single_use": False}` (reuse), `{"ttl_s": 10**9}` (never
-  expire).
-- `sessions`: SessionPolicy fields: `{"ttl_s": 10**9}` (never expire),
-  `{"revoke_on_logout": False}`.
+- `challenges`: ChallengePolicy fields or subclass: `{"single_use": False}` (reuse); override
+  `is_usable(challenge, now)` to ignore `issued_at` (never expire; `ttl_s` is still advertised).
+- `sessions`: SessionPolicy fields or subclass: `{"revoke_on_logout": False}`; override
+  `is_valid(session, now)` to ignore the expiry (never expire).
 - `tokens`: TokenSource fields: `{"nbytes": 8}` (short tokens), `{"random_bytes": fn}`.
 - `authenticator`: an Authenticator subclass: class attributes `unknown_user_error = "unknown_user"`
   (answered differently), `throttle_unknown_users = False` (never locked); override
-  `malformed_code(challenge_token, source)` to count malformed codes (e.g. look up the challenge
-  and call `self.lockout.fail` in a store transaction), or `login`/`verify` wholesale.
+  `malformed_code(challenge_token, source)` to count malformed codes (call
+  `self.count_failure(challenge_token)`), or `login`/`verify` wholesale.
+  /api/info always advertises the protocol's constants (max_failures 5, SHA1/6/30/skew 1), so a
+  mutant never announces the rule it breaks; the durations and `escalation` are the real ones.
 - `edge`: EdgeOptions fields or instance: `{"body_limit": None}` (no body limit),
   `{"cache_control": False}`, `{"www_authenticate": False}`, `{"retry_after_header": False}`,
   `{"bad_json_status": 500}`.

@@ -29,9 +29,10 @@ CODE = re.compile(r"[0-9]{6}")
 class BadRequest(Exception):
     """The body is not what the endpoint accepts: 400 (or 415), nothing changes."""
 
-    def __init__(self, code: str = "invalid_request") -> None:
+    def __init__(self, code: str = "invalid_request", *, not_json: bool = False) -> None:
         super().__init__(code)
         self.code = code
+        self.not_json = not_json
 
 
 def _auth(request: Request) -> Authenticator:
@@ -54,7 +55,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        raise BadRequest from exc
+        raise BadRequest(not_json=True) from exc
     if not isinstance(data, dict):
         raise BadRequest
     return data
@@ -72,7 +73,7 @@ def text_field(data: dict[str, Any], name: str, min_len: int, max_len: int) -> s
 
 
 def bad_request(request: Request, exc: BadRequest) -> Response:
-    if exc.code == "invalid_request":
+    if exc.not_json:
         return error_response("invalid_request", status=_options(request).bad_json_status)
     return error_response(exc.code)
 

@@ -40,13 +40,15 @@ MESSAGES = {
 
 
 def error_body(code: str) -> dict[str, object]:
-    return {"status": "error", "error": code, "message": MESSAGES[code]}
+    return {"status": "error", "error": code, "message": MESSAGES.get(code, code)}
 
 
 def error_response(
     code: str, headers: dict[str, str] | None = None, status: int | None = None
 ) -> JSONResponse:
-    return JSONResponse(error_body(code), status_code=status or STATUS[code], headers=headers)
+    # a code outside the table (only a mutant makes one) is answered as an authentication failure
+    status = status or STATUS.get(code, 401)
+    return JSONResponse(error_body(code), status_code=status, headers=headers)
 
 
 def locked_response(retry_after: int, header: bool = True) -> JSONResponse:

@@ -12,5 +12,5 @@ class EdgeOptions:
     cache_control: bool = True  # SESS-1, DECISIONS: on every response
     www_authenticate: bool = True  # SESS-3
     retry_after_header: bool = True  # LOCK-2
-    bad_json_status: int = 400  # INPUT-1 (a mutant answers 500)
+    bad_json_status: int = 400  # INPUT-1, for a body that is not JSON (a mutant answers 500)
     realm: str = "tfa"

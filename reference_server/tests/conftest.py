@@ -97,6 +97,10 @@ class Client:
         check_against_spec(self.openapi, response)
         return response
 
+    def unchecked(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """For mutants only: an answer that breaks the spec on purpose."""
+        return self.loop.run_until_complete(self.http.request(method, url, **kwargs))
+
     def concurrently(self, calls: list[tuple[str, str, dict[str, Any]]]) -> list[httpx.Response]:
         async def all_at_once() -> list[httpx.Response]:
             return await asyncio.gather(*(self.http.request(m, u, **kw) for m, u, kw in calls))
