@@ -93,3 +93,11 @@ def test_secrets_stay_out_of_the_reports(tmp_path: Path) -> None:
 
 def test_unknown_scenario_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["--command", "true", "--only", "CLIENT-99", "--report-dir", str(tmp_path)]) == 2
+
+
+def test_this_projects_client_passes_against_the_reference_server(tmp_path: Path) -> None:
+    pytest.importorskip("reference_server.embedded")
+    argv = ["--command", OUR_CLIENT, "--report-dir", str(tmp_path), "--timeout", "20"]
+    assert main(argv) == 0  # the default server: the reference server, in-process
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert set(verdicts(report).values()) == {"passed"}, report["requirements"]

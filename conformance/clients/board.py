@@ -6,8 +6,13 @@ durations, and a way to move its clock (challenge and session expiry without wai
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import httpx
 
 
 @dataclass(frozen=True)
@@ -30,40 +35,53 @@ class Board(Protocol):
     def close(self) -> None: ...
 
 
+class LiveClock:
+    """Wall-clock time that a scenario can move forward: a client that waits out a lockout
+    sees it end, and an expiry is reached without waiting for it."""
+
+    def __init__(self) -> None:
+        self._skew = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return time.time() + self._skew
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._skew += seconds
+
+
 class ReferenceBoard:
     """`reference_server.embedded.EmbeddedServer` in the test profile, served by the harness."""
 
-    def __init__(self, accounts: int = 2) -> None:
+    def __init__(self, accounts: int = 1) -> None:
         from reference_server.embedded import EmbeddedServer
 
-        self._server = EmbeddedServer(profile="test", accounts=accounts, tls=False)
+        self.clock = LiveClock()
+        self._server = EmbeddedServer(profile="test", accounts=accounts, clock=self.clock)
         self.app = self._server.app
-        profile = self._server.target_profile()
         self.accounts = [
-            Account(a["username"], a["password"], a["totp_secret"]) for a in profile["accounts"]
+            Account(a["username"], a["password"], a["totp_secret"])
+            for a in self._server.target_profile()["accounts"]
         ]
-        info = _info(self._server)
+        info = _info(self.app)
         self.challenge_ttl_s = int(info["challenge_ttl_s"])
         self.session_ttl_s = int(info["session_ttl_s"])
         self.lockout_s = int(info["lockout"]["duration_s"])
 
     def advance(self, seconds: float) -> None:
-        self._server.clock.advance(seconds)
+        self.clock.advance(seconds)
 
     def close(self) -> None:
-        close = getattr(self._server, "close", None) or getattr(self._server, "stop", None)
-        if close is not None:
-            close()
+        self._server.close()
 
 
-def _info(server: Any) -> dict[str, Any]:
+def _info(app: Any) -> dict[str, Any]:
     """The server's policy, asked of the app itself (no socket needed)."""
-    import asyncio
-
-    import httpx
 
     async def ask() -> dict[str, Any]:
-        transport = httpx.ASGITransport(app=server.app)
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://board") as http:
             return (await http.get("/api/info")).json()
 
