@@ -101,3 +101,21 @@ def test_this_projects_client_passes_against_the_reference_server(tmp_path: Path
     assert main(argv) == 0  # the default server: the reference server, in-process
     report = json.loads((tmp_path / "conformance.json").read_text())
     assert set(verdicts(report).values()) == {"passed"}, report["requirements"]
+
+
+@needs_curl
+def test_a_client_that_waits_out_the_lock_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exits non-zero or waits`: waiting Retry-After and then logging in is correct too."""
+    pytest.importorskip("reference_server.embedded")
+    monkeypatch.setenv("PYTHON", sys.executable)
+    argv = ["--command", f"bash {CURL_CLIENT} --wait", "--report-dir", str(tmp_path)]
+    assert main([*argv, "--only", "CLIENT-3"]) == 0
+    case = json.loads((tmp_path / "conformance.json").read_text())["requirements"]["CLIENT-3"]
+    assert case["cases"][0]["notes"][0] == "exit status: 0"  # it waited and got in
+
+
+def test_help_and_usage_errors_return_a_status(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert main([]) == 2

@@ -47,7 +47,10 @@ def main(
     argv: Sequence[str] | None = None, board_factory: Callable[[], Board] | None = None
 ) -> int:
     """Run the scenarios; 0 when every MUST passed (`board_factory`: another server, for tests)."""
-    options = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        options = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # --help (0) or a usage error (2): a status, not an exit
+        return exc.code if isinstance(exc.code, int) else 2
     selected = _selected(options.only)
     if selected is not None and not selected <= set(REQUIREMENTS):
         unknown = ", ".join(sorted(selected - set(REQUIREMENTS)))

@@ -7,26 +7,28 @@
 #   curl_client.sh --form-login     sends the login form-encoded (the spec says JSON)
 #   curl_client.sh --scheme Token   presents the session as `Token <t>` instead of `Bearer <t>`
 #   curl_client.sh --hammer         retries the login at once after a 429
+#   curl_client.sh --wait           waits out a 429's Retry-After, then logs in (also correct)
 #
 # Exit codes as `python -m client`: 0 ok, 2 refused, 3 locked, 4 network/TLS, 5 protocol error.
 set -u
 PY=${PYTHON:-python3}
-FORM=0; SCHEME=Bearer; HAMMER=0
+FORM=0; SCHEME=Bearer; HAMMER=0; WAIT=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --form-login) FORM=1 ;;
     --scheme) SCHEME=$2; shift ;;
     --hammer) HAMMER=1 ;;
+    --wait) WAIT=1 ;;
     *) echo "unknown option $1" >&2; exit 64 ;;
   esac
   shift
 done
 
-BODY=$(mktemp); trap 'rm -f "$BODY"' EXIT
+BODY=$(mktemp); HEADERS=$(mktemp); trap 'rm -f "$BODY" "$HEADERS"' EXIT
 
 # call METHOD PATH [JSON] [AUTH]: prints the HTTP status; exits 4/5 when there is none.
 call() {
-  local args=(-sS --max-time 5 --cacert "$TFA_CA_CERT" -o "$BODY" -w '%{http_code}' -X "$1")
+  local args=(-sS --max-time 5 --cacert "$TFA_CA_CERT" -o "$BODY" -D "$HEADERS" -w '%{http_code}' -X "$1")
   [ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
   [ -n "${4:-}" ] && args+=(-H "Authorization: $4")
   local status rc
@@ -66,8 +68,11 @@ refused() {  # STATUS: the exit for a refusal
 }
 
 # 1. password
-tries=1; [ $HAMMER -eq 1 ] && tries=4
+tries=1; { [ $HAMMER -eq 1 ] || [ $WAIT -eq 1 ]; } && tries=4
 for _ in $(seq $tries); do
+  if [ $WAIT -eq 1 ] && [ "${status:-}" = 429 ]; then
+    sleep "$(grep -i '^retry-after:' "$HEADERS" | tr -dc '0-9')"
+  fi
   if [ $FORM -eq 1 ]; then
     status=$(curl -sS --max-time 5 --cacert "$TFA_CA_CERT" -o "$BODY" -w '%{http_code}' \
       --data-urlencode "username=$TFA_USERNAME" --data-urlencode "password=$TFA_PASSWORD" \
