@@ -252,7 +252,7 @@ def _table(title: str, rows: list[tuple[str, Any]]) -> Table:
     table.add_column("key")
     table.add_column("value")
     for key, value in rows:
-        table.add_row(Text(key), Text(str(value)))
+        table.add_row(Text(_printable(key)), Text(_printable(str(value))))
     return table
 
 
@@ -290,6 +290,11 @@ def _print_info(facts: ServerInfo) -> None:
     out.print(_table("Server", rows))
     if not facts.time_synced:
         err.print(Text("warning: the server's clock is not synchronised: it will judge no code"))
+
+
+def _printable(text: str) -> str:
+    """What a server sent, safe for a terminal: no escape sequences, no control characters."""
+    return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
 
 
 def _utc(unix: int) -> str:

@@ -8,6 +8,7 @@ that says which key was wrong. `client/tests/test_wire.py` keeps these shapes in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ class OneOf(Check):
 class Str(Check):
     min_length: int = 0
     max_length: int | None = None
+    pattern: re.Pattern[str] | None = None
 
     def check(self, value: Any, where: str) -> None:
         if not isinstance(value, str):
@@ -53,6 +55,9 @@ class Str(Check):
             self.max_length is not None and len(value) > self.max_length
         ):
             raise ProtocolError(f"{where} has a length outside the spec's bounds ({len(value)})")
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            # The value is not shown: it may be a token.
+            raise ProtocolError(f"{where} has characters it may not have")
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,8 @@ class Shape(Check):
 
 #: Servers of this project issue 43-character tokens; the spec allows 22..128.
 TOKEN = Str(min_length=22, max_length=128)
+#: A session token travels as `Authorization: Bearer <token>`: RFC 6750 §2.1's b64token.
+BEARER_TOKEN = Str(min_length=22, max_length=128, pattern=re.compile(r"[A-Za-z0-9\-._~+/]+=*"))
 
 CHALLENGE_ISSUED = Shape(
     {"status": Const("2fa_required"), "challenge_token": TOKEN, "expires_in": Int(minimum=1)},
@@ -114,7 +121,7 @@ CHALLENGE_ISSUED = Shape(
 SESSION_ISSUED = Shape(
     {
         "status": Const("success"),
-        "session_token": TOKEN,
+        "session_token": BEARER_TOKEN,
         "token_type": Const("Bearer"),
         "expires_in": Int(minimum=1),
     },

@@ -242,3 +242,9 @@ def test_demo_totp_runs_until_interrupted() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_server_text_cannot_drive_the_terminal() -> None:
+    from client.cli import _printable
+
+    assert _printable("ok\x1b[2J\x07name") == "ok\ufffd[2J\ufffdname"

@@ -106,6 +106,8 @@ VERIFY_ANSWERS = {
     "token_type MAC": answer(200, with_(GOOD_VERIFY, token_type="MAC")),
     "no token_type": answer(200, with_(GOOD_VERIFY, token_type=...)),
     "session_token number": answer(200, with_(GOOD_VERIFY, session_token=12345)),
+    "session_token with a space": answer(200, with_(GOOD_VERIFY, session_token="A" * 30 + " x")),
+    "session_token with CRLF": answer(200, with_(GOOD_VERIFY, session_token="A" * 30 + "\r\nX: y")),
     "201": answer(201, GOOD_VERIFY),
     "401 invalid_credentials": answer(401, GOOD_ERROR),
     "503 wrong code": answer(503, with_(GOOD_ERROR, error="invalid_code")),
