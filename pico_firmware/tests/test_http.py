@@ -88,12 +88,12 @@ def test_every_answer_has_date_and_no_store():
 
 def test_unknown_path_and_wrong_method():
     app, _, _ = _app()
-    status, h, body = _send(app, b"GET /nope HTTP/1.1\r\n\r\n")
+    status, h, body = _send(app, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 404 and body["error"] == "not_found" and body["status"] == "error"
-    status, h, body = _send(app, b"DELETE /api/auth/login HTTP/1.1\r\n\r\n")
+    status, h, body = _send(app, b"DELETE /api/auth/login HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 405 and body["error"] == "method_not_allowed"
     assert h["allow"] == "POST"
-    status, h, body = _send(app, b"OPTIONS /api/info HTTP/1.1\r\n\r\n")
+    status, h, body = _send(app, b"OPTIONS /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 405 and h["allow"] == "GET, HEAD"
 
 
@@ -133,7 +133,7 @@ def test_bad_bodies_change_nothing():
 
 def test_oversize_header_section_gets_431():
     app, _, _ = _app()
-    raw = b"GET /api/info HTTP/1.1\r\nX-Pad: " + b"a" * 5000 + b"\r\n\r\n"
+    raw = b"GET /api/info HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 5000 + b"\r\n\r\n"
     status, _, body = _send(app, raw)
     assert status == 431 and body["error"] == "request_header_fields_too_large"
 
@@ -141,7 +141,7 @@ def test_oversize_header_section_gets_431():
 def test_chunked_body_is_counted():
     app, _, _ = _app()
     body = json.dumps({"username": "alice", "password": "nope"}).encode()
-    head = b"POST /api/auth/login HTTP/1.1\r\nContent-Type: application/json\r\n"
+    head = b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     head += b"Transfer-Encoding: chunked\r\n\r\n"
     raw = head + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
     status, _, answer = _send(app, raw)
@@ -173,16 +173,18 @@ def test_login_verify_dashboard_logout_and_the_audit_log():
     assert body["expires_in"] == 3600
     tok = body["session_token"]
     auth_h = f"Authorization: bearer {tok}\r\n"
-    raw = (f"GET /api/dashboard HTTP/1.1\r\n{auth_h}\r\n").encode()
+    raw = (f"GET /api/dashboard HTTP/1.1\r\nHost: x\r\n{auth_h}\r\n").encode()
     status, h, body = _send(app, raw)
     assert status == 200 and body["user"] == {"username": "alice"}
     assert body["session"]["expires_at"] == clock.now() + 3600
-    status, h, body = _send(app, (f"POST /api/auth/logout HTTP/1.1\r\n{auth_h}\r\n").encode())
+    status, h, body = _send(
+        app, (f"POST /api/auth/logout HTTP/1.1\r\nHost: x\r\n{auth_h}\r\n").encode()
+    )
     assert status == 204 and body is None and "content-type" not in h
     status, h, body = _send(app, raw)
     assert status == 401 and body["error"] == "invalid_token"
     assert h["www-authenticate"] == 'Bearer realm="tfa", error="invalid_token"'
-    status, h, body = _send(app, b"GET /api/dashboard HTTP/1.1\r\n\r\n")
+    status, h, body = _send(app, b"GET /api/dashboard HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 401 and body["error"] == "missing_token"
     assert h["www-authenticate"] == 'Bearer realm="tfa"'
     outcomes = [(e[0], e[1], e[2], e[3]) for e in log]
@@ -205,3 +207,20 @@ def test_lockout_answer_carries_retry_after():
     assert status == 429 and body["status"] == "locked" and body["retry_after"] == 300
     assert h["retry-after"] == "300"
     assert sorted(body) == ["error", "message", "retry_after", "status"]
+
+
+def test_header_line_without_a_proper_name_is_malformed():
+    app, _, _ = _app()
+    assert _send(app, b"GET /api/info HTTP/1.1\r\nHost 127.0.0.1:1\r\n\r\n")[0] == 400
+    assert _send(app, b"GET /api/info HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n")[0] == 400
+    assert _send(app, b"GET /api/info HTTP/1.1\r\n" + b"Host: x\r\n" * 2 + b"\r\n")[0] == 400
+    assert _send(app, b"GET /api/info HTTP/1.1\r\nAccept: */*\r\n\r\n")[0] == 400
+    assert _send(app, b"GET /api/info HTTP/1.0\r\n\r\n")[0] == 200
+
+
+def test_oversize_body_is_answered_then_drained():
+    app, _, _ = _app()
+    s = Stream(_post("/api/auth/login", "x" * 100000))
+    asyncio.run(app.handle_request(s, s))
+    assert s.out.startswith(b"HTTP/1.0 413 ")
+    assert s.data == b""  # the rest was read, so closing does not reset the connection

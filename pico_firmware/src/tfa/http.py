@@ -17,7 +17,8 @@ from microdot import Microdot, NoCaseDict, Request, Response
 
 MAX_HEAD = const(4096)
 MAX_BODY = const(1024)
-DRAIN = const(16384)
+DRAIN = const(262144)  # after a 413/431, read and drop at most this much ...
+DRAIN_MS = const(3000)  # ... for at most this long, so the client can read our answer
 
 Request.max_content_length = MAX_BODY
 Request.max_body_length = MAX_BODY
@@ -81,6 +82,9 @@ def http_date(t):
     )
 
 
+_SINGLE = ("host", "content-length", "authorization", "content-type", "transfer-encoding")
+
+
 class Empty(Response):
     """A 204: no body, so no Content-Type either."""
 
@@ -96,9 +100,12 @@ def error(status, code, headers=None, extra=None):
 
 
 class Reject(Exception):
-    def __init__(self, status, code):
+    """A request refused while reading it; `reader` set if unread input may follow."""
+
+    def __init__(self, status, code, reader=None):
         self.status = status
         self.code = code
+        self.reader = reader
 
 
 class _Reader:
@@ -122,8 +129,7 @@ class _Reader:
                 self.buf = self.buf[i + 4 :]
                 return head
             if len(self.buf) > MAX_HEAD:
-                await self.drain_head()
-                raise Reject(431, "request_header_fields_too_large")
+                raise Reject(431, "request_header_fields_too_large", self)
             if not self.buf:
                 try:
                     await self.fill()
@@ -131,20 +137,6 @@ class _Reader:
                     return None
             else:
                 await self.fill()
-
-    async def drain_head(self):
-        # read the rest of an oversize head (so closing does not reset the connection
-        # before the 431 is read), keeping only a few bytes to find its end
-        seen = 0
-        while seen < DRAIN:
-            if self.buf.find(b"\r\n\r\n") >= 0:
-                return
-            self.buf = self.buf[-3:]
-            try:
-                await asyncio.wait_for_ms(self.fill(), 500)
-            except Exception:
-                return
-            seen += 512
 
     async def exactly(self, n):
         while len(self.buf) < n:
@@ -164,17 +156,22 @@ class _Reader:
                 raise Reject(400, "invalid_request")
             await self.fill()
 
-    async def discard(self, n):
-        n = min(n, DRAIN) - len(self.buf)
+    async def drain(self):
+        """Drop what the client still sends (until it closes, DRAIN bytes or DRAIN_MS):
+        closing on unread input would reset the connection before it reads our answer."""
         self.buf = b""
-        while n > 0:
-            try:
-                chunk = await asyncio.wait_for_ms(self.s.read(min(n, 512)), 500)
-            except Exception:
-                return
+        try:
+            await asyncio.wait_for_ms(self._drop(), DRAIN_MS)
+        except Exception:
+            pass
+
+    async def _drop(self):
+        n = 0
+        while n < DRAIN:
+            chunk = await self.s.read(512)
             if not chunk:
                 return
-            n -= len(chunk)
+            n += len(chunk)
 
     async def chunked(self):
         body = b""
@@ -191,8 +188,7 @@ class _Reader:
                     pass  # trailers
                 return body
             if len(body) + n > MAX_BODY:
-                await self.discard(n)
-                raise Reject(413, "payload_too_large")
+                raise Reject(413, "payload_too_large", self)
             body += await self.exactly(n)
             if await self.exactly(2) != b"\r\n":
                 raise Reject(400, "invalid_request")
@@ -213,13 +209,17 @@ def parse_head(head):
         i = ln.find(":")
         if i <= 0 or ln[0] in " \t":
             raise Reject(400, "invalid_request")
-        name = ln[:i].strip()
+        name = ln[:i]
         value = ln[i + 1 :].strip()
+        if " " in name or "\t" in name:  # "Host x:1" is no header (RFC 9112 §5.1)
+            raise Reject(400, "invalid_request")
         if name in headers:
-            if name.lower() in ("content-length", "authorization", "content-type", "transfer-encoding"):
+            if name.lower() in _SINGLE:
                 raise Reject(400, "invalid_request")
             value = headers[name] + ", " + value
         headers[name] = value
+    if parts[2] == "HTTP/1.1" and "Host" not in headers:
+        raise Reject(400, "invalid_request")  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
     return parts[0], parts[1], parts[2][5:], headers
 
 
@@ -260,8 +260,7 @@ class App(Microdot):
                 raise Reject(400, "invalid_request")
             n = int(n)
             if n > MAX_BODY:
-                await r.discard(n)
-                raise Reject(413, "payload_too_large")
+                raise Reject(413, "payload_too_large", r)
             body = await r.exactly(n)
         headers["Content-Length"] = str(len(body))
         return Request(self, addr, method, url, version, headers, body=body, sock=(stream, stream))
@@ -270,6 +269,7 @@ class App(Microdot):
         addr = writer.get_extra_info("peername")
         req = None
         res = None
+        unread = None
         try:
             req = await asyncio.wait_for(self.read_request(reader, addr), self.idle_s)
             if req is None:
@@ -277,6 +277,7 @@ class App(Microdot):
             req.scheme = scheme
         except Reject as e:
             res = error(e.status, e.code)
+            unread = e.reader
         except asyncio.TimeoutError:
             return  # idle or trickling client: dropped without an answer (INPUT-4)
         except (OSError, EOFError):
@@ -298,6 +299,8 @@ class App(Microdot):
         if self.on_request:
             self.on_request(req, res)
         await asyncio.wait_for(res.write(writer), self.idle_s)
+        if unread is not None:
+            await unread.drain()
 
 
 def install_errors(app):
