@@ -51,3 +51,11 @@ def test_CHAL_3_expires_after_challenge_ttl(client, server):
 def test_CHAL_4_unknown_or_malformed_challenge(client, server, token):
     r = verify(client, token, code_for(server))
     assert r.status_code == 401 and r.json()["error"] == "invalid_challenge"
+
+
+def test_CHAL_4_lone_surrogate_challenge_is_invalid_challenge(client, server):
+    raw = b'{"challenge_token": "\\ud800abc", "totp_code": "123456"}'
+    r = client.raw_post("/api/auth/verify", raw)
+    assert r.status_code == 401 and r.json()["error"] == "invalid_challenge"
+    raw = b'{"challenge_token": "\\ud800abc", "backup_code": "\\udfffx"}'
+    assert client.raw_post("/api/auth/verify", raw).status_code == 401

@@ -247,3 +247,17 @@ def test_LOCK_6_restart_during_a_lockout_keeps_it(tmp_path):
         assert httpx.post(url, json=body).status_code == 200
     finally:
         stop_process(proc)
+
+
+def test_LOCK_6_embedded_restart_keeps_the_lock_and_the_port(live):
+    server, base_url = live
+    account = server.accounts[1]
+    url = f"{base_url}/api/auth/login"
+    for _ in range(5):
+        httpx.post(url, json={"username": account.username, "password": "wrong"})
+    server.restart()
+    assert server.base_url == base_url
+    right = {"username": account.username, "password": account.password}
+    assert httpx.post(url, json=right).status_code == 429
+    server.clock.advance(300)
+    assert httpx.post(url, json=right).status_code == 200
