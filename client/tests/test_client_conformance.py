@@ -119,3 +119,27 @@ def test_a_client_that_waits_out_the_lock_passes(
 def test_help_and_usage_errors_return_a_status(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert main([]) == 2
+
+
+@needs_curl
+def test_a_client_that_skips_verification_fails_client_6(tmp_path: Path) -> None:
+    status, report = judge(tmp_path, "curl -sk {base_url}/api/info >/dev/null", "CLIENT-6")
+    assert status == 1
+    assert "did not verify" in report["requirements"]["CLIENT-6"]["reason"]
+
+
+@needs_curl
+def test_a_client_without_a_timeout_fails_on_silence(tmp_path: Path) -> None:
+    argv = ["--command", "curl -s --cacert {ca_cert} {base_url}/api/info", "--timeout", "2"]
+    assert main([*argv, "--only", "CLIENT-7", "--report-dir", str(tmp_path)], FakeReference) == 1
+    cases = json.loads((tmp_path / "conformance.json").read_text())["requirements"]["CLIENT-7"]
+    silence = next(c for c in cases["cases"] if c["name"].endswith("silence"))
+    assert silence["verdict"] == "failed" and "did not finish within 2 s" in silence["message"]
+
+
+def test_a_client_that_always_says_yes_fails(tmp_path: Path) -> None:
+    status, report = judge(tmp_path, "echo Access granted")
+    assert status == 1
+    failed = {req for req, verdict in verdicts(report).items() if verdict == "failed"}
+    # It never logs in, so only the scenarios that need a real login or a refusal catch it.
+    assert {"CLIENT-1", "CLIENT-2", "CLIENT-6", "CLIENT-7"} <= failed
