@@ -270,6 +270,12 @@ class Authenticator:
             tx.add_backup_codes(username, hashes)
         return NewAccount(username, password, secret, codes)
 
+    def calibrate(self) -> None:
+        """Match the unknown-name dummy hash to the stored accounts' cost (LOGIN-4)."""
+        with self.store.transaction() as tx:
+            hashes = [a.password_hash for a in map(tx.account, tx.usernames()) if a]
+        self.passwords.calibrate_dummy(hashes)
+
     def reset_lockout(self, username: str) -> None:
         with self.store.transaction() as tx:
             tx.clear_throttle(username)

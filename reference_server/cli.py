@@ -151,6 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         write_atomically(args.write_target_profile, tomli_w.dumps(profile).encode())
         print(f"target profile written to {args.write_target_profile}", file=sys.stderr)
+    auth.calibrate()
     if not tls:
         where = "loopback only" if is_loopback(args.host) else "explicitly chosen (--insecure-http)"
         print(f"serving plain HTTP without TLS ({where})", file=sys.stderr)

@@ -97,6 +97,7 @@ class EmbeddedServer:
         self._background: BackgroundServer | None = None
         self._open()
         self.accounts: list[NewAccount] = create_test_accounts(self.auth, accounts)
+        self.auth.calibrate()
 
     def _open(self) -> None:
         self.store = Store(self.db_path)
@@ -144,6 +145,7 @@ class EmbeddedServer:
         self.store.close()
         self.audit.close()
         self._open()
+        self.auth.calibrate()
         if running:
             self.start()
 

@@ -38,6 +38,27 @@ class Passwords:
             "parallelism": h.parallelism,
         }
 
+    def calibrate_dummy(self, stored_hashes: list[str]) -> None:
+        """Give the dummy hash the parameters most stored hashes have, so that an unknown name
+        costs what a known one does even when accounts were made at another cost (LOGIN-4)."""
+        counts: dict[tuple[int, int, int], int] = {}
+        for stored in stored_hashes:
+            try:
+                p = argon2.extract_parameters(stored)
+            except (InvalidHashError, ValueError):
+                continue
+            key = (p.time_cost, p.memory_cost, p.parallelism)
+            counts[key] = counts.get(key, 0) + 1
+        if not counts:
+            return
+        time_cost, memory_cost, parallelism = max(counts, key=lambda k: counts[k])
+        self._dummy = argon2.PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_cost,
+            parallelism=parallelism,
+            type=argon2.Type.ID,
+        ).hash("dummy password for unknown users")
+
     def hash(self, password: str) -> str:
         return self.hasher.hash(password)
 

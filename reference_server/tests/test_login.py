@@ -82,3 +82,12 @@ def test_LOCK_4_right_password_does_not_reset_the_counter(client, server):
     assert login(client, server).status_code == 200
     assert login(client, server, password="wrong").status_code == 401  # the 5th failure
     assert login(client, server).status_code == 429
+
+
+def test_LOGIN_4_dummy_hash_takes_the_stored_accounts_cost():
+    light = Passwords(time_cost=1, memory_cost=8192, parallelism=1)
+    heavy = Passwords(time_cost=2, memory_cost=16384, parallelism=2)
+    stored = [heavy.hash("a"), heavy.hash("b"), light.hash("c"), "not a hash"]
+    light.calibrate_dummy(stored)
+    assert light._dummy.startswith("$argon2id$v=19$m=16384,t=2,p=2$")
+    assert not light.verify(None, "a")
