@@ -117,9 +117,10 @@ class AuthClient:
 
     def info(self) -> ServerInfo:
         """INFO-1: the server's policy; measures the clock offset and warns if it is large."""
-        sent_at = self._clock()
-        response, body = self._exchange("GET", "/api/info")
-        received_at = self._clock()
+        timing: dict[str, float] = {"sent_at": self._clock()}
+        response, body = self._exchange("GET", "/api/info", timing=timing)
+        received_at = timing.get("headers_at", self._clock())
+        sent_at = timing["sent_at"]
         if response.status_code != 200:
             raise ProtocolError(f"info: expected 200, got {response.status_code}")
         data = wire.json_object(response.headers.get("content-type"), body, "info")
@@ -265,7 +266,11 @@ class AuthClient:
         *,
         payload: dict[str, str] | None = None,
         session: Session | None = None,
+        timing: dict[str, float] | None = None,
     ) -> tuple[httpx.Response, bytes]:
+        """One request; `timing` gets when the request left and its answer's head arrived
+        (after any TLS handshake, which on a board can take a second and would skew an
+        offset measured around the whole call)."""
         headers: dict[str, str] = {}
         content: bytes | None = None
         if payload is not None:
@@ -276,7 +281,10 @@ class AuthClient:
         if session is not None:
             headers["Authorization"] = session.authorization
         try:
-            request = self._http.build_request(method, path, content=content, headers=headers)
+            extensions = {"trace": _tracer(self._clock, timing)} if timing is not None else {}
+            request = self._http.build_request(
+                method, path, content=content, headers=headers, extensions=extensions
+            )
             response = self._http.send(request, stream=True)
             try:
                 body = _read_capped(response)
@@ -323,6 +331,18 @@ _MESSAGES = {
     "invalid_token": "the session expired or was revoked: log in again",
     "clock_not_synced": "the server's clock is not synchronised yet: try again shortly",
 }
+
+
+def _tracer(clock: Callable[[], float], timing: dict[str, float]) -> Callable[[str, Any], None]:
+    """An httpcore trace hook that notes when the request was sent and the answer began."""
+
+    def trace(event: str, info: Any) -> None:
+        if event.endswith("send_request_headers.started"):
+            timing["sent_at"] = clock()
+        elif event.endswith("receive_response_headers.complete"):
+            timing["headers_at"] = clock()
+
+    return trace
 
 
 def _read_capped(response: httpx.Response) -> bytes:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from client import AuthClient, NetworkError, PinMismatch, ProtocolError, TLSError
+from client import AuthClient, ClockSkewWarning, NetworkError, PinMismatch, ProtocolError, TLSError
 from client.tests.certs import self_signed
 from client.tests.fake_board import FakeBoard
 from client.tests.servers import raw_server, uvicorn_tls
@@ -149,3 +149,18 @@ def test_a_provisioned_board_certificate_is_trusted(tmp_path: Path) -> None:
         for trust in ({"ca_cert": str(cert)}, {"pin_sha256": made.sha256}):
             with AuthClient(url, **trust) as auth:  # type: ignore[arg-type]
                 assert auth.info().api_version == "1"
+
+
+def test_offset_is_measured_after_the_handshake(board_cert: Cert) -> None:
+    """The round trip that brackets server_time starts when the request leaves, not before the
+    TLS handshake (seconds on a board): the clock is read at httpcore's trace events."""
+    readings = iter([0.0, 100.0, 101.0, 500.0])
+    fake = FakeBoard(now=1000.0)
+    with (
+        uvicorn_tls(fake.asgi, board_cert[0], board_cert[1]) as url,
+        AuthClient(url, ca_cert=str(board_cert[0]), clock=lambda: next(readings)) as auth,
+        pytest.warns(ClockSkewWarning),
+    ):
+        facts = auth.info()
+    # server_time 1000 (+0.5 for truncation) against the middle of 100..101.
+    assert facts.clock_offset == pytest.approx(900.0)
