@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import ssl
 
 import httpx
@@ -22,7 +23,9 @@ from .test_live import serve_cmd, start_process, stop_process
 def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
     cert, key = make_self_signed(str(tmp_path))
     profile_path = tmp_path / "sub" / "target.toml"
-    cmd = serve_cmd(tmp_path, tmp_path / "s.db", profile_path, "--tls-cert", cert, "--tls-key", key)
+    audit_log = tmp_path / "audit.jsonl"
+    tls = ("--tls-cert", cert, "--tls-key", key, "--audit-log", str(audit_log))
+    cmd = serve_cmd(tmp_path, tmp_path / "s.db", profile_path, *tls)
     cmd[cmd.index("--test-accounts") + 1] = "4"
     proc, profile = start_process(cmd, profile_path)
     try:
@@ -51,6 +54,12 @@ def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
             assert r.json()["user"]["username"] == account["username"]
     finally:
         stop_process(proc)
+    lines = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    assert [(e["event"], e["outcome"], e["source"]) for e in lines] == [
+        ("login", "challenge_issued", "127.0.0.1"),
+        ("verify", "success", "127.0.0.1"),
+    ]
+    assert account["password"] not in audit_log.read_text()
 
 
 @pytest.mark.slow

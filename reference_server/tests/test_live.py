@@ -261,3 +261,11 @@ def test_LOCK_6_embedded_restart_keeps_the_lock_and_the_port(live):
     assert httpx.post(url, json=right).status_code == 429
     server.clock.advance(300)
     assert httpx.post(url, json=right).status_code == 200
+
+
+def test_INPUT_1_malformed_http_gets_a_json_400_and_the_server_goes_on(live):
+    _, base_url = live
+    answer = raw_exchange(port_of(base_url), b"NOT HTTP AT ALL\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b'"invalid_request"' in answer and b"cache-control: no-store" in answer.lower()
+    assert served(base_url)
