@@ -16,6 +16,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from typing import Any
 
 import h11
@@ -171,10 +172,9 @@ class BackgroundServer:
 
     def start(self, timeout: float = 10.0) -> None:
         self.thread.start()
-        waited = 0.0
-        while not self.server.started and self.thread.is_alive() and waited < timeout:
-            threading.Event().wait(0.01)
-            waited += 0.01
+        deadline = time.monotonic() + timeout
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         if not self.server.started:
             raise RuntimeError("the reference server did not start")
 
