@@ -226,7 +226,8 @@ def _password(from_stdin: bool, env_var: str | None) -> str:
 
 
 def _ask_code() -> str:
-    return typer.prompt("TOTP code").strip()
+    # Authenticator apps show "123 456": accept what the user reads off the screen.
+    return "".join(typer.prompt("TOTP code").split())
 
 
 def _demo_line(secret: str) -> Text:

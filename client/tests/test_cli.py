@@ -106,7 +106,7 @@ def test_login_prompts_like_the_seed(tls_board: tuple[str, FakeBoard], board_cer
     result = runner.invoke(
         app,
         ["login", "--server", url, "--username", "cli-prompt", "--ca-cert", str(board_cert[0])],
-        input=f"correct horse\n{code}\n",
+        input=f"correct horse\n{code[:3]} {code[3:]}\n",  # as an authenticator app shows it
     )
     assert result.exit_code == 0, result.output
     assert "Password" in result.output and "TOTP code" in result.output
