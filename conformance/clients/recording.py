@@ -51,7 +51,8 @@ class Record:
     def exchange(self, masker: Masker, started: float) -> dict[str, Any]:
         """The report's form of this exchange, secrets masked."""
         url = self.path + (f"?{self.query}" if self.query else "")
-        notes = [f"{'answered by the scenario' if self.replaced else 'answered by the server'}"]
+        by = "the scenario" if self.replaced else "the server"
+        notes = [f"arrived {self.at - started:+.2f} s after the client started; answered by {by}"]
         notes += self.problems
         return Exchange(
             method=self.method,
