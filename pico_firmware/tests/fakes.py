@@ -49,7 +49,8 @@ def entry(secret, n=ITER):
 
 
 def user(name="alice", password="correct horse", backups=("abcde12345", "fghij67890")):  # noqa: S107
-    return User(name, entry(password), SECRET, [entry(c) for c in backups])
+    codes = b"".join(pbkdf2.pack(pbkdf2.parse(entry(c))) for c in backups)
+    return User(name, pbkdf2.pack(pbkdf2.parse(entry(password))), SECRET, codes)
 
 
 def make(lockout=300, session=3600, challenge=120, clock=None, store=None, users=None):

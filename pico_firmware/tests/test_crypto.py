@@ -128,6 +128,14 @@ def test_pbkdf2_entry_parse_and_verify():
             pass
 
 
+def test_pack_and_unpack_round_trip():
+    a = (1000, b"s" * 16, b"h" * 32)
+    b = (4000, b"t" * 12, b"i" * 20)
+    blob = pbkdf2.pack(a) + pbkdf2.pack(b)
+    assert list(pbkdf2.unpack(blob)) == [a, b]
+    assert list(pbkdf2.unpack(b"")) == []
+
+
 def test_base32_decode():
     assert b32.decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ") == SEED_SHA1
     assert b32.decode("gezd gnbv gy3t qojq gezd gnbv gy3t qojq") == SEED_SHA1

@@ -51,12 +51,12 @@ class User:
     """One provisioned account: its password entry, TOTP secret, backup-code entries."""
 
     def __init__(self, username, password, secret, backups):
-        # hash entries stay as their strings (checked at boot, parsed when used): one
-        # small object each instead of a tuple, an int and two bytes on the heap
+        # hash entries are kept pbkdf2.pack()ed: one bytes object for the password, one
+        # for all backup codes, so many accounts fit a Pico W's heap
         self.username = username
-        self.password = password  # "pbkdf2_sha256$..." string
+        self.password = password  # pbkdf2.pack() bytes
         self.secret = secret  # bytes
-        self.backups = backups  # list of "pbkdf2_sha256$..." strings
+        self.backups = backups  # concatenated pbkdf2.pack() records
 
 
 class Auth:
@@ -139,7 +139,8 @@ class Auth:
         if left:
             return "locked", left
         user = self.users.get(username)
-        ok = pbkdf2.verify(password, pbkdf2.parse(user.password) if user else self.dummy)
+        entry = next(pbkdf2.unpack(user.password)) if user else self.dummy
+        ok = pbkdf2.verify(password, entry)
         if not ok or user is None:
             self._fail(username, now)
             return "invalid_credentials", None
@@ -176,10 +177,12 @@ class Auth:
             matched = totp.match(user.secret, code, now, row[_STEP])
         else:
             b = normalize_backup(backup)
-            for i in range(len(user.backups)):
+            i = 0
+            for entry in pbkdf2.unpack(user.backups):
                 # every unused entry is checked, so timing does not say which one matched
-                if not row[_USED] & (1 << i) and pbkdf2.verify(b, pbkdf2.parse(user.backups[i])):
+                if not row[_USED] & (1 << i) and pbkdf2.verify(b, entry):
                     used_backup = i
+                i += 1
         if matched is None and used_backup < 0:
             self._fail(name, now)
             return "invalid_code", name, None

@@ -101,9 +101,8 @@ def load_users(root="/"):
         if not isinstance(name, str) or not 1 <= len(name) <= 64 or name in seen:
             raise ConfigError(where + "username missing, too long or repeated")
         seen[name] = True
-        pw = u.get("password_hash")
         try:
-            pbkdf2.parse(pw)
+            pw = pbkdf2.pack(pbkdf2.parse(u.get("password_hash")))
         except ValueError as e:
             raise ConfigError(where + "password_hash: " + str(e))
         try:
@@ -115,12 +114,12 @@ def load_users(root="/"):
         codes = u.get("backup_codes", [])
         if not isinstance(codes, list) or len(codes) > MAX_BACKUP_CODES:
             raise ConfigError(where + "backup_codes must be a list of at most 30")
-        backups = []
+        backups = b""
         for c in codes:
             try:
-                pbkdf2.parse(c)
-                backups.append(c)
+                backups += pbkdf2.pack(pbkdf2.parse(c))
             except ValueError as e:
                 raise ConfigError(where + "backup code: " + str(e))
         users.append(User(name, pw, secret, backups))
+        rows[i] = None  # let the parsed JSON go as we go
     return users

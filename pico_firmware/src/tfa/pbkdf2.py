@@ -49,6 +49,24 @@ def parse(encoded):
     return n, salt, digest
 
 
+def pack(parsed):
+    """One compact bytes record per entry (iterations, salt, hash): a board keeps users in
+    RAM, and one bytes object costs far less heap than a string or a tuple of three."""
+    n, salt, digest = parsed
+    return n.to_bytes(4, "big") + bytes((len(salt),)) + salt + bytes((len(digest),)) + digest
+
+
+def unpack(blob):
+    """The (iterations, salt, hash) of each record in a blob of pack()ed entries, in order."""
+    i = 0
+    while i < len(blob):
+        n = int.from_bytes(blob[i : i + 4], "big")
+        j = i + 5 + blob[i + 4]
+        k = j + 1 + blob[j]
+        yield n, blob[i + 5 : j], blob[j + 1 : k]
+        i = k
+
+
 def verify(password, parsed):
     """Constant-time check of password against a parse()d entry."""
     n, salt, digest = parsed
