@@ -95,6 +95,10 @@ def login(
         str | None,
         typer.Option("--totp-secret", help="Base32 secret: compute the code (automation)"),
     ] = None,
+    backup_code: Annotated[
+        bool,
+        typer.Option("--backup-code", help="Prompt for a single-use backup code instead"),
+    ] = False,
     keep_session: Annotated[
         bool, typer.Option("--keep-session", help="Do not log out after showing the dashboard")
     ] = False,
@@ -103,9 +107,12 @@ def login(
     """Log in (password, then code) and show the dashboard.
 
     Without --password-stdin or --password-env the password is prompted for; without
-    --totp-secret the code is prompted for after the password is accepted.
+    --totp-secret the code (or, with --backup-code, a backup code) is prompted for after the
+    password is accepted.
     """
     with _outcomes():
+        if backup_code and totp_secret is not None:
+            raise ValueError("use either --totp-secret or --backup-code, not both")
         password = _password(password_stdin, password_env)
         if totp_secret is not None:
             totp.check_secret(totp_secret)
@@ -113,6 +120,9 @@ def login(
             with _warnings_to_stderr():
                 if totp_secret is not None:
                     session = board.authenticate(username, password, totp_secret=totp_secret)
+                elif backup_code:
+                    challenge = board.login(username, password)
+                    session = board.verify(challenge, backup_code=_ask_backup_code())
                 else:
                     session = board.authenticate(username, password, code_provider=_ask_code)
             dashboard = board.dashboard(session)
@@ -228,6 +238,10 @@ def _password(from_stdin: bool, env_var: str | None) -> str:
 def _ask_code() -> str:
     # Authenticator apps show "123 456": accept what the user reads off the screen.
     return "".join(typer.prompt("TOTP code").split())
+
+
+def _ask_backup_code() -> str:
+    return typer.prompt("Backup code", hide_input=True).strip()
 
 
 def _demo_line(secret: str) -> Text:

@@ -204,3 +204,17 @@ def test_cli_exit_codes(reference: Reference) -> None:
     assert re.search(r"try again in \d+ seconds", result.stderr)
 
     assert cli(reference, ok).returncode == 4  # the board's certificate is not in the system store
+
+
+def test_cli_backup_code(reference: Reference) -> None:
+    account = reference.take()
+    args = [
+        sys.executable, "-m", "client", "login", "--server", reference.url, "--ca-cert",
+        reference.ca, "--username", account["username"], "--password-stdin", "--backup-code",
+    ]  # fmt: skip
+    stdin = f"{account['password']}\n{account['backup_codes'][0]}\n"
+    first = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert first.returncode == 0, first.stderr
+    assert "Access granted" in first.stdout
+    again = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert again.returncode == 2  # single-use (SESS-6)
