@@ -73,3 +73,19 @@ class TotpPolicy:
             if equal and fresh:
                 matched = step
         return matched
+
+
+def verify(
+    key: bytes,
+    code: str,
+    t: float,
+    last_step: int | None = None,
+    *,
+    skew_steps: int = 1,
+    digits: int = 6,
+    period: int = 30,
+    algorithm: str = "SHA1",
+) -> int | None:
+    """The matched step of `code` at time `t` (see TotpPolicy.verify), or None."""
+    policy = TotpPolicy(algorithm=algorithm, digits=digits, period=period, skew_steps=skew_steps)
+    return policy.verify(key, code, t, last_step)

@@ -4,6 +4,7 @@ whose every response is validated against spec/openapi.yaml."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,9 +38,14 @@ FAST_PASSWORDS = Passwords(**LIGHT)
 SPEC_GAPS = {431}
 
 
+@functools.cache
+def spec() -> OpenAPI:
+    return OpenAPI.from_file_path(str(SPEC))
+
+
 @pytest.fixture(scope="session")
 def openapi() -> OpenAPI:
-    return OpenAPI.from_file_path(str(SPEC))
+    return spec()
 
 
 class SpecRequest:
@@ -80,6 +86,26 @@ def check_against_spec(openapi: OpenAPI, response: httpx.Response) -> None:
     assert "date" in response.headers
     if response.status_code == 405:
         assert response.headers["allow"]
+
+
+def _check_hook(response: httpx.Response) -> None:
+    response.read()
+    check_against_spec(spec(), response)
+
+
+def checked_client(**kwargs: Any) -> httpx.Client:
+    """An httpx.Client for real sockets whose every answer is checked against the spec."""
+    return httpx.Client(event_hooks={"response": [_check_hook]}, **kwargs)
+
+
+def checked_get(url: str, **kwargs: Any) -> httpx.Response:
+    with checked_client(verify=kwargs.pop("verify", True), timeout=20) as c:
+        return c.get(url, **kwargs)
+
+
+def checked_post(url: str, **kwargs: Any) -> httpx.Response:
+    with checked_client(verify=kwargs.pop("verify", True), timeout=20) as c:
+        return c.post(url, **kwargs)
 
 
 class Client:

@@ -7,7 +7,6 @@ import io
 import json
 import ssl
 
-import httpx
 import pyotp
 import pytest
 
@@ -16,6 +15,7 @@ from reference_server.core.lockout import ThrottleState
 from reference_server.store import Store
 from reference_server.tls import make_self_signed
 
+from .conftest import checked_client
 from .test_live import serve_cmd, start_process, stop_process
 
 
@@ -38,7 +38,7 @@ def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
         assert (profile_path.stat().st_mode & 0o077) == 0  # it holds passwords
         account = profile["accounts"][2]
         ctx = ssl.create_default_context(cafile=profile["ca_cert"])
-        with httpx.Client(base_url=profile["base_url"], verify=ctx) as c:
+        with checked_client(base_url=profile["base_url"], verify=ctx) as c:
             info = c.get("/api/info").json()
             assert info["profile"] == "test" and info["session_ttl_s"] == 5
             r = c.post(

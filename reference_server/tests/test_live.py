@@ -20,6 +20,8 @@ import pytest
 from reference_server.core.passwords import LIGHT, Passwords
 from reference_server.embedded import EmbeddedServer
 
+from .conftest import checked_client, checked_get, checked_post
+
 pytestmark = pytest.mark.slow
 
 
@@ -41,7 +43,7 @@ def test_LOCK_5_concurrent_wrong_logins_at_most_five_judged(live):
     account = server.accounts[0]
 
     def attempt(_: int) -> int:
-        with httpx.Client(base_url=base_url, timeout=20) as c:
+        with checked_client(base_url=base_url, timeout=20) as c:
             body = {"username": account.username, "password": "wrong"}
             return c.post("/api/auth/login", json=body).status_code
 
@@ -53,7 +55,7 @@ def test_LOCK_5_concurrent_wrong_logins_at_most_five_judged(live):
 def test_LOCK_5_two_concurrent_verifies_one_success(live):
     server, base_url = live
     account = server.accounts[0]
-    with httpx.Client(base_url=base_url, timeout=20) as c:
+    with checked_client(base_url=base_url, timeout=20) as c:
         tokens = [
             c.post(
                 "/api/auth/login",
@@ -65,7 +67,7 @@ def test_LOCK_5_two_concurrent_verifies_one_success(live):
     barrier = threading.Barrier(2)
 
     def verify(token: str) -> int:
-        with httpx.Client(base_url=base_url, timeout=20) as c:
+        with checked_client(base_url=base_url, timeout=20) as c:
             barrier.wait()
             body = {"challenge_token": token, "totp_code": code}
             return c.post("/api/auth/verify", json=body).status_code
@@ -76,7 +78,7 @@ def test_LOCK_5_two_concurrent_verifies_one_success(live):
 
 
 def served(base_url: str) -> bool:
-    return httpx.get(f"{base_url}/api/info", timeout=5).status_code == 200
+    return checked_get(f"{base_url}/api/info", timeout=5).status_code == 200
 
 
 def test_INPUT_4_idle_and_trickling_clients_dropped_others_served(live):
@@ -121,7 +123,7 @@ def test_INPUT_4_tls_client_that_never_handshakes_is_dropped(tmp_path):
         assert time.monotonic() - start < 5
         idle.close()
         ctx = ssl.create_default_context(cafile=server.cert_path)
-        assert httpx.get(f"{base_url}/api/info", verify=ctx).status_code == 200
+        assert checked_get(f"{base_url}/api/info", verify=ctx).status_code == 200
     finally:
         server.close()
 
@@ -171,7 +173,7 @@ def test_INPUT_2_big_body_413_and_later_requests_served(live):
     )
     assert raw_exchange(port, chunked + b"0\r\n\r\n").startswith(b"HTTP/1.1 413 ")
     account = server.accounts[0]
-    r = httpx.post(
+    r = checked_post(
         f"{base_url}/api/auth/login",
         json={"username": account.username, "password": account.password},
     )
@@ -200,7 +202,7 @@ def start_process(cmd: list[str], profile_path: Path) -> tuple[subprocess.Popen,
                 verify = ssl.create_default_context(cafile=verify)
             for _ in range(100):
                 try:
-                    httpx.get(profile["base_url"] + "/api/info", verify=verify)
+                    checked_get(profile["base_url"] + "/api/info", verify=verify)
                     return proc, profile
                 except httpx.ConnectError:
                     time.sleep(0.05)
@@ -230,8 +232,8 @@ def test_LOCK_6_restart_during_a_lockout_keeps_it(tmp_path):
         url = profile["base_url"] + "/api/auth/login"
         for _ in range(5):
             wrong = {"username": account["username"], "password": "wrong"}
-            assert httpx.post(url, json=wrong).status_code == 401
-        assert httpx.post(url, json=wrong).status_code == 429
+            assert checked_post(url, json=wrong).status_code == 401
+        assert checked_post(url, json=wrong).status_code == 429
     finally:
         stop_process(proc)
     proc, profile = start_process(cmd, profile_path)
@@ -240,11 +242,11 @@ def test_LOCK_6_restart_during_a_lockout_keeps_it(tmp_path):
         assert fresh["username"] == account["username"] and fresh["password"] != account["password"]
         url = profile["base_url"] + "/api/auth/login"
         body = {"username": fresh["username"], "password": fresh["password"]}
-        r = httpx.post(url, json=body)
+        r = checked_post(url, json=body)
         assert r.status_code == 429 and 100 < int(r.headers["retry-after"]) <= 120
         other = profile["accounts"][1]
         body = {"username": other["username"], "password": other["password"]}
-        assert httpx.post(url, json=body).status_code == 200
+        assert checked_post(url, json=body).status_code == 200
     finally:
         stop_process(proc)
 
@@ -254,13 +256,13 @@ def test_LOCK_6_embedded_restart_keeps_the_lock_and_the_port(live):
     account = server.accounts[1]
     url = f"{base_url}/api/auth/login"
     for _ in range(5):
-        httpx.post(url, json={"username": account.username, "password": "wrong"})
+        checked_post(url, json={"username": account.username, "password": "wrong"})
     server.restart()
     assert server.base_url == base_url
     right = {"username": account.username, "password": account.password}
-    assert httpx.post(url, json=right).status_code == 429
+    assert checked_post(url, json=right).status_code == 429
     server.clock.advance(300)
-    assert httpx.post(url, json=right).status_code == 200
+    assert checked_post(url, json=right).status_code == 200
 
 
 def test_INPUT_1_malformed_http_gets_a_json_400_and_the_server_goes_on(live):

@@ -116,3 +116,13 @@ def test_TOTP_4_matched_step_is_the_largest_above_last():
 
 def test_TOTP_5_non_ascii_code_never_matches():
     assert POLICY.verify(KEY, "١٢٣٤٥٦", 1_000_000_000, None) is None
+
+
+def test_TOTP_4_module_verify_returns_the_matched_step():
+    from reference_server.core.totp import verify
+
+    t = 1_111_111_111
+    step = step_at(t)
+    assert verify(KEY, hotp(KEY, step - 1), t) == step - 1
+    assert verify(KEY, hotp(KEY, step - 1), t, last_step=step - 1) is None
+    assert verify(KEY, hotp(KEY, step - 2), t, skew_steps=2) == step - 2
