@@ -58,9 +58,13 @@ class Account:
     def is_locked(self, now: float) -> bool:
         return now < self.locked_until
 
-    def is_fresh(self, now: float) -> bool:
+    def is_fresh(self, now: float, max_failures: int = 0) -> bool:
+        """Usable now, with at most `max_failures` failures already counted on the target."""
         return (
-            not self.tainted and not self.broken and self.failures == 0 and not self.is_locked(now)
+            not self.tainted
+            and not self.broken
+            and self.failures <= max_failures
+            and not self.is_locked(now)
         )
 
     def failed(self, now: float, policy: LockPolicy) -> bool:
@@ -108,12 +112,15 @@ class AccountPool:
     def usable(self) -> list[Account]:
         return [a for a in self.accounts if not a.broken]
 
-    def candidates(self, now: float) -> list[Account]:
-        """Accounts not in use, best first: fresh, then needing a reset, then locked (soonest)."""
+    def candidates(self, now: float, max_failures: int = 0) -> list[Account]:
+        """Accounts not in use, best first: fresh, then needing a reset, then locked (soonest).
+
+        Among fresh ones, the account with the oldest accepted step first: it can sign in now.
+        """
         free = [a for a in self.accounts if not a.in_use and not a.broken]
 
         def rank(a: Account) -> tuple[int, float, int]:
-            if a.is_fresh(now):
+            if a.is_fresh(now, max_failures):
                 group = 0
             elif not a.is_locked(now):
                 group = 1

@@ -194,13 +194,21 @@ def notes(request: pytest.FixtureRequest) -> list[str]:
 
 @pytest.fixture
 def account(conformance: Conformance, api: Api) -> Iterator[Account]:
-    with conformance.accounts(api, 1) as taken:
+    """An unlocked account that may carry a failure or two (the case adds at most two)."""
+    with conformance.accounts(api, 1, clean=False) as taken:
+        yield taken[0]
+
+
+@pytest.fixture
+def clean_account(conformance: Conformance, api: Api) -> Iterator[Account]:
+    """An unlocked account with no failure counted: for cases that count to the lock."""
+    with conformance.accounts(api, 1, clean=True) as taken:
         yield taken[0]
 
 
 @pytest.fixture
 def two_accounts(conformance: Conformance, api: Api) -> Iterator[list[Account]]:
-    with conformance.accounts(api, 2) as taken:
+    with conformance.accounts(api, 2, clean=False) as taken:
         yield taken
 
 

@@ -106,23 +106,28 @@ class ReferenceServer:
         self.db = self.workdir / "server.db"
         self.profile_path = self.workdir / "target.toml"
         self.log_path = self.workdir / "server.log"
+        self.audit_path = self.workdir / "audit.jsonl"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def command(self) -> list[str]:
-        return [
+    def command(self, first: bool = True) -> list[str]:
+        """The serve command; a restart keeps the accounts (new ones would have new secrets)."""
+        command = [
             sys.executable, "-m", "reference_server", "serve",
             "--host", "127.0.0.1", "--port", str(self.port),
             "--profile", self.profile,
             "--tls-cert", str(self.cert), "--tls-key", str(self.key),
             "--db", str(self.db),
-            "--test-accounts", str(self.accounts),
-            "--write-target-profile", str(self.profile_path),
+            "--audit-log", str(self.audit_path),
         ]  # fmt: skip
+        if first:
+            command += ["--test-accounts", str(self.accounts)]
+            command += ["--write-target-profile", str(self.profile_path)]
+        return command
 
-    def _spawn(self) -> None:
+    def _spawn(self, first: bool = True) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            self.command(first), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
         log.close()
 
@@ -155,7 +160,7 @@ class ReferenceServer:
     def restart(self) -> str | None:
         """Stop and start the process on the same port and database (LOCK-6)."""
         self._terminate()
-        self._spawn()
+        self._spawn(first=False)
         profile = load_profile(self.profile_path)
         wait_for_info(profile.base_url, tls_context(profile.verify))
         return profile.base_url

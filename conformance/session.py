@@ -31,6 +31,8 @@ from conformance.profile import TargetProfile
 from conformance.recorder import Masker, Recorder
 
 MAX_UNLONG_WAIT_S = 60.0
+FAILURE_BUDGET = 2  # failures an account may carry into a case that does not count to the lock
+LOGIN_BUDGET_S = 2.0  # a login's round trip, kept clear of the next step boundary
 
 
 class TargetError(RuntimeError):
@@ -72,6 +74,7 @@ class Conformance:
     masker: Masker = field(default_factory=Masker)
     recorders: list[Recorder] = field(default_factory=list)
     verify: Any = True
+    session_tokens: list[str] = field(default_factory=list)
 
     # --- set-up -------------------------------------------------------------------------
     def start(self) -> None:
@@ -189,7 +192,20 @@ class Conformance:
             self.clock.wait(delay_until_step(t, current, margin_for(self.clock)))
 
     # --- flows that change account state ------------------------------------------------
-    def login_ok(self, api: Api, account: Account) -> str:
+    def ready(self, account: Account) -> None:
+        """Wait (before a challenge exists, so that it cannot expire meanwhile) until a fresh
+        step is usable and the next boundary is far enough for a login and a verify."""
+        assert self.clock is not None
+        self.next_code(account)
+        margin = margin_for(self.clock)
+        position = self.now % PERIOD
+        if position > PERIOD - margin - LOGIN_BUDGET_S:
+            self.clock.wait(PERIOD - position + margin)
+
+    def login_ok(self, api: Api, account: Account, then_verify: bool = True) -> str:
+        """The right password: a challenge (after `ready` when a code is to follow at once)."""
+        if then_verify:
+            self.ready(account)
         response = api.login(account.username, account.password)
         self.note_lock(account, response)
         if response.status_code != 200:
@@ -199,9 +215,20 @@ class Conformance:
             )
         return str(body_of(response)["challenge_token"])
 
+    def challenge_with_code(
+        self, api: Api, account: Account, offset: int | None = None
+    ) -> tuple[str, str, int]:
+        """A code first (waiting for its step if needed), then a challenge to spend it on."""
+        assert self.clock is not None
+        while True:
+            code, step = self.next_code(account, offset)
+            position = self.now % PERIOD
+            if position <= PERIOD - margin_for(self.clock) - LOGIN_BUDGET_S:
+                return self.login_ok(api, account, then_verify=False), code, step
+            self.clock.wait(PERIOD - position + margin_for(self.clock))
+
     def sign_in(self, api: Api, account: Account) -> tuple[str, int]:
         """Password then code; returns (session token, accepted step)."""
-        self.next_code(account)  # any wait for a fresh step happens before the challenge exists
         challenge = self.login_ok(api, account)
         code, step = self.next_code(account)
         response = api.verify(challenge, code)
@@ -212,7 +239,9 @@ class Conformance:
                 f"{response.status_code} {response.text[:200]}"
             )
         account.succeeded(step)
-        return str(body_of(response)["session_token"]), step
+        token = str(body_of(response)["session_token"])
+        self.session_tokens.append(token)
+        return token, step
 
     def wrong_password(self, api: Api, account: Account) -> httpx.Response:
         response = api.login(account.username, account.password + "-wrong")
@@ -220,8 +249,12 @@ class Conformance:
         return response
 
     def wrong_code(self, api: Api, account: Account, challenge: str) -> httpx.Response:
-        code, _ = self.next_code(account)
-        wrong = f"{(int(code) + 500000) % 1000000:06d}"
+        """A well-formed code that is wrong for every step near now (no fresh step needed)."""
+        step = oracle.step_of(self.now)
+        near = {oracle.code_at_step(account.secret, s) for s in range(step - 2, step + 3)}
+        wrong = f"{(int(oracle.code_at_step(account.secret, step)) + 500000) % 1000000:06d}"
+        while wrong in near:
+            wrong = f"{(int(wrong) + 1) % 1000000:06d}"
         response = api.verify(challenge, wrong)
         self.count(account, response)
         return response
@@ -248,14 +281,22 @@ class Conformance:
     # --- the pool -----------------------------------------------------------------------
     @contextlib.contextmanager
     def accounts(
-        self, api: Api, count: int = 1, where: Callable[[Account], bool] | None = None
+        self,
+        api: Api,
+        count: int = 1,
+        where: Callable[[Account], bool] | None = None,
+        clean: bool = True,
     ) -> Iterator[list[Account]]:
-        """Hand out `count` accounts that are unlocked with no failures; take them back after."""
+        """Hand out `count` unlocked accounts; take them back after.
+
+        `clean`: no failures counted (cases that count to the lock); otherwise up to
+        FAILURE_BUDGET failures may already be counted, which saves a sign-in to reset them.
+        """
         taken: list[Account] = []
         ok = False
         try:
             for _ in range(count):
-                taken.append(self.acquire(api, where))
+                taken.append(self.acquire(api, where, clean))
             yield taken
             ok = True
         finally:
@@ -264,10 +305,15 @@ class Conformance:
                 if not ok:
                     account.tainted = True
 
-    def acquire(self, api: Api, where: Callable[[Account], bool] | None = None) -> Account:
+    def acquire(
+        self, api: Api, where: Callable[[Account], bool] | None = None, clean: bool = True
+    ) -> Account:
         assert self.pool is not None
+        allowed = 0 if clean else FAILURE_BUDGET
         while True:
-            candidates = [a for a in self.pool.candidates(self.now) if where is None or where(a)]
+            candidates = [
+                a for a in self.pool.candidates(self.now, allowed) if where is None or where(a)
+            ]
             if not candidates:
                 usable = len(self.pool.usable())
                 raise NoAccount(
@@ -285,7 +331,7 @@ class Conformance:
                     )
                 self.wait(wait)
                 continue
-            if account.is_fresh(now):
+            if account.is_fresh(now, allowed):
                 account.in_use = True
                 return account
             self._reset(api, account)

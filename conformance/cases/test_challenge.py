@@ -12,7 +12,8 @@ from conformance.checks import describe, expect_error, expect_status, token_bits
 @requirement("CHAL-1", "MUST", "a challenge cannot be guessed, and opens only its own account")
 def test_CHAL_1_challenge_opaque_and_bound(api, conformance, two_accounts):
     owner, other = two_accounts
-    tokens = [conformance.login_ok(api, owner) for _ in range(6)]
+    tokens = [conformance.login_ok(api, owner, then_verify=False) for _ in range(5)]
+    tokens.append(conformance.login_ok(api, owner))
     assert len(set(tokens)) == len(tokens), "the same challenge token was issued twice"
     for token in tokens:
         assert token_bits(token) >= 128, (

@@ -75,7 +75,8 @@ def _same_answer(real, unknown, what: str) -> None:
 
 
 @requirement("LOGIN-3", "MUST", "an unknown name answers and locks exactly like a wrong password")
-def test_LOGIN_3_no_user_enumeration(api, conformance, account):
+def test_LOGIN_3_no_user_enumeration(api, conformance, clean_account):
+    account = clean_account
     name = unknown_name()
     real = conformance.wrong_password(api, account)
     unknown = api.login(name, account.password + "-wrong")

@@ -22,13 +22,15 @@ def _issue(api, conformance, account):
     response = api.verify(challenge, code)
     expect_status(response, 200)
     account.succeeded(step)
+    conformance.session_tokens.append(body_of(response)["session_token"])
     return response
 
 
 @requirement("SESS-1", "MUST", "a session token is unguessable, typed Bearer and never cached")
 def test_SESS_1_session_token_issued(api, conformance, account):
+    earlier = set(conformance.session_tokens)
     tokens = []
-    for _ in range(2):
+    for _ in range(1):
         response = _issue(api, conformance, account)
         body = expect_json_object(response)
         assert set(body) == {"status", "session_token", "token_type", "expires_in"}, sorted(body)
@@ -46,7 +48,7 @@ def test_SESS_1_session_token_issued(api, conformance, account):
             f"at most {token_bits(token):.0f} bits"
         )
         tokens.append(token)
-    assert tokens[0] != tokens[1], "two sign-ins were given the same session token"
+    assert tokens[0] not in earlier, "a session token was issued twice"
 
 
 @requirement("SESS-2", "MUST", "a valid token opens the dashboard and says when it expires")
@@ -140,10 +142,10 @@ def test_SESS_6_backup_code(api, conformance, notes):
 def _backup_code_once(api, conformance, account, notes):
     code = account.unused_backup_codes()[0]
     account.used_backup_codes.add(code)
-    response = api.verify(conformance.login_ok(api, account), backup_code=code)
+    response = api.verify(conformance.login_ok(api, account, then_verify=False), backup_code=code)
     assert response.status_code == 200, f"an unused backup code was refused: {describe(response)}"
     account.succeeded(None)
-    again = api.verify(conformance.login_ok(api, account), backup_code=code)
+    again = api.verify(conformance.login_ok(api, account, then_verify=False), backup_code=code)
     conformance.count(account, again)
     assert again.status_code != 200, "a used backup code was accepted again"
     expect_status(again, 401)

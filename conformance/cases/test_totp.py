@@ -23,8 +23,7 @@ def test_TOTP_1_rfc6238_code_accepted(api, conformance, account, notes):
         "period": 30,
         "skew_steps": 1,
     }, f"/api/info totp: {conformance.info.get('totp')}"
-    challenge = conformance.login_ok(api, account)
-    code, step = conformance.next_code(account, offset=0)
+    challenge, code, step = conformance.challenge_with_code(api, account, offset=0)
     response = api.verify(challenge, code)
     expect_status(response, 200)
     account.succeeded(step)
@@ -37,8 +36,7 @@ def test_TOTP_1_rfc6238_code_accepted(api, conformance, account, notes):
 @requirement("TOTP-2", "MUST", "clocks drift: the codes of steps T-1, T and T+1 are accepted")
 def test_TOTP_2_drift_window_accepted(api, conformance, account):
     for offset in (-1, 0, 1):
-        challenge = conformance.login_ok(api, account)
-        code, step = conformance.next_code(account, offset=offset)
+        challenge, code, step = conformance.challenge_with_code(api, account, offset=offset)
         response = api.verify(challenge, code)
         assert response.status_code == 200, (
             f"the code of step T{offset:+d} was refused: {describe(response)}"
@@ -72,11 +70,11 @@ def test_TOTP_4_replay_rejected(api, conformance, account):
     first = api.verify(challenge, code)
     expect_status(first, 200)
     account.succeeded(step)
-    replay = api.verify(conformance.login_ok(api, account), code)
+    replay = api.verify(conformance.login_ok(api, account, then_verify=False), code)
     conformance.count(account, replay)
     assert replay.status_code != 200, f"the code of step {step} was accepted twice"
     replay_body = expect_error(replay, 401, "invalid_code")
-    wrong = api.verify(conformance.login_ok(api, account), wrong_code(code))
+    wrong = api.verify(conformance.login_ok(api, account, then_verify=False), wrong_code(code))
     conformance.count(account, wrong)
     wrong_body = expect_error(wrong, 401, "invalid_code")
     assert replay_body == wrong_body, (
@@ -119,7 +117,8 @@ def test_TOTP_5_malformed_code_not_counted(api, conformance, account):
     expect_status(response, 200)
     account.succeeded(step)
     # A well-formed wrong code is a failure (401 invalid_code).
-    response = conformance.wrong_code(api, account, conformance.login_ok(api, account))
+    challenge = conformance.login_ok(api, account, then_verify=False)
+    response = conformance.wrong_code(api, account, challenge)
     expect_error(response, 401, "invalid_code")
 
 
@@ -159,7 +158,7 @@ def test_TOTP_7_clock_not_synced(api, conformance, account, notes):
         expect_status(response, 200)
         account.succeeded(step)
         return
-    challenge = conformance.login_ok(api, account)
+    challenge = conformance.login_ok(api, account, then_verify=False)
     code, _ = conformance.next_code(account)
     expect_error(api.verify(challenge, code), 503, "clock_not_synced")
     expect_error(api.verify(challenge, wrong_code(code)), 503, "clock_not_synced")
