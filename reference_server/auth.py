@@ -197,8 +197,8 @@ class Authenticator:
             return SessionIssued(token, int(self.sessions.ttl_s))
 
     def malformed_code(self, challenge_token: str | None, source: str | None) -> None:
-        """A code that is not 6 ASCII digits: 400, not a failure (TOTP-5). Mutant seam."""
-        self.audit.record("verify", None, source, "invalid_request")
+        """A code that is not 6 ASCII digits: 400, not a failure (TOTP-5), so nothing happens
+        here; the edge logs the invalid request. Mutant seam."""
 
     def count_failure(self, challenge_token: str, source: str | None = None) -> None:
         """One failure against the account a challenge belongs to (a helper for mutants that

@@ -77,7 +77,10 @@ def text_field(
     return value
 
 
-def bad_request(request: Request, exc: BadRequest) -> Response:
+def bad_request(request: Request, exc: BadRequest, event: str, username: object = None) -> Response:
+    """400/415, logged as an invalid request (LOG-1: every login and verify outcome)."""
+    name = username if isinstance(username, str) else None
+    _auth(request).audit.record(event, name, _source(request), "invalid_request")
     if exc.not_json:
         return error_response("invalid_request", status=_options(request).bad_json_status)
     return error_response(exc.code)
@@ -129,12 +132,13 @@ async def info(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    data: dict[str, Any] = {}
     try:
         data = await json_object(request)
         username = text_field(data, "username", 1, 64, stored=True)
         password = text_field(data, "password", 1, 256, stored=True)
     except BadRequest as exc:
-        return bad_request(request, exc)
+        return bad_request(request, exc, "login", data.get("username"))
     result = await run_in_threadpool(_auth(request).login, username, password, _source(request))
     return respond(request, result)
 
@@ -158,7 +162,7 @@ async def verify(request: Request) -> Response:
                 await run_in_threadpool(auth.malformed_code, token, _source(request))
                 raise BadRequest
     except BadRequest as exc:
-        return bad_request(request, exc)
+        return bad_request(request, exc, "verify")
     result = await run_in_threadpool(
         lambda: auth.verify(token, totp_code=code, backup_code=backup, source=_source(request))
     )

@@ -15,6 +15,7 @@ def test_LOG_1_outcomes_logged_without_secrets(make_server, make_client, tmp_pat
     account = server.accounts[0]
     login(c, server, password="wrong-password-xyz")
     c.post("/api/auth/login", json={"username": "ghost", "password": "ghost-password"})
+    c.post("/api/auth/login", json={"username": "shape", "password": ["not a string"]})
     token = challenge(c, server)
     wrong = f"{(int(code_for(server)) + 1) % 10**6:06d}"
     verify(c, token, wrong)
@@ -29,6 +30,7 @@ def test_LOG_1_outcomes_logged_without_secrets(make_server, make_client, tmp_pat
     assert [(e["event"], e["outcome"]) for e in events] == [
         ("login", "invalid_credentials"),
         ("login", "invalid_credentials"),
+        ("login", "invalid_request"),
         ("login", "challenge_issued"),
         ("verify", "invalid_code"),
         ("verify", "invalid_request"),
