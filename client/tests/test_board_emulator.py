@@ -38,7 +38,7 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     profile = tmp_path_factory.mktemp("board") / "board.toml"
     process = subprocess.Popen(
         [sys.executable, "-m", "pico_firmware.host.emulator", "--port", str(port),
-         "--test-accounts", "3", "--write-target-profile", str(profile)],
+         "--test-accounts", "4", "--write-target-profile", str(profile)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -58,12 +58,14 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             process.wait()
 
 
-def login(board: dict[str, Any], index: int, *trust: str) -> subprocess.CompletedProcess[str]:
+def login(
+    board: dict[str, Any], index: int, *trust: str, secret: str | None = None
+) -> subprocess.CompletedProcess[str]:
     account = board["accounts"][index]
     return subprocess.run(
         [sys.executable, "-m", "client", "login", "--server", board["base_url"],
          "--username", account["username"], "--password-env", "BOARD_PASSWORD",
-         "--totp-secret", account["totp_secret"], *trust],
+         "--totp-secret", secret or account["totp_secret"], *trust],
         env={**os.environ, "BOARD_PASSWORD": account["password"]},
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
@@ -85,3 +87,14 @@ def test_login_with_the_boards_pinned_fingerprint(board: dict[str, Any]) -> None
 
 def test_the_board_is_not_trusted_by_default(board: dict[str, Any]) -> None:
     assert login(board, 2).returncode == 4
+
+
+def test_wrong_codes_then_lockout_on_the_board(board: dict[str, Any]) -> None:
+    import pyotp
+
+    trust = ("--ca-cert", board["ca_cert"])
+    for _ in range(5):
+        assert login(board, 3, *trust, secret=pyotp.random_base32()).returncode == 2
+    locked = login(board, 3, *trust)
+    assert locked.returncode == 3, locked.stderr
+    assert "seconds" in locked.stderr
