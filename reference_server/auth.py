@@ -130,18 +130,29 @@ class Authenticator:
 
     # POST /api/auth/login
     def login(self, username: str, password: str, source: str | None) -> Result:
-        now = self.clock.now()
+        """Two transactions around the slow hash, so that logins hash in parallel and never hold
+        the store: the first refuses a locked name early; the second re-reads the state and
+        judges only if the name is still unlocked, so of N concurrent attempts at most
+        max_failures are judged (LOCK-5) whatever happened during the hash."""
         with self.store.transaction() as tx:
+            now = self.clock.now()
             self._maybe_prune(tx, now)
             account = tx.account(username)
+            early = self._refuse_if_locked(tx, account, username, now, source)
+        if early is not None:
+            return early
+        ok = self.passwords.verify(account.password_hash if account else None, password)
+        with self.store.transaction() as tx:
+            now = self.clock.now()
+            current = tx.account(username)
+            if (current and current.password_hash) != (account and account.password_hash):
+                ok = False  # the password was changed or the account removed during the hash
+            late = self._refuse_if_locked(tx, account, username, now, source)
+            if late is not None:
+                return late
             tracked = account is not None or self.throttle_unknown_users
             stored = tx.throttle(username)
             state = self.lockout.current(stored, now)
-            if tracked and self.lockout.is_locked(state, now):
-                self._put(tx, username, stored, self.lockout.on_locked_attempt(state, now), now)
-                self.audit.record("login", username, source, "locked")
-                return Locked(self.lockout.retry_after(state, now))
-            ok = self.passwords.verify(account.password_hash if account else None, password)
             if ok and account is not None:
                 self._put(tx, username, stored, self.lockout.on_password_ok(state), now)
                 token = self.tokens.token()
@@ -195,6 +206,19 @@ class Authenticator:
             tx.add_session(token_digest(token), username, now)
             self.audit.record("verify", username, source, "success")
             return SessionIssued(token, int(self.sessions.ttl_s))
+
+    def _refuse_if_locked(
+        self, tx: Tx, account: Account | None, username: str, now: float, source: str | None
+    ) -> Locked | None:
+        if account is None and not self.throttle_unknown_users:
+            return None
+        stored = tx.throttle(username)
+        state = self.lockout.current(stored, now)
+        if not self.lockout.is_locked(state, now):
+            return None
+        self._put(tx, username, stored, self.lockout.on_locked_attempt(state, now), now)
+        self.audit.record("login", username, source, "locked")
+        return Locked(self.lockout.retry_after(state, now))
 
     def malformed_code(self, challenge_token: str | None, source: str | None) -> None:
         """A code that is not 6 ASCII digits: 400, not a failure (TOTP-5), so nothing happens

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from reference_server.auth import Locked, Refused
 from reference_server.core.lockout import Lockout, ThrottleState
+from reference_server.core.passwords import LIGHT, Passwords
 
 from .conftest import challenge, code_for, login, verify
 
@@ -135,3 +139,38 @@ def test_LOCK_7_first_lock_is_exactly_the_duration():
     for _ in range(5):
         state = rule.fail(state, 1000.0)
     assert state.locked_until == 1300.0 and state.failures == 0 and state.lock_count == 1
+
+
+class GatedPasswords(Passwords):
+    """Holds every password check until released: N attempts are all inside the hash at once."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__(**LIGHT)
+        self.entered = threading.Barrier(expected + 1)
+        self.release = threading.Event()
+
+    def verify(self, stored, password):
+        self.entered.wait(timeout=10)
+        self.release.wait(timeout=10)
+        return super().verify(stored, password)
+
+
+def test_LOCK_5_attempts_that_hashed_together_are_judged_at_most_five(make_server):
+    passwords = GatedPasswords(expected=10)
+    server = make_server(passwords=passwords)
+    name = server.accounts[0].username
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(server.auth.login(name, "no", None)))
+        for _ in range(10)
+    ]
+    for t in threads:
+        t.start()
+    passwords.entered.wait(timeout=10)  # all ten passed the first lock check
+    # the store is free while they hash: a session can be read meanwhile
+    assert isinstance(server.auth.dashboard("unknown-token"), Refused)
+    passwords.release.set()
+    for t in threads:
+        t.join()
+    assert sum(isinstance(r, Refused) for r in results) == 5
+    assert sum(isinstance(r, Locked) for r in results) == 5
