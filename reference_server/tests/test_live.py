@@ -271,3 +271,29 @@ def test_INPUT_1_malformed_http_gets_a_json_400_and_the_server_goes_on(live):
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b'"invalid_request"' in answer and b"cache-control: no-store" in answer.lower()
     assert served(base_url)
+
+
+def test_INPUT_4_a_body_trickled_byte_by_byte_is_dropped(live):
+    _, base_url = live
+    s = socket.create_connection(("127.0.0.1", port_of(base_url)))
+    s.sendall(
+        b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 500\r\n\r\n"
+    )
+    s.settimeout(0.5)
+    start = time.monotonic()
+    dropped = None
+    while time.monotonic() - start < 15:
+        try:
+            s.send(b" ")
+            if s.recv(1024) == b"":
+                dropped = time.monotonic() - start
+                break
+        except TimeoutError:
+            continue
+        except OSError:
+            dropped = time.monotonic() - start
+            break
+    s.close()
+    assert dropped is not None and dropped < 11, dropped
+    assert served(base_url)
