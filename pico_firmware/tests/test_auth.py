@@ -197,4 +197,4 @@ def test_unknown_names_are_bounded():
     auth, clock, _ = make()
     for i in range(100):
         auth.login("ghost" + str(i), "nope")
-    assert len(auth.rows) <= 33
+    assert len(auth.rows) <= 17

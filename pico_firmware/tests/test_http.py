@@ -24,6 +24,11 @@ class Stream:
         self.data = self.data[n:]
         return chunk
 
+    async def readinto(self, buf):
+        chunk = await self.read(len(buf))
+        buf[: len(chunk)] = chunk
+        return len(chunk)
+
     async def awrite(self, b):
         self.out += b
 
@@ -103,6 +108,8 @@ def test_bad_bodies_change_nothing():
     cases = [
         (_post("/api/auth/login", "{"), 400, "invalid_request"),
         (_post("/api/auth/login", "[]"), 400, "invalid_request"),
+        (_post("/api/auth/login", "[" * 500), 400, "invalid_request"),
+        (_post("/api/auth/login", '{"a":' * 200), 400, "invalid_request"),
         (_post("/api/auth/login", {"username": "alice"}), 400, "invalid_request"),
         (_post("/api/auth/login", {"username": "alice", "password": 5}), 400, "invalid_request"),
         (_post("/api/auth/login", {"username": "a" * 65, "password": "x"}), 400, "invalid_request"),
@@ -131,11 +138,26 @@ def test_bad_bodies_change_nothing():
     assert auth.rows == {}
 
 
+def test_brackets_inside_strings_are_not_nesting():
+    app, _, _ = _app()
+    body = {"username": "alice", "password": "[[[[[[[[[[[[{{{{{{{{{{"}
+    status, _, answer = _send(app, _post("/api/auth/login", body))
+    assert status == 401 and answer["error"] == "invalid_credentials"
+
+
 def test_oversize_header_section_gets_431():
     app, _, _ = _app()
     raw = b"GET /api/info HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 5000 + b"\r\n\r\n"
     status, _, body = _send(app, raw)
     assert status == 431 and body["error"] == "request_header_fields_too_large"
+
+
+def test_too_many_header_lines_get_431():
+    app, _, _ = _app()
+    raw = b"GET /api/info HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 60 + b"\r\n"
+    assert _send(app, raw)[0] == 431
+    raw = b"GET /api/info HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 40 + b"\r\n"
+    assert _send(app, raw)[0] == 200
 
 
 def test_chunked_body_is_counted():

@@ -18,9 +18,9 @@ from tfa import pbkdf2, totp
 
 MAX_FAILURES = const(5)
 LOCK_CAP_S = const(86400)
-MAX_CHALLENGES = const(32)
-MAX_SESSIONS = const(32)
-MAX_STRANGERS = const(32)  # unknown names tracked for lockout (LOGIN-3)
+MAX_CHALLENGES = const(16)
+MAX_SESSIONS = const(16)  # a personal board: the oldest session goes first when full
+MAX_STRANGERS = const(16)  # unknown names tracked for lockout (LOGIN-3)
 
 # row fields
 _FAILS = const(0)

@@ -37,7 +37,7 @@ class Firmware:
         self.auth = Auth(users, policy, self.clock, ad.get("rand") or os.urandom, self.store, PBKDF2_ITERATIONS)
         if self.store.recovered:
             print("state:", self.store.recovered)
-        self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request)
+        self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request, cfg["max_connections"])
         http.install_errors(self.app)
         http.routes(self.app, self.auth, self.clock, self.info, self.audit, self.server_stats)
         tls = cfg.get("tls")

@@ -19,6 +19,9 @@ MAX_HEAD = const(4096)
 MAX_BODY = const(1024)
 DRAIN = const(262144)  # after a 413/431, read and drop at most this much ...
 DRAIN_MS = const(3000)  # ... for at most this long, so the client can read our answer
+MAX_FIELDS = const(48)
+MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects  # header lines; more is answered 431
+BUF = const(6144)  # one request: a head up to MAX_HEAD, its body, chunk framing
 
 Request.max_content_length = MAX_BODY
 Request.max_body_length = MAX_BODY
@@ -109,57 +112,76 @@ class Reject(Exception):
 
 
 class _Reader:
-    """Bounded reads over an asyncio stream: nothing here grows past the limits."""
+    """Bounded reads into one preallocated buffer: a request never makes the heap grow
+    (or fragment) by more than its small slices. Unread data is buf[a:b]."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, buf):
         self.s = stream
-        self.buf = b""
+        self.buf = buf
+        self.mv = memoryview(buf)
+        self.a = 0
+        self.b = 0
 
     async def fill(self):
-        chunk = await self.s.read(512)
-        if not chunk:
+        if self.b == len(self.buf):
+            if self.a == 0:
+                raise _Full()
+            n = self.b - self.a  # compact: move the unread tail to the front
+            self.buf[0:n] = self.mv[self.a : self.b]
+            self.a = 0
+            self.b = n
+        while True:
+            n = await self.s.readinto(self.mv[self.b :])
+            if n is not None:  # None: a TLS record is not complete yet
+                break
+        if not n:
             raise EOFError()
-        self.buf += chunk
+        self.b += n
+
+    def take(self, n):
+        out = bytes(self.mv[self.a : self.a + n])
+        self.a += n
+        return out
 
     async def head(self):
         while True:
-            i = self.buf.find(b"\r\n\r\n")
-            if i >= 0:
-                head = self.buf[:i]
-                self.buf = self.buf[i + 4 :]
-                return head
-            if len(self.buf) > MAX_HEAD:
+            i = self.buf.find(b"\r\n\r\n", self.a, self.b)
+            if i - self.a > MAX_HEAD:
                 raise Reject(431, "request_header_fields_too_large", self)
-            if not self.buf:
-                try:
-                    await self.fill()
-                except EOFError:
-                    return None
-            else:
+            if i >= 0:
+                head = self.take(i - self.a)
+                self.a += 4
+                return head
+            if self.b - self.a > MAX_HEAD:
+                raise Reject(431, "request_header_fields_too_large", self)
+            try:
                 await self.fill()
+            except EOFError:
+                if self.b == self.a:
+                    return None  # connected and closed without a word
+                raise
+            except _Full:
+                raise Reject(431, "request_header_fields_too_large", self)
 
     async def exactly(self, n):
-        while len(self.buf) < n:
+        while self.b - self.a < n:
             await self.fill()
-        out = self.buf[:n]
-        self.buf = self.buf[n:]
-        return out
+        return self.take(n)
 
     async def line(self):
         while True:
-            i = self.buf.find(b"\r\n")
+            i = self.buf.find(b"\r\n", self.a, self.b)
             if i >= 0:
-                out = self.buf[:i]
-                self.buf = self.buf[i + 2 :]
+                out = self.take(i - self.a)
+                self.a += 2
                 return out
-            if len(self.buf) > 64:
+            if self.b - self.a > 64:
                 raise Reject(400, "invalid_request")
             await self.fill()
 
     async def drain(self):
         """Drop what the client still sends (until it closes, DRAIN bytes or DRAIN_MS):
         closing on unread input would reset the connection before it reads our answer."""
-        self.buf = b""
         try:
             await asyncio.wait_for_ms(self._drop(), DRAIN_MS)
         except Exception:
@@ -168,10 +190,9 @@ class _Reader:
     async def _drop(self):
         n = 0
         while n < DRAIN:
-            chunk = await self.s.read(512)
-            if not chunk:
-                return
-            n += len(chunk)
+            self.a = self.b = 0
+            await self.fill()
+            n += self.b
 
     async def chunked(self):
         body = b""
@@ -194,18 +215,36 @@ class _Reader:
                 raise Reject(400, "invalid_request")
 
 
+class _Full(Exception):
+    pass
+
+
+def _lines(head):
+    """The head's lines one at a time (no list of all of them on the heap)."""
+    a = 0
+    while a <= len(head):
+        b = head.find(b"\r\n", a)
+        if b < 0:
+            b = len(head)
+        try:
+            yield head[a:b].decode()
+        except UnicodeError:
+            raise Reject(400, "invalid_request")
+        a = b + 2
+
+
 def parse_head(head):
     """(method, target, version, headers) of a request head; Reject(400) if malformed."""
-    try:
-        text = head.decode()
-    except UnicodeError:
-        raise Reject(400, "invalid_request")
-    lines = text.split("\r\n")
-    parts = lines[0].split(" ")
+    lines = _lines(head)
+    parts = next(lines).split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1].startswith("/"):
         raise Reject(400, "invalid_request")
     headers = NoCaseDict()
-    for ln in lines[1:]:
+    n = 0
+    for ln in lines:
+        n += 1
+        if n > MAX_FIELDS:
+            raise Reject(431, "request_header_fields_too_large")
         i = ln.find(":")
         if i <= 0 or ln[0] in " \t":
             raise Reject(400, "invalid_request")
@@ -224,8 +263,10 @@ def parse_head(head):
 
 
 class App(Microdot):
-    def __init__(self, clock, idle_s=5, on_request=None):
+    def __init__(self, clock, idle_s=5, on_request=None, buffers=1):
         super().__init__()
+        self.nbuf = buffers
+        self.buffers = [bytearray(BUF) for _ in range(buffers)]
         self.clock = clock
         self.idle_s = idle_s
         self.on_request = on_request
@@ -242,8 +283,8 @@ class App(Microdot):
             allow.append("HEAD")
         return allow
 
-    async def read_request(self, stream, addr):
-        r = _Reader(stream)
+    async def read_request(self, r, addr):
+        stream = r.s
         head = await r.head()
         if head is None:
             return None
@@ -267,11 +308,19 @@ class App(Microdot):
 
     async def handle_request(self, reader, writer, scheme="http"):
         addr = writer.get_extra_info("peername")
+        buf = self.buffers.pop() if self.buffers else bytearray(BUF)
+        try:
+            await self._handle(_Reader(reader, buf), writer, addr, scheme)
+        finally:
+            if len(self.buffers) < self.nbuf:
+                self.buffers.append(buf)
+
+    async def _handle(self, r, writer, addr, scheme):
         req = None
         res = None
         unread = None
         try:
-            req = await asyncio.wait_for(self.read_request(reader, addr), self.idle_s)
+            req = await asyncio.wait_for(self.read_request(r, addr), self.idle_s)
             if req is None:
                 return
             req.scheme = scheme
@@ -284,12 +333,14 @@ class App(Microdot):
             return  # the client went away mid-request
         except MemoryError:
             gc.collect()
+            print("MemoryError reading a request")
             res = error(500, "internal_error")
         if res is None:
             try:
                 res = await self.dispatch_request(req)
             except MemoryError:
                 gc.collect()
+                print("MemoryError handling a request")
                 res = error(500, "internal_error")
         if isinstance(res, tuple):
             res = Response(*res)
@@ -331,14 +382,40 @@ def install_errors(app):
         return error(500, "internal_error")
 
 
+def _depth(body):
+    """Deepest nesting of [ and { outside strings."""
+    depth = top = 0
+    quoted = escaped = False
+    for c in body:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif c == 92:  # backslash
+                escaped = True
+            elif c == 34:  # "
+                quoted = False
+        elif c == 34:
+            quoted = True
+        elif c == 91 or c == 123:  # [ {
+            depth += 1
+            if depth > top:
+                top = depth
+        elif c == 93 or c == 125:  # ] }
+            depth -= 1
+    return top
+
+
 def json_body(req):
     """The request's JSON object, or an error Response (415 / 400) to return instead."""
     ctype = req.headers.get("Content-Type")
     if ctype is None or ctype.split(";")[0].strip().lower() != "application/json":
         return None, error(415, "unsupported_media_type")
+    body = req.body
+    if _depth(body) > MAX_DEPTH:  # the parser's stack grows per level: refuse deep nests
+        return None, error(400, "invalid_request")
     try:
-        data = json.loads(req.body.decode())
-    except (ValueError, UnicodeError):
+        data = json.loads(body.decode())
+    except (ValueError, UnicodeError, MemoryError):
         return None, error(400, "invalid_request")
     if not isinstance(data, dict):
         return None, error(400, "invalid_request")
