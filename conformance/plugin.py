@@ -95,9 +95,21 @@ def requirement_of(item: pytest.Item) -> tuple[str, str, str] | None:
     return str(req_id), str(level), str(rationale)
 
 
+# Run order on a live target. Each account accepts one TOTP step at a time (TOTP-4), so the
+# cases that need an unused account with a particular step go first, while all accounts are
+# unused; the timed cases come next, and while they wait the accounts' steps come round again.
+FIRST = ("TOTP-3", "TOTP-2", "TOTP-1", "LOCK-7", "LOCK-3", "CHAL-3", "SESS-4", "INPUT-4")
+
+
+def _order(item: pytest.Item) -> int:
+    req = requirement_of(item)
+    return FIRST.index(req[0]) if req is not None and req[0] in FIRST else len(FIRST)
+
+
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    items.sort(key=_order)
     state = config.stash[STATE]
     if state.only is None:
         return
