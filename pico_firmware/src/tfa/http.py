@@ -1,9 +1,10 @@
 """The HTTP edge: Microdot routes plus the limits Microdot does not enforce itself.
 
 `App` subclasses Microdot and replaces only the reading of a request: the head is read into
-a bounded buffer (header section > 4096 bytes: 431), the body is capped at 1024 bytes by
-Content-Length or while de-chunking (413), and the whole read must finish within the idle
-timeout or the connection is dropped (INPUT-2, INPUT-4). Routing, handlers and writing the
+a preallocated buffer (header section > 4096 bytes or > 48 lines: 431), the body is capped
+at 1024 bytes by Content-Length or while de-chunking (413; the rest is drained after the
+answer), and the whole read must finish within the idle timeout or the connection is
+dropped (INPUT-2, INPUT-4). Routing, handlers and writing the
 response stay Microdot's. Every response gets Date (from the injected clock) and
 Cache-Control: no-store; every error is the JSON error body of spec/DECISIONS.md.
 """
@@ -19,8 +20,8 @@ MAX_HEAD = const(4096)
 MAX_BODY = const(1024)
 DRAIN = const(262144)  # after a 413/431, read and drop at most this much ...
 DRAIN_MS = const(3000)  # ... for at most this long, so the client can read our answer
-MAX_FIELDS = const(48)
-MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects  # header lines; more is answered 431
+MAX_FIELDS = const(48)  # header lines; more is answered 431
+MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects
 BUF = const(6144)  # one request: a head up to MAX_HEAD, its body, chunk framing
 
 Request.max_content_length = MAX_BODY
