@@ -246,3 +246,14 @@ def test_oversize_body_is_answered_then_drained():
     asyncio.run(app.handle_request(s, s))
     assert s.out.startswith(b"HTTP/1.0 413 ")
     assert s.data == b""  # the rest was read, so closing does not reset the connection
+
+
+def test_peer_addresses_from_raw_sockaddrs():
+    from tfa.server import _peer
+
+    v4 = bytes([2, 0, 0x1F, 0x90, 127, 0, 0, 1]) + bytes(8)
+    assert _peer(v4) == ("127.0.0.1", 8080)
+    v6 = bytes([10, 0, 0x1F, 0x90, 0, 0, 0, 0]) + bytes(15) + b"\x01" + bytes(4)
+    assert _peer(v6) == ("0:0:0:0:0:0:0:1", 8080)
+    assert _peer(("192.0.2.1", 5)) == ("192.0.2.1", 5)
+    assert _peer(b"") == ("?", 0)

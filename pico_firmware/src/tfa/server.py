@@ -126,12 +126,17 @@ async def _readable(sock):
 
 
 def _peer(addr):
-    """(ip, port) from what accept() returned: a tuple on some ports, raw sockaddr on others."""
+    """(ip, port) from what accept() returned: a tuple on the board, a raw sockaddr on the
+    Unix port (sockaddr_in: family 2; sockaddr_in6: family 10, Linux byte order)."""
     if isinstance(addr, tuple):
         return addr
     try:
-        if len(addr) >= 8 and addr[0] == 2 and addr[1] == 0:  # sockaddr_in (Unix port)
-            return ("%d.%d.%d.%d" % (addr[4], addr[5], addr[6], addr[7]), addr[2] << 8 | addr[3])
-    except TypeError:
+        port = addr[2] << 8 | addr[3]
+        if len(addr) >= 8 and addr[0] == 2 and addr[1] == 0:
+            return ("%d.%d.%d.%d" % (addr[4], addr[5], addr[6], addr[7]), port)
+        if len(addr) >= 24 and addr[0] == 10 and addr[1] == 0:
+            words = ["%x" % (addr[i] << 8 | addr[i + 1]) for i in range(8, 24, 2)]
+            return (":".join(words), port)
+    except (TypeError, IndexError):
         pass
     return ("?", 0)
