@@ -93,6 +93,11 @@ class Account:
     def unused_backup_codes(self) -> list[str]:
         return [c for c in self.spec.backup_codes if c not in self.used_backup_codes]
 
+    def spare_backup_code(self) -> str | None:
+        """An unused backup code, keeping the last one for the SESS-6 case."""
+        unused = self.unused_backup_codes()
+        return unused[0] if len(unused) > 1 else None
+
 
 class NoAccount(RuntimeError):
     """No account can be handed out without a wait the run does not allow."""
@@ -126,7 +131,8 @@ class AccountPool:
                 group = 1
             else:
                 group = 2
-            return (group, a.locked_until, a.last_step if a.last_step is not None else -1)
+            step = a.last_step if a.last_step is not None else -1
+            return (group, a.locked_until if group == 2 else 0.0, step)
 
         return sorted(free, key=rank)
 

@@ -89,3 +89,19 @@ def test_missing_file_and_bad_toml(tmp_path):
     bad.write_text("base_url = ")
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(bad)
+
+
+def test_the_pool_prefers_the_account_with_the_oldest_step():
+    from conformance.accounts import AccountPool
+    from conformance.profile import AccountSpec
+
+    pool = AccountPool([AccountSpec(f"u{i}", "p", SECRET) for i in range(4)])
+    a, b, c, d = pool.accounts
+    a.last_step, b.locked_until, c.last_step = 100, 50.0, 90  # b's lock ended long ago
+    d.locked_until = 2000.0  # d is still locked
+    d.failures = 0
+    ranked = pool.candidates(now=1000.0)
+    assert [x.username for x in ranked] == ["u1", "u2", "u0", "u3"]
+    b.failures = 2
+    assert pool.candidates(now=1000.0, max_failures=2)[0] is b
+    assert pool.candidates(now=1000.0)[0] is c  # b needs a reset first when a clean one is wanted
