@@ -1,0 +1,125 @@
+"""Wall time of a full conformance run, and where it goes.
+
+    python -m conformance.bench [--only IDS] [--skip-subprocess] [--skip-embedded]
+
+Two runs, measured in the same process: the reference server as a subprocess over HTTPS on
+loopback (test profile, real clock: what `nox -s conformance` does), and in-process
+(EmbeddedServer, production profile, fake clock). Targets: 45 s and 15 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from conformance.clock import MovableClock
+from conformance.profile import profile_from_dict
+from conformance.runner import run_suite
+from conformance.session import Target
+
+TARGETS_S = {"subprocess": 45.0, "embedded": 15.0}
+
+
+@contextlib.contextmanager
+def embedded_target() -> Iterator[Target]:
+    from reference_server.embedded import EmbeddedServer
+
+    server = EmbeddedServer(profile="production", tls=True, idle_timeout=1.0)
+    try:
+        server.start()
+        clock = MovableClock(server.clock.now, server.clock.advance)
+
+        def restart() -> None:
+            server.restart()
+
+        yield Target(
+            profile=profile_from_dict(server.target_profile()),
+            restart=restart,
+            clock=clock,
+            idle_limit_s=4.0,
+        )
+    finally:
+        server.close()
+
+
+def _cases(report_dir: Path) -> list[tuple[float, str, str, str]]:
+    data = json.loads((report_dir / "conformance.json").read_text())
+    return [
+        (c["duration"], c["req_id"], c["name"], c["verdict"])
+        for req in data["requirements"].values()
+        for c in req["cases"]
+    ]
+
+
+def run_subprocess(only: list[str] | None) -> tuple[float, int, Path]:
+    report_dir = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
+    started = time.perf_counter()
+    status, _ = run_suite(None, only=only, report_dir=str(report_dir), quiet=True)
+    return time.perf_counter() - started, status, report_dir
+
+
+def run_embedded(only: list[str] | None) -> tuple[float, int, Path]:
+    report_dir = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
+    started = time.perf_counter()
+    with embedded_target() as target:
+        status, _ = run_suite(target, only=only, report_dir=str(report_dir), quiet=True)
+    return time.perf_counter() - started, status, report_dir
+
+
+def show(console: Console, name: str, wall: float, status: int, report_dir: Path) -> None:
+    cases = _cases(report_dir)
+    target = TARGETS_S[name]
+    verdict = "within" if wall <= target else "OVER"
+    console.print(
+        f"[bold]{name}[/]: {wall:.1f} s wall (target {target:.0f} s: {verdict}, "
+        f"{wall / target:.2f}x), exit {status}, cases {sum(c[0] for c in cases):.1f} s"
+    )
+    sections: dict[str, float] = defaultdict(float)
+    for duration, req_id, _, _ in cases:
+        sections[req_id.split("-")[0]] += duration
+    table = Table(title=f"{name}: per section")
+    table.add_column("Section")
+    table.add_column("Time", justify="right")
+    for section, total in sorted(sections.items(), key=lambda x: -x[1]):
+        table.add_row(section, f"{total:.2f} s")
+    console.print(table)
+    slow = Table(title=f"{name}: slowest cases")
+    for column in ("Time", "Requirement", "Case", "Verdict"):
+        slow.add_column(column)
+    for duration, req_id, case, verdict in sorted(cases, reverse=True)[:10]:
+        slow.add_row(f"{duration:.2f} s", req_id, case, verdict)
+    console.print(slow)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.bench", description=__doc__)
+    parser.add_argument("--only", help="comma-separated requirement IDs")
+    parser.add_argument("--skip-subprocess", action="store_true")
+    parser.add_argument("--skip-embedded", action="store_true")
+    options = parser.parse_args(argv)
+    only = [p.strip() for p in options.only.split(",")] if options.only else None
+    console = Console(highlight=False)
+    results = {}
+    if not options.skip_subprocess:
+        results["subprocess"] = run_subprocess(only)
+    if not options.skip_embedded:
+        results["embedded"] = run_embedded(only)
+    for name, (wall, status, report_dir) in results.items():
+        show(console, name, wall, status, report_dir)
+    if len(results) == 2:
+        ratio = results["subprocess"][0] / results["embedded"][0]
+        console.print(f"subprocess / embedded wall time: {ratio:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Report writers and the verdict/exit-status rules they rest on."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from conformance.reports import html_report, json_report, junit_xml, write_reports
+from conformance.requirements import Requirement
+from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
+
+EXCHANGE = {
+    "method": "POST",
+    "url": "https://t/api/auth/verify",
+    "request_headers": [["Authorization", "Bearer «masked»"]],
+    "request_body": '{"totp_code": "«masked» (6 chars)"}',
+    "status": 200,
+    "response_headers": [["content-type", "application/json"]],
+    "response_body": '{"status": "success"}',
+    "error": "",
+}
+
+
+def result(*cases: CaseResult, selected=None) -> RunResult:
+    requirements = {
+        "TOTP-4": Requirement("TOTP-4", "MUST", "TOTP", "no replay"),
+        "LOGIN-4": Requirement("LOGIN-4", "SHOULD", "LOGIN", "timing"),
+        "LOCK-3": Requirement("LOCK-3", "MUST", "LOCK", "lock ends"),
+        "TLS-1": Requirement("TLS-1", "SHOULD", "TLS", "https"),
+    }
+    return RunResult("board", "https://t", "test", 0.0, 1.5, list(cases), requirements, selected)
+
+
+def case(req_id, level, outcome, message="", exchanges=()):
+    return CaseResult(
+        f"x::test_{req_id}", f"test_{req_id.replace('-', '_')}_x", req_id, level, "why", outcome,
+        0.25, message, ["a note"], list(exchanges),
+    )  # fmt: skip
+
+
+def test_verdicts_and_exit_status():
+    run = result(
+        case("TOTP-4", "MUST", PASSED),
+        case("LOGIN-4", "SHOULD", FAILED, "too slow"),
+        case("LOCK-3", "MUST", NOT_RUN, "not run: needs --long"),
+        case("TLS-1", "SHOULD", PASSED),
+    )
+    verdicts = run.verdicts()
+    assert verdicts["TOTP-4"].verdict == PASSED
+    assert verdicts["LOGIN-4"].verdict == WARNING
+    assert verdicts["LOCK-3"].verdict == NOT_RUN and "--long" in verdicts["LOCK-3"].reason
+    assert run.exit_status == 1  # a MUST not run is not a pass
+    only_passing = result(case("TOTP-4", "MUST", PASSED), case("LOGIN-4", "SHOULD", FAILED))
+    only_passing.selected = {"TOTP-4", "LOGIN-4"}
+    assert only_passing.exit_status == 0  # a failing SHOULD is a warning
+
+
+def test_a_requirement_without_a_case_is_not_run():
+    run = result(case("TOTP-4", "MUST", PASSED))
+    assert run.verdicts()["LOCK-3"].verdict == NOT_RUN
+    assert run.exit_status == 1
+
+
+def test_junit_names_carry_the_requirement_and_failures_are_marked():
+    run = result(case("TOTP-4", "MUST", FAILED, "replayed code accepted"), selected={"TOTP-4"})
+    root = ET.fromstring(junit_xml(run))  # noqa: S314 - our own output
+    (testcase,) = root.iter("testcase")
+    assert testcase.get("name").startswith("TOTP-4 ")
+    assert testcase.find("failure").get("message") == "replayed code accepted"
+    assert root.get("failures") == "1"
+
+
+def test_json_report_per_requirement():
+    run = result(
+        case("TOTP-4", "MUST", FAILED, "boom", [EXCHANGE]),
+        case("LOGIN-4", "SHOULD", PASSED),
+        selected={"TOTP-4", "LOGIN-4"},
+    )
+    data = json_report(run)
+    assert data["exit_status"] == 1
+    assert data["requirements"]["TOTP-4"]["verdict"] == FAILED
+    assert data["requirements"]["TOTP-4"]["cases"][0]["exchanges"][0]["status"] == 200
+    assert "exchanges" not in data["requirements"]["LOGIN-4"]["cases"][0]
+    json.dumps(data)
+
+
+def test_html_is_one_self_contained_page_with_the_failing_exchange(tmp_path):
+    run = result(case("TOTP-4", "MUST", FAILED, "<script>x</script>", [EXCHANGE]))
+    page = html_report(run)
+    assert "<style>" in page and "<link" not in page and "src=" not in page
+    assert "&lt;script&gt;" in page and "<script>" not in page
+    assert "POST https://t/api/auth/verify" in page and "Bearer «masked»" in page
+    paths = write_reports(run, tmp_path / "out")
+    assert {p.name for p in paths.values()} == {
+        "conformance-junit.xml",
+        "conformance.json",
+        "conformance.html",
+    }
