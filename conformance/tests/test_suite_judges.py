@@ -58,3 +58,22 @@ def test_a_mutant_fails_on_its_requirement(mutant):
         assert status != 0 and result.exit_status != 0
     else:
         assert result.exit_status == 0, "a failing SHOULD is a warning, not a failure"
+
+
+def test_timed_cases_against_a_live_production_target_need_long():
+    from conformance.profile import profile_from_dict
+    from conformance.runner import run_suite
+    from conformance.session import Target
+    from reference_server.core.clock import SystemClock
+    from reference_server.embedded import EmbeddedServer
+
+    with EmbeddedServer(profile="production", tls=True, clock=SystemClock()) as server:
+        server.start()
+        target = Target(profile=profile_from_dict(server.target_profile()))
+        status, result = run_suite(target, only=["CHAL-3", "LOCK-6"], quiet=True)
+    verdicts = result.verdicts()
+    assert verdicts["CHAL-3"].verdict == "not-run"
+    assert "--long" in verdicts["CHAL-3"].reason
+    assert verdicts["LOCK-6"].verdict == "not-run"
+    assert "restart_command" in verdicts["LOCK-6"].reason
+    assert status != 0 and result.exit_status != 0
