@@ -12,6 +12,7 @@ Cache-Control: no-store; every error is the JSON error body of spec/DECISIONS.md
 import asyncio
 import gc
 import json
+import sys
 
 from micropython import const
 from microdot import Microdot, NoCaseDict, Request, Response
@@ -150,8 +151,10 @@ class _Reader:
             if i - self.a > MAX_HEAD:
                 raise Reject(431, "request_header_fields_too_large", self)
             if i >= 0:
-                head = self.take(i - self.a)
-                self.a += 4
+                # the head stays in the buffer: parse_head reads it line by line, so a
+                # big head never needs one big (possibly unavailable) block of heap
+                head = (self.a, i)
+                self.a = i + 4
                 return head
             if self.b - self.a > MAX_HEAD:
                 raise Reject(431, "request_header_fields_too_large", self)
@@ -220,23 +223,23 @@ class _Full(Exception):
     pass
 
 
-def _lines(head):
-    """The head's lines one at a time (no list of all of them on the heap)."""
-    a = 0
-    while a <= len(head):
-        b = head.find(b"\r\n", a)
+def _lines(buf, a, end):
+    """The lines of buf[a:end] one at a time (no copy of the head, no list of lines)."""
+    mv = memoryview(buf)
+    while a <= end:
+        b = buf.find(b"\r\n", a, end)
         if b < 0:
-            b = len(head)
+            b = end
         try:
-            yield head[a:b].decode()
+            yield bytes(mv[a:b]).decode()
         except UnicodeError:
             raise Reject(400, "invalid_request")
         a = b + 2
 
 
-def parse_head(head):
-    """(method, target, version, headers) of a request head; Reject(400) if malformed."""
-    lines = _lines(head)
+def parse_head(buf, a, end):
+    """(method, target, version, headers) of the head in buf[a:end]; Reject(400) if malformed."""
+    lines = _lines(buf, a, end)
     parts = next(lines).split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1].startswith("/"):
         raise Reject(400, "invalid_request")
@@ -289,7 +292,7 @@ class App(Microdot):
         head = await r.head()
         if head is None:
             return None
-        method, url, version, headers = parse_head(head)
+        method, url, version, headers = parse_head(r.buf, head[0], head[1])
         te = headers.get("Transfer-Encoding")
         if te is not None:
             if te.lower() != "chunked" or "Content-Length" in headers:
@@ -332,16 +335,18 @@ class App(Microdot):
             return  # idle or trickling client: dropped without an answer (INPUT-4)
         except (OSError, EOFError):
             return  # the client went away mid-request
-        except MemoryError:
+        except MemoryError as e:
             gc.collect()
-            print("MemoryError reading a request")
+            print("MemoryError reading a request; in use:", gc.mem_alloc())
+            sys.print_exception(e)
             res = error(500, "internal_error")
         if res is None:
             try:
                 res = await self.dispatch_request(req)
-            except MemoryError:
+            except MemoryError as e:
                 gc.collect()
-                print("MemoryError handling a request")
+                print("MemoryError handling a request; in use:", gc.mem_alloc())
+                sys.print_exception(e)
                 res = error(500, "internal_error")
         if isinstance(res, tuple):
             res = Response(*res)
