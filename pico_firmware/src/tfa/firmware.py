@@ -15,11 +15,12 @@ from tfa.params import PBKDF2_ITERATIONS
 from tfa.store import Store
 
 TICK_MS = const(100)
+VERSION = "1"
 
 
 def path(root, p):
+    """A board path ("/cert.der") under root ("/" on the board, "./" on the Unix port)."""
     return root + p.lstrip("/")
-VERSION = "1"
 
 
 class Firmware:
@@ -34,10 +35,12 @@ class Firmware:
             "session_ttl_s": cfg["session_ttl_s"],
             "challenge_ttl_s": cfg["challenge_ttl_s"],
         }
-        self.auth = Auth(users, policy, self.clock, ad.get("rand") or os.urandom, self.store, PBKDF2_ITERATIONS)
+        rand = ad.get("rand") or os.urandom
+        self.auth = Auth(users, policy, self.clock, rand, self.store, PBKDF2_ITERATIONS)
         if self.store.recovered:
             print("state:", self.store.recovered)
-        self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request, cfg["max_connections"])
+        slots = cfg["max_connections"]
+        self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request, slots)
         http.install_errors(self.app)
         http.routes(self.app, self.auth, self.clock, self.info, self.audit, self.server_stats)
         tls = cfg.get("tls")
@@ -53,9 +56,8 @@ class Firmware:
             del cert, key
         from tfa.server import Server
 
-        self.server = Server(
-            self.app, cfg.get("bind", "0.0.0.0"), cfg["port"], ctx, cfg["max_connections"], cfg["idle_timeout_s"]
-        )
+        bind = cfg.get("bind", "0.0.0.0")
+        self.server = Server(self.app, bind, cfg["port"], ctx, slots, cfg["idle_timeout_s"])
         scheme = "https" if tls else "http"
         host = cfg.get("hostname") or "pico-tfa.local"
         self.url = scheme + "://" + host + ("" if cfg["port"] in (80, 443) else ":%d" % cfg["port"])
