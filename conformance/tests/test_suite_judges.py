@@ -16,9 +16,15 @@ from conformance.tests.mutants import MUTANTS
 NOT_JUDGED_ON_FAKE = {"INPUT-4"}
 
 
+# LOGIN-4 compares response-time medians: on a loaded CI machine it may warn (a SHOULD).
+TIMING_SENSITIVE = {"LOGIN-4"}
+
+
 def _not_passed(result):
     return {
-        k: (v.verdict, v.reason[:300]) for k, v in result.verdicts().items() if v.verdict != PASSED
+        k: (v.verdict, v.reason[:300])
+        for k, v in result.verdicts().items()
+        if v.verdict != PASSED and not (k in TIMING_SENSITIVE and v.verdict == WARNING)
     }
 
 
