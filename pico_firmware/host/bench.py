@@ -145,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait(15)
         output = log.read_text(errors="replace")
     report(work.times, server, args.heap, output)
-    for line in output.splitlines():
-        if "Error" in line:
-            print("firmware:", line)
+    if "Error" in output or "Traceback" in output:
+        print("firmware output:")
+        print(output)
     return 1 if "MemoryError" in output else 0
 
 

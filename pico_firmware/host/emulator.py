@@ -106,6 +106,7 @@ def config_json(args: argparse.Namespace, cert: provision.Certificate | None) ->
         "ntp": {"host": "pool.ntp.org", "interval_s": 10800},
         "cert_sha256": cert.sha256 if cert else "",
         "bind": args.host,
+        "stop_file": "/stop",
     }
     if args.screenshot:
         cfg["screenshot_dir"] = str(Path(args.screenshot).resolve())
@@ -178,13 +179,19 @@ class Emulator:
         return ok
 
     def stop(self, timeout: float = 5.0) -> int:
+        """Ask the firmware to stop between requests (it flushes its state), then insist."""
         assert self.proc is not None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # the firmware flushes its state on SIGINT
+            (self.board / "stop").touch()
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self.proc.send_signal(signal.SIGINT)
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+        (self.board / "stop").unlink(missing_ok=True)
         return self.proc.wait()
 
     def on_signal(self, signum: int, _frame: object) -> None:
@@ -192,8 +199,6 @@ class Emulator:
             self.restart_wanted = True
         else:
             self.stopping = True
-            if self.proc is not None and self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGINT)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -258,11 +263,13 @@ def write_profile(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     board = Path(tempfile.mkdtemp(prefix="tfa-board-"))
+    emu = Emulator(args, board)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, emu.on_signal)
     try:
         accounts, pem = build_board(args, board)
-        emu = Emulator(args, board)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, emu.on_signal)
+        if emu.stopping:
+            return 0
         if not emu.start():
             print("emulator: the firmware did not start listening", file=sys.stderr)
             return emu.stop() or 1
@@ -274,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
                 rc = emu.proc.wait(0.2)
             except subprocess.TimeoutExpired:
                 rc = None
-            if emu.restart_wanted and not emu.stopping:
+            if emu.stopping:
+                return emu.stop()
+            if emu.restart_wanted:
                 emu.restart_wanted = False
                 emu.stop()
                 if not emu.start():

@@ -12,7 +12,9 @@ message that names the key, rather than serving with a guessed policy.
   optional, for the emulator and tests: "bind" (listen address, default "0.0.0.0"),
   "idle_timeout_s" (default 5), "max_connections" (default 1: one TLS connection at a
   time fits a Pico W's heap), "synced" (emulator clock: false = never NTP-synced),
-  "events_max_bytes" (default 16384).
+  "events_max_bytes" (default 16384), "stop_file" (emulator: when this file appears the
+  firmware stops cleanly between requests), "screenshot_dir" (emulator: PNGs of every
+  screen at start and at stop).
 /users.json:
     {"users": [{"username": str,
                 "password_hash": "pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>",

@@ -18,6 +18,14 @@ TICK_MS = const(100)
 VERSION = "1"
 
 
+def _exists(p):
+    try:
+        os.stat(p)
+        return True
+    except OSError:
+        return False
+
+
 def path(root, p):
     """A board path ("/cert.der") under root ("/" on the board, "./" on the Unix port)."""
     return root + p.lstrip("/")
@@ -62,6 +70,8 @@ class Firmware:
         host = cfg.get("hostname") or "pico-tfa.local"
         self.url = scheme + "://" + host + ("" if cfg["port"] in (80, 443) else ":%d" % cfg["port"])
         self.ui = self._ui(ad, host)
+        stop = cfg.get("stop_file")
+        self.stop_file = path(root, stop) if stop else None
         gc.collect()
 
     def _ui(self, ad, host):
@@ -137,6 +147,9 @@ class Firmware:
     # ---- loop -----------------------------------------------------------------------
     async def housekeeping(self):
         while True:
+            if self.stop_file and _exists(self.stop_file):
+                os.remove(self.stop_file)
+                self.stopping.set()  # a clean stop between requests (the emulator asks)
             try:
                 self.clock.tick()
                 if self.wifi is not None:
@@ -159,16 +172,21 @@ class Firmware:
         self.ui.render_all(save)
 
     async def main(self):
+        self.stopping = asyncio.Event()
         self.server.listen()
         print("serving on %s port %d" % (self.cfg.get("bind", "0.0.0.0"), self.cfg["port"]))
         shots = self.cfg.get("screenshot_dir")
         if shots:
             self.screenshots(shots)
         asyncio.create_task(self.housekeeping())
-        await self.server.serve()
+        asyncio.create_task(self.server.serve())
+        await self.stopping.wait()
 
     def shutdown(self):
-        self.store.flush()
+        try:
+            self.store.flush()
+        except MemoryError:  # interrupted mid-collection (Ctrl-C): the heap may be locked
+            print("state not flushed: interrupted during a collection")
         shots = self.cfg.get("screenshot_dir")
         if shots:
             self.screenshots(shots)
