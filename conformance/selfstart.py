@@ -7,9 +7,6 @@ throwaway self-signed EC certificate on 127.0.0.1), restarting the process for L
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import ipaddress
-import os
 import shutil
 import socket
 import subprocess
@@ -19,14 +16,11 @@ import time
 from pathlib import Path
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from conformance.api import tls_context
 from conformance.profile import TargetProfile, load_profile
 from conformance.session import Target
+from reference_server.tls import make_self_signed  # the harness's certificate comes from here too
 
 START_TIMEOUT_S = 30.0
 TEST_ACCOUNTS = 8
@@ -34,44 +28,6 @@ TEST_ACCOUNTS = 8
 
 class StartError(RuntimeError):
     """The reference server did not come up; the message carries its output."""
-
-
-def make_self_signed(
-    directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
-) -> tuple[Path, Path]:
-    """A throwaway EC P-256 certificate for loopback; returns (cert, key) paths."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "conformance-loopback")])
-    sans: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            sans.append(x509.DNSName(host))
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    os.chmod(key_path, 0o600)
-    return cert_path, key_path
 
 
 def free_port() -> int:
@@ -102,7 +58,7 @@ class ReferenceServer:
         self.accounts = accounts
         self.workdir = Path(tempfile.mkdtemp(prefix="conformance-"))
         self.port = free_port()
-        self.cert, self.key = make_self_signed(self.workdir)
+        self.cert, self.key = make_self_signed(str(self.workdir), common_name="conformance")
         self.db = self.workdir / "server.db"
         self.profile_path = self.workdir / "target.toml"
         self.log_path = self.workdir / "server.log"
