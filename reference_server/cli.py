@@ -11,6 +11,8 @@ import getpass
 import ipaddress
 import logging
 import os
+import shlex
+import signal
 import sys
 import tempfile
 import urllib.parse
@@ -20,6 +22,7 @@ import segno
 import tomli_w
 
 from reference_server.assembly import (
+    Durations,
     ProfileError,
     build_authenticator,
     create_test_accounts,
@@ -130,46 +133,101 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     logging.getLogger("uvicorn").setLevel(logging.WARNING)
+    port = args.port
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    restart_marker: Path | None = None
+    generation = 0
+    while True:
+        restart = _serve_once(args, port, host, tls, durations, generation, restart_marker)
+        if restart is None:
+            break
+        port, restart_marker = restart
+        generation += 1
+    if restart_marker is not None:
+        restart_marker.unlink(missing_ok=True)
+    return 0
+
+
+def _serve_once(
+    args: argparse.Namespace,
+    port: int,
+    host: str,
+    tls: bool,
+    durations: Durations,
+    generation: int,
+    restart_marker: Path | None,
+) -> tuple[int, Path | None] | None:
+    """One life of the server, built from the database alone; (port, marker) if asked to restart."""
     clock = SystemClock()
     options = EdgeOptions()
-    sock = bind(args.host, args.port)
+    sock = bind(args.host, port)
     store = Store(args.db)
     audit = Audit(clock, args.audit_log)
-    auth = build_authenticator(
-        profile=args.profile, durations=durations, store=store, clock=clock, audit=audit
-    )
-    port = sock.getsockname()[1]
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    base_url = f"{'https' if tls else 'http'}://{host}:{port}"
-    if args.test_accounts:
-        accounts = create_test_accounts(auth, args.test_accounts)
-        profile = target_profile(
-            base_url,
-            accounts,
-            ca_cert=str(Path(args.tls_cert).resolve()) if tls else None,
-            name=f"reference server ({args.profile} profile)",
-        )
-        write_atomically(args.write_target_profile, tomli_w.dumps(profile).encode())
-        print(f"target profile written to {args.write_target_profile}", file=sys.stderr)
-    auth.calibrate()
-    if not tls:
-        where = "loopback only" if is_loopback(args.host) else "explicitly chosen (--insecure-http)"
-        print(f"serving plain HTTP without TLS ({where})", file=sys.stderr)
-    print(f"listening on {base_url} (profile {args.profile}, db {args.db})", flush=True)
-    server = make_server(
-        build_app(auth, clock, options),
-        clock=clock,
-        options=options,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-    )
     try:
-        serve(server, sock)
+        auth = build_authenticator(
+            profile=args.profile, durations=durations, store=store, clock=clock, audit=audit
+        )
+        port = sock.getsockname()[1]
+        base_url = f"{'https' if tls else 'http'}://{host}:{port}"
+        if args.test_accounts and generation == 0:
+            restart_marker = write_test_profile(args, auth, base_url, tls)
+        auth.calibrate()
+        if not tls:
+            where = (
+                "loopback only" if is_loopback(args.host) else "explicitly chosen (--insecure-http)"
+            )
+            print(f"serving plain HTTP without TLS ({where})", file=sys.stderr)
+        print(f"listening on {base_url} (profile {args.profile}, db {args.db})", flush=True)
+        server = make_server(
+            build_app(auth, clock, options),
+            clock=clock,
+            options=options,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+        )
+        asked: list[bool] = []
+
+        def on_hup(signum: int, frame: object) -> None:
+            asked.append(True)
+            server.should_exit = True
+
+        previous = signal.signal(signal.SIGHUP, on_hup)
+        if restart_marker is not None:
+            restart_marker.write_text(f"{os.getpid()} {generation}\n")
+        try:
+            serve(server, sock)
+        finally:
+            signal.signal(signal.SIGHUP, previous)
     finally:
         sock.close()
         store.close()
         audit.close()
-    return 0
+    if asked:
+        print("restarting: state reopened from the database", file=sys.stderr)
+        return port, restart_marker
+    return None
+
+
+def write_test_profile(
+    args: argparse.Namespace, auth: Authenticator, base_url: str, tls: bool
+) -> Path:
+    """Fresh conformance accounts and their target profile, with a restart_command (LOCK-6)."""
+    accounts = create_test_accounts(auth, args.test_accounts)
+    profile = target_profile(
+        base_url,
+        accounts,
+        ca_cert=str(Path(args.tls_cert).resolve()) if tls else None,
+        name=f"reference server ({args.profile} profile)",
+    )
+    fd, name = tempfile.mkstemp(prefix="reference-server-", suffix=".generation")
+    os.close(fd)
+    marker = Path(name)
+    profile["restart_command"] = shlex.join(
+        [sys.executable, "-m", "reference_server.restart", str(os.getpid()), str(marker)]
+    )
+    write_atomically(args.write_target_profile, tomli_w.dumps(profile).encode())
+    print(f"target profile written to {args.write_target_profile}", file=sys.stderr)
+    return marker
 
 
 def admin(db: str) -> Authenticator:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import ssl
+import subprocess
 
 import pyotp
 import pytest
@@ -76,6 +78,39 @@ def test_serve_plain_http_on_loopback_says_so(tmp_path):
         out, err = proc.communicate(timeout=10)
     assert b"plain HTTP" in err
     assert profile["base_url"].encode() in out
+
+
+@pytest.mark.slow
+def test_restart_command_restarts_from_the_database(tmp_path):
+    """The profile's restart_command (LOCK-6): same address, state reopened, the lock kept."""
+    profile_path = tmp_path / "t.toml"
+    proc, profile = start_process(
+        serve_cmd(tmp_path, tmp_path / "s.db", profile_path), profile_path
+    )
+    try:
+        account = profile["accounts"][0]
+        wrong = {"username": account["username"], "password": "not-the-password"}
+        with checked_client(base_url=profile["base_url"]) as c:
+            for _ in range(5):
+                assert c.post("/api/auth/login", json=wrong).status_code == 401
+        done = subprocess.run(shlex.split(profile["restart_command"]), timeout=60, check=False)
+        assert done.returncode == 0
+        assert proc.poll() is None
+        with checked_client(base_url=profile["base_url"]) as c:
+            right = {"username": account["username"], "password": account["password"]}
+            r = c.post("/api/auth/login", json=right)
+            assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+            other = profile["accounts"][1]
+            r = c.post(
+                "/api/auth/login",
+                json={"username": other["username"], "password": other["password"]},
+            )
+            assert r.status_code == 200
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert b"restarting" in err
+    assert out.count(profile["base_url"].encode()) == 2
 
 
 @pytest.mark.parametrize(
