@@ -1,4 +1,4 @@
-"""Serving a scenario on loopback: an ASGI app under uvicorn over TLS, or raw bytes over TLS."""
+"""Serving a scenario on loopback: an ASGI app under uvicorn over TLS, or raw bytes (TLS or not)."""
 
 from __future__ import annotations
 
@@ -55,13 +55,18 @@ def asgi_over_tls(app: Any, cert: ServerCert) -> Iterator[str]:
 
 
 @contextmanager
-def raw_over_tls(answer: bytes | None, cert: ServerCert) -> Iterator[tuple[str, list[bytes]]]:
-    """After the TLS handshake, read the request and answer `answer` bytes (None: say nothing).
+def raw_server(
+    answer: bytes | None, cert: ServerCert | None = None
+) -> Iterator[tuple[str, list[bytes]]]:
+    """Read each request and answer `answer` bytes (None: say nothing), then close.
 
-    Yields the base URL and the list of requests received (raw bytes), for the judge.
+    Over TLS with `cert` (after the handshake), plain TCP without. Yields the base URL and the
+    list of requests received (raw bytes), for the judge.
     """
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(cert.cert), str(cert.key))
+    context: ssl.SSLContext | None = None
+    if cert is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert.cert), str(cert.key))
     listener = _listener()
     listener.listen(16)
     listener.settimeout(0.1)
@@ -69,15 +74,21 @@ def raw_over_tls(answer: bytes | None, cert: ServerCert) -> Iterator[tuple[str, 
     received: list[bytes] = []
     workers: list[threading.Thread] = []
 
+    def converse(conn: socket.socket) -> None:
+        received.append(conn.recv(65536))
+        if answer is None:
+            stop.wait()
+        else:
+            conn.sendall(answer)
+
     def handle(conn: socket.socket) -> None:
         try:
             conn.settimeout(5)
-            with context.wrap_socket(conn, server_side=True) as tls:
-                received.append(tls.recv(65536))
-                if answer is None:
-                    stop.wait()
-                else:
-                    tls.sendall(answer)
+            if context is None:
+                converse(conn)
+            else:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    converse(tls)
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -97,8 +108,9 @@ def raw_over_tls(answer: bytes | None, cert: ServerCert) -> Iterator[tuple[str, 
 
     acceptor = threading.Thread(target=accept, daemon=True)
     acceptor.start()
+    scheme = "http" if context is None else "https"
     try:
-        yield f"https://127.0.0.1:{listener.getsockname()[1]}", received
+        yield f"{scheme}://127.0.0.1:{listener.getsockname()[1]}", received
     finally:
         stop.set()
         acceptor.join(timeout=5)

@@ -17,7 +17,7 @@ from conformance.clients import command
 from conformance.clients.board import Account, Board
 from conformance.clients.pki import Authority, ServerCert, new_authority
 from conformance.clients.recording import Answer, Record, RecordingApp
-from conformance.clients.serve import asgi_over_tls, raw_over_tls
+from conformance.clients.serve import asgi_over_tls, raw_server
 from conformance.recorder import Masker
 
 
@@ -108,7 +108,7 @@ class Stage:
 
     def against_raw(self, answer: bytes | None, account: Account) -> Play:
         """Run the client against a TLS server that answers `answer` bytes (None: silence)."""
-        with raw_over_tls(answer, self.trusted) as (url, received):
+        with raw_server(answer, self.trusted) as (url, received):
             outcome = command.run(self.command_line, self.values(url, account), self.timeout)
         return Play([], outcome, account, raw_requests=list(received))
 
