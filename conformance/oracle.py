@@ -10,7 +10,8 @@ import pyotp
 PERIOD = 30
 DIGITS = 6
 
-# RFC 6238 Appendix B, with the erratum's per-hash seeds.
+# RFC 6238 Appendix B, with the erratum's per-hash seeds (the reference server's core tests
+# check its TOTP against these same tables).
 SEEDS = {
     "sha1": b"12345678901234567890",
     "sha256": b"12345678901234567890123456789012",
