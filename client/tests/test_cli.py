@@ -50,6 +50,15 @@ def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None)
     )
 
 
+def scripted_login(url: str, username: str, secret: str, ca: Path):
+    """`login` as a script runs it: password on stdin, codes from the TOTP secret."""
+    return run(
+        "login", "--server", url, "--username", username, "--ca-cert", str(ca),
+        "--password-stdin", "--totp-secret", secret,
+        stdin="correct horse\n",
+    )  # fmt: skip
+
+
 def test_no_arguments_prints_help() -> None:
     result = run()
     assert result.returncode == 0
@@ -88,11 +97,7 @@ def test_demo_totp_refuses_a_bad_secret() -> None:
 def test_login_with_totp_secret_over_https(tls_board: tuple[str, FakeBoard], board_cert: Cert):
     url, fake = tls_board
     secret = account(fake, "cli-ok")
-    result = run(
-        "login", "--server", url, "--username", "cli-ok", "--ca-cert", str(board_cert[0]),
-        "--password-stdin", "--totp-secret", secret,
-        stdin="correct horse\n",
-    )  # fmt: skip
+    result = scripted_login(url, "cli-ok", secret, board_cert[0])
     assert result.returncode == 0, result.stderr
     assert "Access granted" in result.stdout and "cli-ok" in result.stdout
     assert "correct horse" not in result.stdout + result.stderr
@@ -207,11 +212,7 @@ def test_skewed_server_clock_is_reported(board_cert: Cert) -> None:
     fake = FakeBoard(now=time.time() + 120)
     secret = fake.add("skewed", "correct horse").secret
     with uvicorn_tls(fake.asgi, board_cert[0], board_cert[1]) as url:
-        result = run(
-            "login", "--server", url, "--username", "skewed", "--ca-cert", str(board_cert[0]),
-            "--password-stdin", "--totp-secret", secret,
-            stdin="correct horse\n",
-        )  # fmt: skip
+        result = scripted_login(url, "skewed", secret, board_cert[0])
     assert result.returncode == 0, result.stderr
     assert "warning" in result.stderr and "behind" in result.stderr
 
