@@ -58,6 +58,13 @@ _SESSION_REFUSALS: Refusals = {
 }
 
 
+def _answer(response: httpx.Response, body: bytes, shape: wire.Check, where: str) -> dict[str, Any]:
+    """The body as the JSON object `shape` describes, or ProtocolError saying what is wrong."""
+    data = wire.json_object(response.headers.get("content-type"), body, where)
+    shape.check(data, where)
+    return data
+
+
 class AuthClient:
     """A client of one server (a board, the reference server, any conforming server).
 
@@ -123,8 +130,7 @@ class AuthClient:
         sent_at = timing["sent_at"]
         if response.status_code != 200:
             raise ProtocolError(f"info: expected 200, got {response.status_code}")
-        data = wire.json_object(response.headers.get("content-type"), body, "info")
-        wire.INFO.check(data, "info")
+        data = _answer(response, body, wire.INFO, "info")
         offset = offset_from_server_time(data["server_time"], sent_at, received_at)
         self.clock_offset = offset
         message = skew_warning(offset)
@@ -155,8 +161,7 @@ class AuthClient:
         payload = {"username": username, "password": password}
         response, body = self._exchange("POST", "/api/auth/login", payload=payload)
         if response.status_code == 200:
-            data = wire.json_object(response.headers.get("content-type"), body, "login")
-            wire.CHALLENGE_ISSUED.check(data, "login")
+            data = _answer(response, body, wire.CHALLENGE_ISSUED, "login")
             return Challenge(
                 token=data["challenge_token"],
                 username=username,
@@ -188,8 +193,7 @@ class AuthClient:
         self._gate.check(challenge.username)
         response, body = self._exchange("POST", "/api/auth/verify", payload=payload)
         if response.status_code == 200:
-            data = wire.json_object(response.headers.get("content-type"), body, "verify")
-            wire.SESSION_ISSUED.check(data, "verify")
+            data = _answer(response, body, wire.SESSION_ISSUED, "verify")
             return Session(
                 token=data["session_token"],
                 username=challenge.username,
@@ -204,8 +208,7 @@ class AuthClient:
         """SESS-2: what the session opens. Raises SessionExpired once the token is invalid."""
         response, body = self._exchange("GET", "/api/dashboard", session=session)
         if response.status_code == 200:
-            data = wire.json_object(response.headers.get("content-type"), body, "dashboard")
-            wire.DASHBOARD.check(data, "dashboard")
+            data = _answer(response, body, wire.DASHBOARD, "dashboard")
             return data
         raise self._refusal("dashboard", response, body, _SESSION_REFUSALS, None)
 
@@ -305,8 +308,7 @@ class AuthClient:
         """The exception for a non-success answer, or ProtocolError if the spec forbids it."""
         status = response.status_code
         if status == 429 and username is not None:
-            data = wire.json_object(response.headers.get("content-type"), body, operation)
-            wire.LOCKED.check(data, operation)
+            data = _answer(response, body, wire.LOCKED, operation)
             header = response.headers.get("retry-after")
             if header is None or not header.isascii() or not header.isdigit():
                 raise ProtocolError(f"{operation}: a 429 needs an integer Retry-After header")
@@ -315,8 +317,7 @@ class AuthClient:
             self._gate.hold(username, data["retry_after"])
             return AccountLocked(data["retry_after"])
         if 400 <= status < 600 and status != 429:
-            data = wire.json_object(response.headers.get("content-type"), body, operation)
-            wire.ERROR.check(data, operation)
+            data = _answer(response, body, wire.ERROR, operation)
             make = refusals.get((status, data["error"]))
             if make is not None:
                 return make(_MESSAGES.get(data["error"], data["error"]))
