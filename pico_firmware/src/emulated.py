@@ -28,7 +28,7 @@ def build(cfg, root):
         pass
     try:
         from tfa.buttons import HostButtons
-        from tfa.display import FramebufDisplay
+        from tfa.framebuf_display import FramebufDisplay
         from tfa.led import HostLed
 
         ad["display"] = FramebufDisplay(320, 240)

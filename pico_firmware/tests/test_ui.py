@@ -2,7 +2,8 @@
 
 from tfa import led as colours
 from tfa.buttons import HostButtons
-from tfa.display import BLACK, FramebufDisplay
+from tfa.display import BLACK
+from tfa.framebuf_display import FramebufDisplay
 from tfa.led import FLASH_MS, HostLed
 from tfa.ui import ALL, LEVELS, UI
 

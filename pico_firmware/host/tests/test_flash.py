@@ -77,7 +77,9 @@ def test_the_exact_plan(src: Path, config_dir: Path, tmp_path: Path) -> None:
         ["mpy-cross", "-o", f"{build}/board.mpy", "-s", "board.py", f"{src}/board.py"],
         ["mpy-cross", "-o", f"{build}/tfa/auth.mpy", "-s", "tfa/auth.py", f"{src}/tfa/auth.py"],
         ["mpy-cross", "-o", f"{build}/tfa/ui.mpy", "-s", "tfa/ui.py", f"{src}/tfa/ui.py"],
-        ["mpy-cross", "-o", f"{build}/microdot.mpy", "-s", "microdot.py", f"{md}/microdot.py"],
+        [*flash.SLIM, f"{md}/microdot.py", f"{build}/slim/microdot.py"],
+        ["mpy-cross", "-o", f"{build}/microdot.mpy", "-s", "microdot.py",
+         f"{build}/slim/microdot.py"],
     ]  # fmt: skip
     c = ["mpremote", "connect", "/dev/ttyACM0"]
     assert p.deploy == [
@@ -121,6 +123,7 @@ def test_dry_run_prints_and_runs_nothing(
     assert lines[-1] == "mpremote connect /dev/ttyACM1 reset"
     assert any(line.endswith(f"{config_dir}/key.der :") for line in lines)
     assert sum(line.startswith("mpy-cross ") for line in lines) == 4  # 3 modules and Microdot
+    assert sum(line.startswith("python -m pico_firmware.host.slim ") for line in lines) == 1
     assert sum(line.startswith("mpremote ") for line in lines) == 6
 
 
@@ -163,9 +166,11 @@ def test_compiled_firmware_and_microdot_import_on_micropython(tmp_path: Path) ->
     p = flash.plan([*mine, "main.py"], flash.SRC, build, flash.microdot_dir())
     for argv in p.compile:
         Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run([flash._tool(argv[0]), *argv[1:]], capture_output=True, check=False)
+        tool = sys.executable if argv[0] == "python" else flash._tool(argv[0])
+        r = subprocess.run([tool, *argv[1:]], capture_output=True, check=False)
         assert r.returncode == 0, r.stderr
-    assert not list(build.rglob("*.py"))
+    # the slim Microdot source stays in the build's slim/, which is never copied to a board
+    assert [p.relative_to(build).as_posix() for p in build.rglob("*.py")] == ["slim/microdot.py"]
     script = (
         "import sys\n"
         f"sys.path[:] = [{str(build)!r}, '.frozen']\n"

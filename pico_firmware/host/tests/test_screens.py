@@ -25,7 +25,7 @@ RENDER = """
 import sys
 sys.path.insert(0, {src!r})
 from tfa.buttons import HostButtons
-from tfa.display import FramebufDisplay
+from tfa.framebuf_display import FramebufDisplay
 from tfa.led import HostLed
 from tfa.ui import UI
 from tfa.wifi import HostWifi
@@ -148,7 +148,7 @@ def test_png_of_odd_widths_and_several_stored_blocks(
     script.write_text(
         "import sys\n"
         f"sys.path.insert(0, {str(SRC)!r})\n"
-        "from tfa.display import FramebufDisplay\n"
+        "from tfa.framebuf_display import FramebufDisplay\n"
         f"d = FramebufDisplay({width}, {height})\n"
         "d.clear(0)\n"
         f"d.rect({width - 1}, 0, 1, {height}, 4)\n"  # last column red

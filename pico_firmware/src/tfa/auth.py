@@ -51,8 +51,8 @@ class User:
     """One provisioned account: its password entry, TOTP secret, backup-code entries."""
 
     def __init__(self, username, password, secret, backups):
-        # hash entries are kept pbkdf2.pack()ed: one bytes object for the password, one
-        # for all backup codes, so many accounts fit a Pico W's heap
+        # hash entries are pbkdf2.pack()ed: one bytes object for the password, one for
+        # all backup codes (on a board, tfa.users reads them from flash per login)
         self.username = username
         self.password = password  # pbkdf2.pack() bytes
         self.secret = secret  # bytes
@@ -61,9 +61,12 @@ class User:
 
 class Auth:
     def __init__(self, users, policy, clock, rand, store, iterations):
-        self.users = {}
-        for u in users:
-            self.users[u.username] = u
+        # a mapping of name -> User (`in`, `get`): tfa.users.UserFile on a board, or a list
+        self.users = users
+        if isinstance(users, list):
+            self.users = {}
+            for u in users:
+                self.users[u.username] = u
         self.lockout_s = policy["lockout_s"]
         self.session_ttl_s = policy["session_ttl_s"]
         self.challenge_ttl_s = policy["challenge_ttl_s"]
@@ -169,7 +172,9 @@ class Auth:
         left = self.retry_after(name, now)
         if left:
             return "locked", name, left
-        user = self.users[name]
+        user = self.users.get(name)
+        if user is None:  # the account is gone since the challenge was issued
+            return "invalid_challenge", None, None
         row = self._row(name)
         used_backup = -1
         matched = None

@@ -29,6 +29,7 @@ import json
 
 from tfa import b32, pbkdf2
 from tfa.auth import User
+from tfa.users import UserFile
 
 PROFILES = ("production", "test")
 MAX_BACKUP_CODES = 30
@@ -89,11 +90,17 @@ def load_config(root="/"):
 
 
 def load_users(root="/"):
-    data = _load(root, "/users.json")
+    """The accounts of /users.json, checked, written to /users.bin as a tfa.users.UserFile
+    (which only indexes them in RAM). ConfigError, and the old file kept, if one is wrong."""
+    users = UserFile(path(root, "/users.bin"))
+    users.write(_users(_load(root, "/users.json")))
+    return users
+
+
+def _users(data):
     rows = data.get("users")
     if not isinstance(rows, list) or not rows:
         raise ConfigError("users.json: users must be a non-empty list")
-    users = []
     seen = {}
     for i, u in enumerate(rows):
         where = "users.json: user %d: " % i
@@ -122,6 +129,5 @@ def load_users(root="/"):
                 backups += pbkdf2.pack(pbkdf2.parse(c))
             except ValueError as e:
                 raise ConfigError(where + "backup code: " + str(e))
-        users.append(User(name, pw, secret, backups))
         rows[i] = None  # let the parsed JSON go as we go
-    return users
+        yield User(name, pw, secret, backups)

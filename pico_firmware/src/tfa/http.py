@@ -23,7 +23,7 @@ DRAIN = const(262144)  # after a 413/431, read and drop at most this much ...
 DRAIN_MS = const(3000)  # ... for at most this long, so the client can read our answer
 MAX_FIELDS = const(48)  # header lines; more is answered 431
 MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects
-BUF = const(6144)  # one request: a head up to MAX_HEAD, its body, chunk framing
+BUF = const(4224)  # a head up to MAX_HEAD and its end; the body streams through after it
 
 Request.max_content_length = MAX_BODY
 Request.max_body_length = MAX_BODY

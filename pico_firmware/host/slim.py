@@ -1,0 +1,122 @@
+"""Microdot without the parts this firmware never calls, for the board's heap.
+
+Every function of a module loaded from .mpy costs heap for as long as the module lives
+(its bytecode, its function object, its name), whether it is ever called or not; deleting a
+method after import frees almost nothing. So the board gets Microdot's own source less the
+definitions below, parsed and re-emitted with `ast` (nothing of Microdot is copied into
+this repository). Measured on the Unix port: Microdot's heap cost 26 KB -> 18 KB.
+
+What is dropped is what the firmware's HTTP edge (tfa.http) replaces or never reaches:
+Microdot's own server loop and request reader (tfa.http.App reads requests and
+tfa.server accepts connections), cookies, files, forms, redirects, sub-applications and
+before/after-request hooks. Everything on the request path stays: routing, URL patterns,
+error handlers, dispatch, Request, Response and its writer, NoCaseDict, MultiDict.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+# class name (None: the module) -> names defined there that the board never uses
+DROP: dict[str | None, frozenset[str]] = {
+    None: frozenset({"AsyncBytesIO", "urlencode", "abort", "redirect", "send_file"}),
+    "Microdot": frozenset(
+        {
+            "put",
+            "patch",
+            "delete",
+            "query",
+            "before_request",
+            "after_request",
+            "after_error_request",
+            "mount",
+            "abort",
+            "start_server",
+            "run",
+            "shutdown",
+            "handle_request",
+        }
+    ),
+    "Request": frozenset(
+        {"create", "_safe_readline", "stream", "json", "form", "files", "after_request"}
+    ),
+    "Response": frozenset({"set_cookie", "delete_cookie", "redirect", "send_file", "types_map"}),
+    "URLPattern": frozenset({"register_type", "__repr__"}),
+    "HTTPException": frozenset({"__repr__"}),
+}
+
+
+class SlimError(Exception):
+    """Microdot's source no longer has a definition we meant to drop (a new version)."""
+
+
+def _defined(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return set()
+
+
+def _strip(body: list[ast.stmt], drop: frozenset[str], where: str) -> list[ast.stmt]:
+    kept = [n for n in body if not (_defined(n) and _defined(n) <= drop)]
+    found: set[str] = set().union(*(_defined(n) for n in body))
+    missing = drop - found
+    if missing:
+        raise SlimError(f"microdot {where} has no {', '.join(sorted(missing))}")
+    return kept or [ast.Pass()]
+
+
+def _no_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    first = body[0] if body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return body[1:] or [ast.Pass()]
+    return body
+
+
+def slim_microdot(source: str) -> str:
+    """Microdot's source less the DROP definitions (and docstrings), as Python source."""
+    tree = ast.parse(source)
+    tree.body = _strip(tree.body, DROP[None], "module")
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    for name, drop in DROP.items():
+        if name is None:
+            continue
+        if name not in classes:
+            raise SlimError(f"microdot has no class {name}")
+        classes[name].body = _strip(classes[name].body, drop, name)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.body = _no_docstring(node.body)
+    return ast.unparse(tree) + "\n"
+
+
+def write_slim_microdot(source: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(slim_microdot(source.read_text(encoding="utf-8")), encoding="utf-8")
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pico_firmware.host.slim SOURCE DEST`: write the slim Microdot (flash uses it)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m pico_firmware.host.slim MICRODOT_PY DEST_PY", file=sys.stderr)
+        return 2
+    try:
+        write_slim_microdot(Path(args[0]), Path(args[1]))
+    except (OSError, SyntaxError, SlimError) as exc:
+        print(f"slim: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""framebuf on the Unix port: what the emulator and the screen tests draw on.
+
+The frame is a 4-bit bytearray on the heap, the same 38 KB as the board's picographics
+PEN_P4 frame. Saving it as PNG (tfa.png) is a host-only job, imported only when asked.
+"""
+
+from tfa.display import GLYPH, HEIGHT, WIDTH
+
+
+class FramebufDisplay:
+    """A 4-bit frame buffer with the panel's drawing calls."""
+
+    def __init__(self, width=WIDTH, height=HEIGHT):
+        import framebuf
+
+        self.width = width
+        self.height = height
+        self._row = (width + 1) // 2
+        self._buf = bytearray(self._row * height)
+        # stride rounded up to whole bytes, so each row starts a byte: a PNG scanline as is
+        self._fb = framebuf.FrameBuffer(
+            self._buf, width, height, framebuf.GS4_HMSB, self._row * 2
+        )
+        self._glyph_buf = bytearray(GLYPH)
+        self._glyph = framebuf.FrameBuffer(self._glyph_buf, GLYPH, GLYPH, framebuf.MONO_HLSB)
+        self.brightness = 1.0
+        self.updates = 0
+
+    def clear(self, pen):
+        self._fb.fill(pen)
+
+    def rect(self, x, y, w, h, pen):
+        self._fb.fill_rect(x, y, w, h, pen)
+
+    def line(self, x1, y1, x2, y2, pen):
+        self._fb.line(x1, y1, x2, y2, pen)
+
+    def text(self, s, x, y, pen, scale=1):
+        if scale == 1:
+            self._fb.text(s, x, y, pen)
+            return
+        g = self._glyph
+        fill = self._fb.fill_rect
+        for ch in s:
+            g.fill(0)
+            g.text(ch, 0, 0, 1)
+            for gy in range(GLYPH):
+                for gx in range(GLYPH):
+                    if g.pixel(gx, gy):
+                        fill(x + gx * scale, y + gy * scale, scale, scale, pen)
+            x += GLYPH * scale
+
+    def measure(self, s, scale=1):
+        return len(s) * GLYPH * scale
+
+    def pixel(self, x, y):
+        return self._fb.pixel(x, y)
+
+    def backlight(self, level):
+        self.brightness = level
+
+    def update(self):
+        self.updates += 1
+
+    def save_png(self, path):
+        """Write the frame as a 4-bit palette PNG (tfa.png streams it, no copy of the frame)."""
+        from tfa import png
+
+        png.save(path, self._buf, self._row, self.width, self.height)
