@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import socket
 import ssl
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 import tomllib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import httpx
@@ -81,29 +83,44 @@ def served(base_url: str) -> bool:
     return checked_get(f"{base_url}/api/info", timeout=5).status_code == 200
 
 
+def trickle_until_dropped(
+    sock: socket.socket,
+    chunks: Iterable[bytes],
+    between: Callable[[], None] = lambda: None,
+    limit_s: float = 15.0,
+) -> float | None:
+    """Send a chunk, wait up to 0.5 s for the server to hang up, repeat; seconds until it did
+    (None if it never did within limit_s or the chunks ran out). `between` runs before each."""
+    sock.settimeout(0.5)
+    start = time.monotonic()
+    for chunk in chunks:
+        if time.monotonic() - start >= limit_s:
+            return None
+        between()
+        try:
+            sock.send(chunk)
+            if sock.recv(1024) == b"":
+                return time.monotonic() - start
+        except TimeoutError:
+            continue
+        except OSError:
+            return time.monotonic() - start
+    return None
+
+
 def test_INPUT_4_idle_and_trickling_clients_dropped_others_served(live):
     _, base_url = live
     port = port_of(base_url)
     idle = socket.create_connection(("127.0.0.1", port))
     trickle = socket.create_connection(("127.0.0.1", port))
-    trickle.settimeout(0.5)
-    start = time.monotonic()
     request = b"GET /api/info HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
-    closed_at = None
-    i = 0
-    while time.monotonic() - start < 15:
-        assert served(base_url)  # others are served meanwhile
-        try:
-            trickle.send(request[i : i + 1])
-            i += 1
-            if trickle.recv(1024) == b"":
-                closed_at = time.monotonic() - start
-                break
-        except TimeoutError:
-            continue
-        except OSError:
-            closed_at = time.monotonic() - start
-            break
+
+    def others_served() -> None:
+        assert served(base_url)
+
+    closed_at = trickle_until_dropped(
+        trickle, (request[i : i + 1] for i in range(len(request))), between=others_served
+    )
     assert closed_at is not None and closed_at < 11, closed_at
     idle.settimeout(2)
     assert idle.recv(1024) == b""  # the idle one went too (it had the same deadline)
@@ -280,20 +297,7 @@ def test_INPUT_4_a_body_trickled_byte_by_byte_is_dropped(live):
         b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Content-Length: 500\r\n\r\n"
     )
-    s.settimeout(0.5)
-    start = time.monotonic()
-    dropped = None
-    while time.monotonic() - start < 15:
-        try:
-            s.send(b" ")
-            if s.recv(1024) == b"":
-                dropped = time.monotonic() - start
-                break
-        except TimeoutError:
-            continue
-        except OSError:
-            dropped = time.monotonic() - start
-            break
+    dropped = trickle_until_dropped(s, itertools.repeat(b" "))
     s.close()
     assert dropped is not None and dropped < 11, dropped
     assert served(base_url)
