@@ -37,10 +37,7 @@ BIN = Path(sys.executable).parent
 # ~200 KB at peak during a full conformance run with 12 accounts.
 # 224K = 160 KB x 1.4, our estimate (not a measurement) of that 64-bit inflation.
 DEFAULT_HEAP = "224K"
-PROFILES = {
-    "production": {"lockout_s": 300, "session_ttl_s": 3600, "challenge_ttl_s": 120},
-    "test": {"lockout_s": 5, "session_ttl_s": 5, "challenge_ttl_s": 5},
-}
+PROFILES = provision.PROFILES  # the durations a provisioned board gets
 EMULATOR_ONLY = ("board.py",)
 SCREENSHOT_EXTRA = 256 * 1024  # save_png holds the frame ~3 times while encoding
 
