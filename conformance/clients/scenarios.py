@@ -196,15 +196,23 @@ def judge_lockout(play: Play, stage: Stage) -> list[str]:
 # -- CLIENT-4 an expired challenge -------------------------------------------------------------
 
 
-def play_expired_challenge(stage: Stage) -> Play:
-    moved: list[bool] = []
+def _expire_after(path: str, ttl: Callable[[Board], int]) -> Callable[[Stage], Play]:
+    """Once `path` is first answered 200, move the board's clock past what it issued (`ttl`)."""
 
-    def after(board: Board, record: Record) -> None:
-        if record.path == "/api/auth/login" and record.status == 200 and not moved:
-            moved.append(True)
-            board.advance(board.challenge_ttl_s + 1)
+    def play(stage: Stage) -> Play:
+        moved: list[bool] = []
 
-    return stage.against_board(after=after)
+        def after(board: Board, record: Record) -> None:
+            if record.path == path and record.status == 200 and not moved:
+                moved.append(True)
+                board.advance(ttl(board) + 1)
+
+        return stage.against_board(after=after)
+
+    return play
+
+
+play_expired_challenge = _expire_after("/api/auth/login", lambda board: board.challenge_ttl_s)
 
 
 def judge_expired_challenge(play: Play, stage: Stage) -> list[str]:
@@ -220,15 +228,7 @@ def judge_expired_challenge(play: Play, stage: Stage) -> list[str]:
 # -- CLIENT-5 an expired session ---------------------------------------------------------------
 
 
-def play_expired_session(stage: Stage) -> Play:
-    moved: list[bool] = []
-
-    def after(board: Board, record: Record) -> None:
-        if record.path == "/api/auth/verify" and record.status == 200 and not moved:
-            moved.append(True)
-            board.advance(board.session_ttl_s + 1)
-
-    return stage.against_board(after=after)
+play_expired_session = _expire_after("/api/auth/verify", lambda board: board.session_ttl_s)
 
 
 def judge_expired_session(play: Play, stage: Stage) -> list[str]:
