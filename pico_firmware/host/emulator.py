@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import tomli_w
+
 from pico_firmware.host import provision, slim
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "src"
@@ -93,10 +95,6 @@ def make_accounts(n: int) -> list[provision.Account]:
     return [provision.make_account(f"conformance-{i}") for i in range(1, n + 1)]
 
 
-def users_json(accounts: list[provision.Account]) -> dict:
-    return {"users": [a.record for a in accounts]}
-
-
 def config_json(args: argparse.Namespace, cert: provision.Certificate | None) -> dict:
     cfg = {
         "hostname": args.host,
@@ -115,28 +113,18 @@ def config_json(args: argparse.Namespace, cert: provision.Certificate | None) ->
     return cfg
 
 
-def _toml_str(s: str) -> str:
-    return json.dumps(s)  # a JSON string of printable text is a valid TOML basic string
-
-
 def target_profile(
     base_url: str, accounts: list[provision.Account], ca: Path | None, restart: str
 ) -> str:
-    lines = ['name = "pico_firmware emulator (MicroPython Unix port)"']
-    lines.append(f"base_url = {_toml_str(base_url)}")
+    profile: dict[str, object] = {
+        "name": "pico_firmware emulator (MicroPython Unix port)",
+        "base_url": base_url,
+    }
     if ca is not None:
-        lines.append(f"ca_cert = {_toml_str(str(ca))}")
-    lines.append(f"restart_command = {_toml_str(restart)}")
-    for a in accounts:
-        lines += [
-            "",
-            "[[accounts]]",
-            f"username = {_toml_str(a.username)}",
-            f"password = {_toml_str(a.password)}",
-            f"totp_secret = {_toml_str(a.totp_secret)}",
-            "backup_codes = [" + ", ".join(_toml_str(c) for c in a.backup_codes) + "]",
-        ]
-    return "\n".join(lines) + "\n"
+        profile["ca_cert"] = str(ca)
+    profile["restart_command"] = restart
+    profile["accounts"] = [a.profile_entry() for a in accounts]
+    return tomli_w.dumps(profile)
 
 
 def screenshot_heap(heap: str) -> str:
@@ -238,7 +226,7 @@ def build_board(
     if args.unsynced:
         cfg["synced"] = False
     (board / "config.json").write_text(json.dumps(cfg, indent=1))
-    (board / "users.json").write_text(json.dumps(users_json(accounts)))
+    (board / "users.json").write_text(json.dumps(provision.users_file(accounts)))
     if args.screenshot:
         Path(args.screenshot).mkdir(parents=True, exist_ok=True)
     return accounts, pem

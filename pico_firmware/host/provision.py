@@ -268,6 +268,20 @@ class Account:
     backup_codes: tuple[str, ...]
     record: dict[str, Any] = field(repr=False)  # what users.json holds: hashes only
 
+    def profile_entry(self) -> dict[str, Any]:
+        """The account as a target profile carries it to the suite (credentials in clear)."""
+        return {
+            "username": self.username,
+            "password": self.password,
+            "totp_secret": self.totp_secret,
+            "backup_codes": list(self.backup_codes),
+        }
+
+
+def users_file(accounts: Sequence[Account]) -> dict[str, Any]:
+    """users.json: the board's accounts, hashes only."""
+    return {"users": [a.record for a in accounts]}
+
 
 def make_account(
     username: str, password: str | None = None, iterations: int | None = None
@@ -369,15 +383,7 @@ def provision(
         target["ca_cert"] = "ca.pem"
     if restart_command:
         target["restart_command"] = restart_command  # lets the suite check LOCK-6
-    target["accounts"] = [
-        {
-            "username": a.username,
-            "password": a.password,
-            "totp_secret": a.totp_secret,
-            "backup_codes": list(a.backup_codes),
-        }
-        for a in suite
-    ]
+    target["accounts"] = [a.profile_entry() for a in suite]
     return Provisioned(config, people, suite, cert, target)
 
 
@@ -387,7 +393,7 @@ def write(p: Provisioned, out: Path, force: bool = False) -> list[Path]:
         raise ProvisionError(
             f"{out} already holds a board's configuration (use --force to replace)"
         )
-    users = {"users": [a.record for a in p.users + p.conformance]}
+    users = users_file(p.users + p.conformance)
     files: dict[str, bytes] = {
         "config.json": json.dumps(p.config, indent=2).encode() + b"\n",
         "users.json": json.dumps(users, indent=2).encode() + b"\n",
