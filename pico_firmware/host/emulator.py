@@ -39,7 +39,6 @@ BIN = Path(sys.executable).parent
 # ~200 KB at peak during a full conformance run with 12 accounts.
 # 224K = 160 KB x 1.4, our estimate (not a measurement) of that 64-bit inflation.
 DEFAULT_HEAP = "224K"
-PROFILES = provision.PROFILES  # the durations a provisioned board gets
 EMULATOR_ONLY = ("board.py",)
 SCREENSHOT_EXTRA = 256 * 1024  # save_png holds the frame ~3 times while encoding
 
@@ -96,18 +95,8 @@ def make_accounts(n: int) -> list[provision.Account]:
 
 
 def config_json(args: argparse.Namespace, cert: provision.Certificate | None) -> dict:
-    cfg = {
-        "hostname": args.host,
-        "port": args.port,
-        "profile": args.profile,
-        **PROFILES[args.profile],
-        "tls": None if args.plain_http else {"cert": "/cert.der", "key": "/key.der"},
-        "wifi": {"ssid": "emulator", "password": "", "country": "GB"},
-        "ntp": {"host": "pool.ntp.org", "interval_s": 10800},
-        "cert_sha256": cert.sha256 if cert else "",
-        "bind": args.host,
-        "stop_file": "/stop",
-    }
+    cfg = provision.board_config(args.host, args.port, args.profile, cert, wifi_ssid="emulator")
+    cfg.update(bind=args.host, stop_file="/stop")
     if args.screenshot:
         cfg["screenshot_dir"] = str(Path(args.screenshot).resolve())
     return cfg
@@ -195,7 +184,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m pico_firmware.host.emulator", description=__doc__)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--profile", choices=sorted(PROFILES), default="test")
+    p.add_argument("--profile", choices=sorted(provision.PROFILES), default="test")
     p.add_argument("--test-accounts", type=int, default=4, metavar="N")
     p.add_argument("--write-target-profile", metavar="F")
     p.add_argument("--heap", default=DEFAULT_HEAP, metavar="SIZE", help="e.g. 160K (Pico W budget)")

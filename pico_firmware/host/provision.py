@@ -360,16 +360,17 @@ def provision(
     cert = make_certificate(hostname, ip) if tls else None
     people = [make_account(n, iterations=iterations) for n in users]
     suite = [make_account(n, iterations=iterations) for n in names[len(people) :]]
-    config = {
-        "hostname": hostname,
-        "port": port,
-        "profile": profile,
-        **PROFILES[profile],
-        "tls": {"cert": "/cert.der", "key": "/key.der"} if tls else None,
-        "wifi": {"ssid": wifi_ssid, "password": wifi_password, "country": country},
-        "ntp": {"host": ntp_host, "interval_s": ntp_interval_s},
-        "cert_sha256": cert.sha256 if cert else None,
-    }
+    config = board_config(
+        hostname,
+        port,
+        profile,
+        cert,
+        wifi_ssid=wifi_ssid,
+        wifi_password=wifi_password,
+        country=country,
+        ntp_host=ntp_host,
+        ntp_interval_s=ntp_interval_s,
+    )
     scheme = "https" if tls else "http"
     default_port = 443 if tls else 80
     host = ip or hostname
@@ -385,6 +386,32 @@ def provision(
         target["restart_command"] = restart_command  # lets the suite check LOCK-6
     target["accounts"] = [a.profile_entry() for a in suite]
     return Provisioned(config, people, suite, cert, target)
+
+
+def board_config(
+    hostname: str,
+    port: int,
+    profile: str,
+    certificate: Certificate | None,
+    *,
+    wifi_ssid: str,
+    wifi_password: str = "",
+    country: str = "GB",
+    ntp_host: str = "pool.ntp.org",
+    ntp_interval_s: int = 10800,
+) -> dict[str, Any]:
+    """config.json, what the firmware reads at boot: the same shape on a board and the emulator
+    (no certificate: plain HTTP)."""
+    return {
+        "hostname": hostname,
+        "port": port,
+        "profile": profile,
+        **PROFILES[profile],
+        "tls": {"cert": "/cert.der", "key": "/key.der"} if certificate else None,
+        "wifi": {"ssid": wifi_ssid, "password": wifi_password, "country": country},
+        "ntp": {"host": ntp_host, "interval_s": ntp_interval_s},
+        "cert_sha256": certificate.sha256 if certificate else None,
+    }
 
 
 def write(p: Provisioned, out: Path, force: bool = False) -> list[Path]:
