@@ -1,4 +1,4 @@
-"""`python -m pico_firmware.host.bench`: the emulator's memory and speed, figures printed.
+"""`python -m pico_firmware.host.bench [--suite]`: the emulator's memory and speed, printed.
 
 Starts the emulator (default heap, HTTPS), drives a conformance-like workload through it
 (full logins, wrong passwords and codes up to lockouts, bad bodies, oversize bodies and
@@ -8,11 +8,17 @@ headers, parallel requests), then prints:
 - request latency per endpoint (median, p95), and the same for a baseline GET /api/info;
 - PBKDF2 iterations/s of the firmware's own pbkdf2 on the Unix port, and the estimated
   login time on an RP2040 at 125 MHz (x params.HOST_TO_RP2040, see tfa/params.py).
+
+With --suite it runs the whole conformance suite against the emulator (12 accounts, as the
+firmware's conformance test does) instead of the workload, and prints the suite's verdict
+and the peak heap in use over the run: the largest of every firmware run's peak (LOCK-6
+restarts the firmware; each run prints its own peak when it stops).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import ssl
 import statistics
 import subprocess
@@ -121,22 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=0, help="default: a free port")
     p.add_argument("--heap", default=emu.DEFAULT_HEAP)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--suite", action="store_true", help="run the conformance suite instead")
     args = p.parse_args(argv)
+    if args.suite:
+        return suite(args.heap, args.port or _free_port())
     port = args.port or _free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "target.toml"
-        cmd = [sys.executable, "-m", "pico_firmware.host.emulator", "--port", str(port)]
-        cmd += ["--heap", args.heap, "--write-target-profile", str(target)]
-        log = Path(tmp) / "emulator.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        proc, target, log = start(args.heap, port, Path(tmp))
         try:
-            deadline = time.monotonic() + 60
-            while not target.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    print(log.read_text(), file=sys.stderr)
-                    return 1
-                time.sleep(0.1)
             work = Workload(tomllib.loads(target.read_text()))
             work.run(args.rounds)
             server = work.client.get("/api/info").json()["server"]
@@ -149,6 +147,67 @@ def main(argv: list[str] | None = None) -> int:
         print("firmware output:")
         print(output)
     return 1 if "MemoryError" in output else 0
+
+
+def start(heap: str, port: int, tmp: Path, *extra: str) -> tuple[subprocess.Popen, Path, Path]:
+    """The emulator, started; (process, target profile, log). SystemExit if it never listens."""
+    target = tmp / "target.toml"
+    cmd = [sys.executable, "-m", "pico_firmware.host.emulator", "--port", str(port)]
+    cmd += ["--heap", heap, "--write-target-profile", str(target), *extra]
+    log = tmp / "emulator.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not target.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            print(log.read_text(errors="replace"), file=sys.stderr)
+            raise SystemExit(1)
+        time.sleep(0.1)
+    return proc, target, log
+
+
+def run_peaks(output: str) -> list[int]:
+    """The peak each firmware run printed when it stopped."""
+    return [int(n) for n in re.findall(r"^heap peak: (\d+)$", output, re.MULTILINE)]
+
+
+def suite(heap: str, port: int) -> int:
+    """The conformance suite against the emulator; its verdict and the run's peak heap."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, target, log = start(heap, port, Path(tmp), "--test-accounts", "12")
+        t = time.perf_counter()
+        try:
+            run = subprocess.run(
+                [sys.executable, "-m", "conformance", "server", "--target-profile", str(target)]
+                + ["--report-dir", str(Path(tmp) / "reports")],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        took = time.perf_counter() - t
+        output = log.read_text(errors="replace")
+    peaks = run_peaks(output)
+    peak = max(peaks) if peaks else 0
+    print(f"heap budget (emulator -X heapsize): {heap}")
+    print(f"conformance suite: exit {run.returncode} in {took:.0f} s, {len(peaks)} firmware runs")
+    met = "met" if peak <= BUDGET_TARGET else "NOT met"
+    print(
+        f"peak heap in use over the suite: {peak / 1024:.1f} KiB "
+        f"(target <= {BUDGET_TARGET / 1024:.0f} KiB: {met})"
+    )
+    print(f"per run: {', '.join(f'{p / 1024:.1f}' for p in peaks)} KiB")
+    bad = "MemoryError" in output
+    print(f"MemoryError in firmware output: {'yes' if bad else 'no'}")
+    if run.returncode != 0 or bad or not peaks:
+        print(run.stdout[-3000:])
+        print("firmware output:")
+        print(output[-5000:])
+        return 1
+    return 0
 
 
 def report(times: dict[str, list[float]], server: dict, heap: str, output: str) -> None:

@@ -1,39 +1,96 @@
-"""Host adapters for the Unix port: the host's clock (synced unless config says
-"synced": false), loopback, events to a file, and a framebuf display saved as PNG."""
+"""Host adapters for the Unix port: the board's own adapter classes (tfa.clock.Clock,
+tfa.wifi.Wifi, tfa.led.Led, tfa.buttons.Buttons) over host stand-ins for the hardware they
+drive, so the emulator runs, and holds in its heap, the code a board runs. Only the display
+differs: framebuf instead of picographics, with a frame of the same 38 KB on the heap.
+
+The stand-ins: the host's clock as the RTC, and as the NTP answer (none when config says
+"synced": false); loopback as a Wi-Fi network that is always joined; PWM channels and
+button pins that nobody touches.
+"""
 
 import os
+import time
+
+
+class HostRTC:
+    """The host's clock is right already: the board's Clock reads it, never sets it."""
+
+    def now(self):
+        return int(time.time())
+
+    def set(self, unix):
+        pass
+
+
+def host_ntp(host):
+    return int(time.time())
+
+
+def no_ntp(host):
+    raise OSError("the emulator runs unsynced")
+
+
+class LoopbackWLAN:
+    """network.WLAN on a network that is always there."""
+
+    def __init__(self, ip):
+        self._ip = ip
+
+    def active(self, on=None):
+        return True
+
+    def connect(self, ssid, password):
+        pass
+
+    def isconnected(self):
+        return True
+
+    def status(self):
+        return 3  # CYW43_LINK_UP
+
+    def ifconfig(self):
+        return (self._ip, "255.0.0.0", self._ip, self._ip)
+
+
+class Channel:
+    """A PWM channel: keeps the last duty."""
+
+    duty = None
+
+    def duty_u16(self, v):
+        self.duty = v
+
+
+class Pin:
+    """A button's pin, pulled up and never pressed."""
+
+    def value(self):
+        return 1
 
 
 def build(cfg, root):
-    from tfa.clock import HostClock
+    from tfa.buttons import Buttons
+    from tfa.clock import Clock
+    from tfa.events import EventLog
+    from tfa.framebuf_display import FramebufDisplay
+    from tfa.led import Led
+    from tfa.wifi import Wifi
 
-    ad = {
-        "clock": HostClock(0, cfg.get("synced", True) is not False),
+    ntp = cfg.get("ntp") or {}
+    synced = cfg.get("synced", True) is not False
+    return {
+        "clock": Clock(
+            root + "time_floor",
+            ntp.get("host", "pool.ntp.org"),
+            ntp.get("interval_s", 10800),
+            ntp=host_ntp if synced else no_ntp,
+            rtc=HostRTC(),
+        ),
         "rand": os.urandom,
-        "wifi": None,
-        "events": None,
-        "display": None,
+        "wifi": Wifi("loopback", "", wlan=LoopbackWLAN(cfg.get("bind", "127.0.0.1"))),
+        "events": EventLog(root + "events.log", cfg["events_max_bytes"]),
+        # the frame first among the UI's parts, as on the board: the largest block
+        "display": FramebufDisplay(),
+        "led": Led([Channel(), Channel(), Channel()]),
+        "buttons": Buttons([Pin(), Pin(), Pin(), Pin()]),
     }
-    try:
-        from tfa.wifi import HostWifi
-
-        ad["wifi"] = HostWifi(cfg.get("bind", "127.0.0.1"))
-    except ImportError:
-        pass
-    try:
-        from tfa.events import EventLog
-
-        ad["events"] = EventLog(root + "events.log", cfg["events_max_bytes"])
-    except ImportError:
-        pass
-    try:
-        from tfa.buttons import HostButtons
-        from tfa.framebuf_display import FramebufDisplay
-        from tfa.led import HostLed
-
-        ad["display"] = FramebufDisplay(320, 240)
-        ad["led"] = HostLed()
-        ad["buttons"] = HostButtons()
-    except ImportError:
-        pass
-    return ad

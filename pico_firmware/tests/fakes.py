@@ -1,10 +1,12 @@
-"""Shared fakes for the firmware tests: a settable clock, counted random bytes, a memory store."""
+"""Shared fakes for the firmware tests: a settable clock, a memory store, accounts, an LED
+that records its colours, buttons pressed by script."""
 
 import os
 from binascii import b2a_base64
 
 from tfa import pbkdf2
 from tfa.auth import Auth, User
+from tfa.led import Led
 
 T0 = 1795000020  # 20 s into a TOTP step
 SECRET = b"12345678901234567890"
@@ -58,3 +60,40 @@ def make(lockout=300, session=3600, challenge=120, clock=None, store=None, users
     clock = clock or Clock()
     store = store or MemoryStore()
     return Auth(users or [user()], policy, clock, os.urandom, store, ITER), clock, store
+
+
+class RecordingLed(Led):
+    """The board's Led over channels nobody reads; it records every colour shown."""
+
+    def __init__(self, ticks_ms=None):
+        self.colours = None  # the power-on "off" is not a shown colour
+        super().__init__([_Channel(), _Channel(), _Channel()], ticks_ms=ticks_ms)
+        self.colours = []
+
+    def show(self, colour):
+        if self.colours is not None:
+            self.colours.append(colour)
+        super().show(colour)
+
+
+class _Channel:
+    def duty_u16(self, v):
+        self.duty = v
+
+
+class ScriptedButtons:
+    """No presses, or a script of them: each poll returns the next step (a name or a list)."""
+
+    def __init__(self, script=()):
+        self._script = list(script)
+
+    def press(self, name):
+        self._script.append(name)
+
+    def poll(self):
+        if not self._script:
+            return []
+        step = self._script.pop(0)
+        if not step:
+            return []
+        return [step] if isinstance(step, str) else list(step)

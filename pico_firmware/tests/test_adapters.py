@@ -1,8 +1,8 @@
 """Buttons debounce, LED PWM duty, Wi-Fi reconnect backoff, with fake pins and a fake WLAN."""
 
-from tfa.buttons import Buttons, HostButtons
+from tfa.buttons import Buttons
 from tfa.led import GREEN, Led
-from tfa.wifi import FIRST_RETRY_MS, JOIN_TIMEOUT_MS, MAX_RETRY_MS, HostWifi, Wifi
+from tfa.wifi import FIRST_RETRY_MS, JOIN_TIMEOUT_MS, MAX_RETRY_MS, Wifi
 
 
 class Ticks:
@@ -81,16 +81,6 @@ def test_bounce_is_not_a_press():
         assert b.poll() == []
 
 
-def test_host_buttons_script():
-    hb = HostButtons(["A", None, ["X", "Y"]])
-    assert hb.poll() == ["A"]
-    assert hb.poll() == []
-    assert hb.poll() == ["X", "Y"]
-    assert hb.poll() == []
-    hb.press("B")
-    assert hb.poll() == ["B"]
-
-
 def test_led_duty_is_inverted_for_common_anode():
     ch = [Channel(), Channel(), Channel()]
     led = Led(ch, brightness=1.0)
@@ -167,9 +157,3 @@ def test_a_refused_join_ends_early_with_its_reason():
     wlan.up = True
     w.tick()
     assert w.status()["reason"] is None
-
-
-def test_host_wifi_is_always_up():
-    h = HostWifi()
-    h.tick()
-    assert h.connected() and h.status()["state"] == "up" and h.ip() == "127.0.0.1"

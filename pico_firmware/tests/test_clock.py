@@ -1,9 +1,8 @@
 """Clock: unsynced until a good NTP answer, a floor on flash, retry and resync on schedule."""
 
 import os
-import time
 
-from tfa.clock import CEILING, FLOOR, Clock, HostClock
+from tfa.clock import CEILING, FLOOR, Clock
 
 T = 1795000000  # 2026-11-18
 
@@ -165,12 +164,3 @@ def test_floor_advances_while_synced():
     c.tick()
     with open(path) as f:
         assert int(f.read()) == T + 7200
-
-
-def test_host_clock_offset_and_unsynced():
-    h = HostClock(offset=-90, synced=False)
-    assert not h.synced()
-    now = int(time.time())
-    assert abs(h.now() - (now - 90)) <= 1
-    h.set_synced(True)
-    assert h.synced()

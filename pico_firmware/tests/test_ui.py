@@ -1,10 +1,10 @@
 """UI: LED colour per outcome, counts, buttons moving between screens, redraw only when needed."""
 
+from fakes import RecordingLed, ScriptedButtons
 from tfa import led as colours
-from tfa.buttons import HostButtons
 from tfa.display import BLACK
 from tfa.framebuf_display import FramebufDisplay
-from tfa.led import FLASH_MS, HostLed
+from tfa.led import FLASH_MS
 from tfa.ui import ALL, LEVELS, UI
 
 T = 1795000000
@@ -47,10 +47,10 @@ def _stats(extra=None):
 
 def _ui(script=(), stats=None):
     ticks = Ticks()
-    led = HostLed(ticks_ms=ticks)
+    led = RecordingLed(ticks_ms=ticks)
     d = CountingDisplay()
     info = {"hostname": "tfa.local", "version": "1", "cert_sha256": "0f" * 32}
-    ui = UI(d, led, HostButtons(script), stats or _stats(), info, ticks_ms=ticks)
+    ui = UI(d, led, ScriptedButtons(script), stats or _stats(), info, ticks_ms=ticks)
     return ui, d, led, ticks
 
 

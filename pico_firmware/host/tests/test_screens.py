@@ -24,11 +24,12 @@ MICROPYTHON = shutil.which("micropython", path=str(Path(sys.executable).parent))
 RENDER = """
 import sys
 sys.path.insert(0, {src!r})
-from tfa.buttons import HostButtons
+from emulated import Channel, LoopbackWLAN, Pin
+from tfa.buttons import Buttons
 from tfa.framebuf_display import FramebufDisplay
-from tfa.led import HostLed
+from tfa.led import Led
 from tfa.ui import UI
-from tfa.wifi import HostWifi
+from tfa.wifi import Wifi
 
 T = 1795000000
 d = FramebufDisplay(320, 240)
@@ -41,7 +42,9 @@ def stats():
 
 
 info = {{"hostname": "pico-tfa.local", "version": "0.1.0", "cert_sha256": "3f" * 32}}
-ui = UI(d, HostLed(), HostButtons(), stats, info, wifi=HostWifi())
+wifi = Wifi("loopback", "", wlan=LoopbackWLAN("127.0.0.1"))
+wifi.tick()
+ui = UI(d, Led([Channel(), Channel(), Channel()]), Buttons([Pin()] * 4), stats, info, wifi=wifi)
 ui.event("login", "challenge_issued", "alice", T - 60)
 ui.event("verify", "success", "alice", T - 50)
 ui.event("login", "invalid_credentials", "mallory", T - 40)

@@ -45,21 +45,3 @@ class Buttons:
                 if v == 0:
                     pressed.append(self._names[i])
         return pressed
-
-
-class HostButtons:
-    """No presses, or a script of them: each poll returns the next step (a name or a list)."""
-
-    def __init__(self, script=()):
-        self._script = list(script)
-
-    def press(self, name):
-        self._script.append(name)
-
-    def poll(self):
-        if not self._script:
-            return []
-        step = self._script.pop(0)
-        if not step:
-            return []
-        return [step] if isinstance(step, str) else list(step)

@@ -143,26 +143,3 @@ class Clock:
             "floor": self.floor,
             "error": self.last_error,
         }
-
-
-class HostClock:
-    """The emulator's clock: the host's time plus a fixed offset, optionally never synced."""
-
-    def __init__(self, offset=0, synced=True):
-        self.offset = offset
-        self._synced = synced
-
-    def now(self):
-        return int(time.time()) + self.offset
-
-    def synced(self):
-        return self._synced
-
-    def set_synced(self, synced):
-        self._synced = bool(synced)
-
-    def tick(self):
-        pass
-
-    def status(self):
-        return {"synced": self._synced, "last_sync": None, "floor": None, "error": None}

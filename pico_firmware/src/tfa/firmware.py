@@ -183,6 +183,8 @@ class Firmware:
         await self.stopping.wait()
 
     def shutdown(self):
+        # each run's peak, for the bench (a restart starts the count again)
+        print("heap peak:", self.server.heap_peak)
         try:
             self.store.flush()
         except MemoryError:  # interrupted mid-collection (Ctrl-C): the heap may be locked

@@ -1,7 +1,7 @@
 """The Display Pack's RGB LED: a short flash of colour per auth outcome.
 
-Green for success, red for failure, amber for a lockout. The board drives GP6-8 by PWM;
-the host version only records the colours, so tests and the emulator can see them.
+Green for success, red for failure, amber for a lockout. The board drives GP6-8 by PWM
+(the emulator hands in stand-in channels); `colour` is what the LED shows now.
 """
 
 import time
@@ -15,39 +15,15 @@ AMBER = (255, 100, 0)
 FLASH_MS = const(400)
 
 
-class _Flash:
-    """The flash timer both versions share; subclasses only show a colour."""
-
-    def __init__(self, ticks_ms=None):
-        self._ticks = ticks_ms or time.ticks_ms
-        self._until = None
-        self.colour = OFF
-
-    def show(self, colour):
-        self.colour = colour
-        self._show(colour)
-
-    def flash(self, colour, ms=FLASH_MS):
-        self.show(colour)
-        self._until = time.ticks_add(self._ticks(), ms)
-
-    def off(self):
-        self._until = None
-        self.show(OFF)
-
-    def tick(self):
-        if self._until is not None and time.ticks_diff(self._ticks(), self._until) >= 0:
-            self.off()
-
-
-class Led(_Flash):
+class Led:
     """Three PWM channels; the Display Pack's LED is common-anode, so duty is inverted."""
 
     def __init__(self, channels, invert=True, brightness=0.5, ticks_ms=None):
-        super().__init__(ticks_ms)
         self._ch = channels
         self._invert = invert
         self.brightness = brightness
+        self._ticks = ticks_ms or time.ticks_ms
+        self._until = None
         self.off()
 
     @classmethod
@@ -61,18 +37,20 @@ class Led(_Flash):
             chans.append(pwm)
         return cls(chans, **kw)
 
-    def _show(self, colour):
+    def show(self, colour):
+        self.colour = colour
         for ch, v in zip(self._ch, colour):
             duty = int(v * self.brightness * 65535 // 255)
             ch.duty_u16(65535 - duty if self._invert else duty)
 
+    def flash(self, colour, ms=FLASH_MS):
+        self.show(colour)
+        self._until = time.ticks_add(self._ticks(), ms)
 
-class HostLed(_Flash):
-    """Records every colour shown, for tests and the emulator's log."""
+    def off(self):
+        self._until = None
+        self.show(OFF)
 
-    def __init__(self, ticks_ms=None):
-        self.colours = []
-        super().__init__(ticks_ms)
-
-    def _show(self, colour):
-        self.colours.append(colour)
+    def tick(self):
+        if self._until is not None and time.ticks_diff(self._ticks(), self._until) >= 0:
+            self.off()

@@ -100,33 +100,3 @@ class Wifi:
             "retry_in": self.retry_in(),
             "reason": self.reason,
         }
-
-
-class HostWifi:
-    """The emulator's network: loopback, always up."""
-
-    ssid = "loopback"
-    state = "up"
-    attempts = 1
-
-    def __init__(self, ip="127.0.0.1"):
-        self._ip = ip
-
-    def connected(self):
-        return True
-
-    def ip(self):
-        return self._ip
-
-    def tick(self):
-        pass
-
-    def status(self):
-        return {
-            "state": "up",
-            "ssid": self.ssid,
-            "ip": self._ip,
-            "attempts": 1,
-            "retry_in": None,
-            "reason": None,
-        }
