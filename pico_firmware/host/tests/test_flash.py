@@ -73,13 +73,13 @@ def test_the_exact_plan(src: Path, config_dir: Path, tmp_path: Path) -> None:
     p = flash.plan(
         files, src, build, md, "/dev/ttyACM0", config_dir, flash.config_files(config_dir)
     )
+    mc = ["mpy-cross", "-O3"]
     assert p.compile == [
-        ["mpy-cross", "-o", f"{build}/board.mpy", "-s", "board.py", f"{src}/board.py"],
-        ["mpy-cross", "-o", f"{build}/tfa/auth.mpy", "-s", "tfa/auth.py", f"{src}/tfa/auth.py"],
-        ["mpy-cross", "-o", f"{build}/tfa/ui.mpy", "-s", "tfa/ui.py", f"{src}/tfa/ui.py"],
+        [*mc, "-o", f"{build}/board.mpy", "-s", "board.py", f"{src}/board.py"],
+        [*mc, "-o", f"{build}/tfa/auth.mpy", "-s", "tfa/auth.py", f"{src}/tfa/auth.py"],
+        [*mc, "-o", f"{build}/tfa/ui.mpy", "-s", "tfa/ui.py", f"{src}/tfa/ui.py"],
         [*flash.SLIM, f"{md}/microdot.py", f"{build}/slim/microdot.py"],
-        ["mpy-cross", "-o", f"{build}/microdot.mpy", "-s", "microdot.py",
-         f"{build}/slim/microdot.py"],
+        [*mc, "-o", f"{build}/microdot.mpy", "-s", "microdot.py", f"{build}/slim/microdot.py"],
     ]  # fmt: skip
     c = ["mpremote", "connect", "/dev/ttyACM0"]
     assert p.deploy == [
@@ -119,7 +119,7 @@ def test_dry_run_prints_and_runs_nothing(
     result = CliRunner().invoke(flash.app, args)
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[0] == f"mpy-cross -o '<build>/board.mpy' -s board.py {src}/board.py"
+    assert lines[0] == f"mpy-cross -O3 -o '<build>/board.mpy' -s board.py {src}/board.py"
     assert lines[-1] == "mpremote connect /dev/ttyACM1 reset"
     assert any(line.endswith(f"{config_dir}/key.der :") for line in lines)
     assert sum(line.startswith("mpy-cross ") for line in lines) == 4  # 3 modules and Microdot
@@ -165,7 +165,8 @@ def test_compiled_firmware_and_microdot_import_on_micropython(tmp_path: Path) ->
     build = tmp_path / "build"
     p = flash.plan([*mine, "main.py"], flash.SRC, build, flash.microdot_dir())
     for argv in p.compile:
-        Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
+        if argv[0] == "mpy-cross":
+            Path(argv[argv.index("-o") + 1]).parent.mkdir(parents=True, exist_ok=True)
         tool = sys.executable if argv[0] == "python" else flash._tool(argv[0])
         r = subprocess.run([tool, *argv[1:]], capture_output=True, check=False)
         assert r.returncode == 0, r.stderr
