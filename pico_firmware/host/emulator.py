@@ -64,7 +64,7 @@ def compile_firmware(dest: Path) -> list[Path]:
         md = slim.write_slim_microdot(microdot_source(), Path(tmp) / "microdot.py")
         md_out = dest / "microdot.mpy"
         subprocess.run(
-            [mpy_cross, flash.MPY_OPT, "-o", str(md_out), "-s", "microdot.py", str(md)], check=True
+            [mpy_cross, flash.MPY_OPT, "-o", str(md_out), "-s", "microdot", str(md)], check=True
         )
     jobs = []
     out = [dest / "main.py", md_out]
@@ -77,7 +77,7 @@ def compile_firmware(dest: Path) -> list[Path]:
             jobs.append((src, dest / rel.with_suffix(".mpy")))
     for src, target in jobs:
         target.parent.mkdir(parents=True, exist_ok=True)
-        name = src.relative_to(FIRMWARE).as_posix()  # as flash embeds it: short, and no host path
+        name = flash.source_name(src.relative_to(FIRMWARE).as_posix())  # as on the board
         subprocess.run(
             [mpy_cross, flash.MPY_OPT, "-o", str(target), "-s", name, str(src)], check=True
         )

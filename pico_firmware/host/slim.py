@@ -39,12 +39,36 @@ DROP: dict[str | None, frozenset[str]] = {
         }
     ),
     "Request": frozenset(
-        {"create", "_safe_readline", "stream", "json", "form", "files", "after_request"}
+        {
+            "create",
+            "_safe_readline",
+            "stream",
+            "json",
+            "form",
+            "files",
+            "after_request",
+            "max_readline",
+        }
     ),
-    "Response": frozenset({"set_cookie", "delete_cookie", "redirect", "send_file", "types_map"}),
+    "Response": frozenset(
+        {
+            "set_cookie",
+            "delete_cookie",
+            "redirect",
+            "send_file",
+            "types_map",
+            "default_send_file_max_age",
+        }
+    ),
     "URLPattern": frozenset({"register_type", "__repr__"}),
     "HTTPException": frozenset({"__repr__"}),
 }
+
+
+# Microdot tries CPython's modules first (`try: import orjson ... except ImportError:`):
+# on MicroPython only one branch can run, and the other's names would still be loaded.
+ABSENT = frozenset({"orjson", "inspect"})  # not on MicroPython: keep the except branch
+PRESENT = frozenset({"sys"})  # on MicroPython: keep the try branch
 
 
 class SlimError(Exception):
@@ -79,9 +103,36 @@ def _no_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
     return body
 
 
+def _imported_from(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.ImportFrom):
+        return node.module
+    if isinstance(node, ast.Import):
+        return node.names[0].name
+    return None
+
+
+def _micropython_branch(node: ast.stmt) -> list[ast.stmt]:
+    """A module-level `try: import X ... except ImportError: ...` as MicroPython runs it."""
+    if not isinstance(node, ast.Try) or not node.body:
+        return [node]
+    handlers = node.handlers
+    if len(handlers) != 1 or not (
+        isinstance(handlers[0].type, ast.Name) and handlers[0].type.id == "ImportError"
+    ):
+        return [node]
+    module = _imported_from(node.body[0])
+    if module in ABSENT:
+        return handlers[0].body
+    if module in PRESENT:
+        return node.body
+    raise SlimError(f"microdot tries to import {module}: add it to ABSENT or PRESENT")
+
+
 def slim_microdot(source: str) -> str:
-    """Microdot's source less the DROP definitions (and docstrings), as Python source."""
+    """Microdot's source less the DROP definitions, the CPython-only import fallbacks and the
+    docstrings, as Python source."""
     tree = ast.parse(source)
+    tree.body = [n for node in tree.body for n in _micropython_branch(node)]
     tree.body = _strip(tree.body, DROP[None], "module")
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     for name, drop in DROP.items():

@@ -43,6 +43,7 @@ def test_the_file_indexes_names_and_reads_each_account():
     assert got.username == "bob" and got.password == b.password and got.backups == b""
     assert users.get("alice").backups == a.backups
     assert users.get("carol") is None
+    assert users.iterations == fakes.ITER
     assert sorted(os.listdir(root)) == ["users.bin"]
     _done(root)
 

@@ -75,11 +75,11 @@ def test_the_exact_plan(src: Path, config_dir: Path, tmp_path: Path) -> None:
     )
     mc = ["mpy-cross", "-O3"]
     assert p.compile == [
-        [*mc, "-o", f"{build}/board.mpy", "-s", "board.py", f"{src}/board.py"],
-        [*mc, "-o", f"{build}/tfa/auth.mpy", "-s", "tfa/auth.py", f"{src}/tfa/auth.py"],
-        [*mc, "-o", f"{build}/tfa/ui.mpy", "-s", "tfa/ui.py", f"{src}/tfa/ui.py"],
+        [*mc, "-o", f"{build}/board.mpy", "-s", "board", f"{src}/board.py"],
+        [*mc, "-o", f"{build}/tfa/auth.mpy", "-s", "tfa.auth", f"{src}/tfa/auth.py"],
+        [*mc, "-o", f"{build}/tfa/ui.mpy", "-s", "tfa.ui", f"{src}/tfa/ui.py"],
         [*flash.SLIM, f"{md}/microdot.py", f"{build}/slim/microdot.py"],
-        [*mc, "-o", f"{build}/microdot.mpy", "-s", "microdot.py", f"{build}/slim/microdot.py"],
+        [*mc, "-o", f"{build}/microdot.mpy", "-s", "microdot", f"{build}/slim/microdot.py"],
     ]  # fmt: skip
     c = ["mpremote", "connect", "/dev/ttyACM0"]
     assert p.deploy == [
@@ -119,7 +119,7 @@ def test_dry_run_prints_and_runs_nothing(
     result = CliRunner().invoke(flash.app, args)
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[0] == f"mpy-cross -O3 -o '<build>/board.mpy' -s board.py {src}/board.py"
+    assert lines[0] == f"mpy-cross -O3 -o '<build>/board.mpy' -s board {src}/board.py"
     assert lines[-1] == "mpremote connect /dev/ttyACM1 reset"
     assert any(line.endswith(f"{config_dir}/key.der :") for line in lines)
     assert sum(line.startswith("mpy-cross ") for line in lines) == 4  # 3 modules and Microdot

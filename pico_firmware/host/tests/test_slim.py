@@ -42,6 +42,17 @@ def test_a_microdot_without_a_dropped_name_is_refused() -> None:
         slim.slim_microdot(SOURCE.replace("async def start_server(", "async def serve_it("))
 
 
+def test_only_the_micropython_import_branch_is_kept() -> None:
+    slimmed = slim.slim_microdot(SOURCE)
+    for cpython_only in ("orjson", "inspect", "functools", "traceback", "run_in_executor"):
+        assert cpython_only not in slimmed
+    assert "from sys import print_exception" in slimmed
+    assert "def invoke_handler" in slimmed and "def iscoroutine" in slimmed
+    odd = "try:\n    import ujson\nexcept ImportError:\n    pass\n" + SOURCE
+    with pytest.raises(slim.SlimError, match="ujson"):
+        slim.slim_microdot(odd)
+
+
 def test_slim_microdot_compiles_and_serves_a_route_on_micropython(tmp_path: Path) -> None:
     slim.write_slim_microdot(emulator.microdot_source(), tmp_path / "src" / "microdot.py")
     out = tmp_path / "microdot.mpy"

@@ -16,11 +16,11 @@ from micropython import const
 
 from tfa import pbkdf2, totp
 
-MAX_FAILURES = const(5)
-LOCK_CAP_S = const(86400)
-MAX_CHALLENGES = const(16)
-MAX_SESSIONS = const(16)  # a personal board: the oldest session goes first when full
-MAX_STRANGERS = const(16)  # unknown names tracked for lockout (LOGIN-3)
+_MAX_FAILURES = const(5)
+_LOCK_CAP_S = const(86400)
+_MAX_CHALLENGES = const(16)
+_MAX_SESSIONS = const(16)  # a personal board: the oldest session goes first when full
+_MAX_STRANGERS = const(16)  # unknown names tracked for lockout (LOGIN-3)
 
 # row fields
 _FAILS = const(0)
@@ -92,7 +92,7 @@ class Auth:
 
     def _make_room(self):
         strangers = [k for k in self.rows if k not in self.users]
-        if len(strangers) < MAX_STRANGERS:
+        if len(strangers) < _MAX_STRANGERS:
             return
         now = self.clock.now()
         victim = None
@@ -122,14 +122,14 @@ class Auth:
         row = self._row(name)
         row[_FAILS] += 1
         self.logins_failed += 1
-        if row[_FAILS] >= MAX_FAILURES:
+        if row[_FAILS] >= _MAX_FAILURES:
             row[_LEVEL] += 1
             d = self.lockout_s
             for _ in range(row[_LEVEL] - 1):
                 d *= 2
-                if d >= LOCK_CAP_S:
+                if d >= _LOCK_CAP_S:
                     break
-            row[_UNTIL] = now + min(d, LOCK_CAP_S)
+            row[_UNTIL] = now + min(d, _LOCK_CAP_S)
             self.store.save(self.rows, True)
         else:
             self.store.save(self.rows)
@@ -148,7 +148,7 @@ class Auth:
             self._fail(username, now)
             return "invalid_credentials", None
         tok = token(self.rand)
-        self._prune(self.challenges, self.challenge_ttl_s, MAX_CHALLENGES, now)
+        self._prune(self.challenges, self.challenge_ttl_s, _MAX_CHALLENGES, now)
         self.challenges[_key(tok)] = [username, now]
         return "challenge_issued", tok
 
@@ -202,7 +202,7 @@ class Auth:
         self.store.save(self.rows, True)
         self.logins_ok += 1
         tok = token(self.rand)
-        self._prune(self.sessions, self.session_ttl_s, MAX_SESSIONS, now)
+        self._prune(self.sessions, self.session_ttl_s, _MAX_SESSIONS, now)
         self.sessions[_key(tok)] = [name, now]
         return "success", name, tok
 
@@ -246,7 +246,7 @@ class Auth:
 
     def stats(self):
         now = self.clock.now()
-        self._prune(self.sessions, self.session_ttl_s, MAX_SESSIONS + 1, now)
+        self._prune(self.sessions, self.session_ttl_s, _MAX_SESSIONS + 1, now)
         locked = 0
         for r in self.rows.values():
             if r[_UNTIL] > now:

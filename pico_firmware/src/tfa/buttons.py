@@ -9,13 +9,13 @@ import time
 from micropython import const
 
 NAMES = "ABXY"
-DEBOUNCE_MS = const(30)
+_DEBOUNCE_MS = const(30)
 
 
 class Buttons:
     """Pins are anything with .value(); `on_gpio` makes the board's machine.Pin ones."""
 
-    def __init__(self, pins, names=NAMES, debounce_ms=DEBOUNCE_MS, ticks_ms=None):
+    def __init__(self, pins, names=NAMES, debounce_ms=_DEBOUNCE_MS, ticks_ms=None):
         self._pins = pins
         self._names = names
         self._debounce = debounce_ms

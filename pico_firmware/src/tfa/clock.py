@@ -12,9 +12,9 @@ from micropython import const
 
 FLOOR = const(1764547200)  # 2025-12-01: no right answer is older than this firmware
 CEILING = const(4102444800)  # 2100-01-01: an answer past it is bogus, and would become the floor
-FIRST_RETRY_S = const(15)
-UNSYNCED_RETRY_S = const(60)  # before the first sync, verify is down: keep asking often
-SAVE_EVERY_S = const(3600)
+_FIRST_RETRY_S = const(15)
+_UNSYNCED_RETRY_S = const(60)  # before the first sync, verify is down: keep asking often
+_SAVE_EVERY_S = const(3600)
 
 
 def epoch_offset():
@@ -66,7 +66,7 @@ class Clock:
         self.last_sync = None
         self.last_error = None
         self.rejected = 0
-        self._retry_s = FIRST_RETRY_S
+        self._retry_s = _FIRST_RETRY_S
         now = self._ticks()
         self._next_sync = now
         self._next_save = now
@@ -100,7 +100,7 @@ class Clock:
         self._synced = True
         self.last_sync = t
         self.last_error = None
-        self._retry_s = FIRST_RETRY_S
+        self._retry_s = _FIRST_RETRY_S
         self._next_sync = time.ticks_add(self._ticks(), self._interval * 1000)
         self._save_floor(t)
         return True
@@ -109,7 +109,7 @@ class Clock:
         # A board already synced keeps its RTC (drift over hours is far below a TOTP step).
         self.last_error = why
         self._next_sync = time.ticks_add(self._ticks(), self._retry_s * 1000)
-        cap = self._interval if self._synced else min(UNSYNCED_RETRY_S, self._interval)
+        cap = self._interval if self._synced else min(_UNSYNCED_RETRY_S, self._interval)
         self._retry_s = min(self._retry_s * 2, cap)
         return False
 
@@ -121,7 +121,7 @@ class Clock:
             return 0
 
     def _save_floor(self, t):
-        self._next_save = time.ticks_add(self._ticks(), SAVE_EVERY_S * 1000)
+        self._next_save = time.ticks_add(self._ticks(), _SAVE_EVERY_S * 1000)
         self.floor = max(self.floor, t)
         if self.floor <= self._saved:
             return

@@ -9,7 +9,7 @@ import os
 
 from micropython import const
 
-MAX_BYTES = const(16384)
+_MAX_BYTES = const(16384)
 FORBIDDEN = ("password", "code", "totp_code", "backup_code", "token", "secret")
 
 
@@ -32,7 +32,7 @@ def _check(value):
 
 
 class EventLog:
-    def __init__(self, path="/events.log", max_bytes=MAX_BYTES):
+    def __init__(self, path="/events.log", max_bytes=_MAX_BYTES):
         self.path = path
         self.old = path + ".1"
         self.max_bytes = max_bytes

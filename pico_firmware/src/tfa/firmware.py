@@ -11,10 +11,9 @@ from micropython import const
 
 from tfa import http
 from tfa.auth import Auth
-from tfa.params import PBKDF2_ITERATIONS
 from tfa.store import Store
 
-TICK_MS = const(100)
+_TICK_MS = const(100)
 VERSION = "1"
 
 
@@ -44,7 +43,8 @@ class Firmware:
             "challenge_ttl_s": cfg["challenge_ttl_s"],
         }
         rand = ad.get("rand") or os.urandom
-        self.auth = Auth(users, policy, self.clock, rand, self.store, PBKDF2_ITERATIONS)
+        # users: a tfa.users.UserFile; unknown names cost as much as its costliest entry
+        self.auth = Auth(users, policy, self.clock, rand, self.store, users.iterations)
         if self.store.recovered:
             print("state:", self.store.recovered)
         slots = cfg["max_connections"]
@@ -159,7 +159,7 @@ class Firmware:
                     self.ui.tick()
             except Exception as e:  # an adapter's hiccup must not stop the server
                 print("tick:", type(e).__name__, e)
-            await asyncio.sleep_ms(TICK_MS)
+            await asyncio.sleep_ms(_TICK_MS)
 
     def screenshots(self, directory):
         if self.ui is None:

@@ -41,7 +41,8 @@ class FramebufDisplay:
             return
         g = self._glyph
         fill = self._fb.fill_rect
-        for ch in s:
+        for i in range(len(s)):
+            ch = s[i : i + 1]  # a slice: iterating (or s[i]) would intern each character
             g.fill(0)
             g.text(ch, 0, 0, 1)
             for gy in range(GLYPH):

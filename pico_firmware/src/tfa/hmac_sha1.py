@@ -7,17 +7,17 @@ import hashlib
 
 from micropython import const
 
-BLOCK = const(64)
+_BLOCK = const(64)
 _IPAD = int.from_bytes(b"\x36" * 64, "big")
 _OPAD = int.from_bytes(b"\x5c" * 64, "big")
 
 
 def pads(key, algo=hashlib.sha1):
     """The (inner, outer) padded keys; reuse them when one key signs many messages (PBKDF2)."""
-    if len(key) > BLOCK:
+    if len(key) > _BLOCK:
         key = algo(key).digest()
-    k = int.from_bytes(key + bytes(BLOCK - len(key)), "big")
-    return (k ^ _IPAD).to_bytes(BLOCK, "big"), (k ^ _OPAD).to_bytes(BLOCK, "big")
+    k = int.from_bytes(key + bytes(_BLOCK - len(key)), "big")
+    return (k ^ _IPAD).to_bytes(_BLOCK, "big"), (k ^ _OPAD).to_bytes(_BLOCK, "big")
 
 
 def mac(inner, outer, msg, algo=hashlib.sha1):

@@ -17,16 +17,16 @@ import sys
 from micropython import const
 from microdot import Microdot, NoCaseDict, Request, Response
 
-MAX_HEAD = const(4096)
-MAX_BODY = const(1024)
-DRAIN = const(262144)  # after a 413/431, read and drop at most this much ...
-DRAIN_MS = const(3000)  # ... for at most this long, so the client can read our answer
-MAX_FIELDS = const(48)  # header lines; more is answered 431
-MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects
-BUF = const(4224)  # a head up to MAX_HEAD and its end; the body streams through after it
+_MAX_HEAD = const(4096)
+_MAX_BODY = const(1024)
+_DRAIN = const(262144)  # after a 413/431, read and drop at most this much ...
+_DRAIN_MS = const(3000)  # ... for at most this long, so the client can read our answer
+_MAX_FIELDS = const(48)  # header lines; more is answered 431
+_MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects
+_BUF = const(4224)  # a head up to _MAX_HEAD and its end; the body streams through after it
 
-Request.max_content_length = MAX_BODY
-Request.max_body_length = MAX_BODY
+Request.max_content_length = _MAX_BODY
+Request.max_body_length = _MAX_BODY
 
 REASONS = {
     200: "OK",
@@ -148,7 +148,7 @@ class _Reader:
     async def head(self):
         while True:
             i = self.buf.find(b"\r\n\r\n", self.a, self.b)
-            if i - self.a > MAX_HEAD:
+            if i - self.a > _MAX_HEAD:
                 raise Reject(431, "request_header_fields_too_large", self)
             if i >= 0:
                 # the head stays in the buffer: parse_head reads it line by line, so a
@@ -156,7 +156,7 @@ class _Reader:
                 head = (self.a, i)
                 self.a = i + 4
                 return head
-            if self.b - self.a > MAX_HEAD:
+            if self.b - self.a > _MAX_HEAD:
                 raise Reject(431, "request_header_fields_too_large", self)
             try:
                 await self.fill()
@@ -184,16 +184,16 @@ class _Reader:
             await self.fill()
 
     async def drain(self):
-        """Drop what the client still sends (until it closes, DRAIN bytes or DRAIN_MS):
+        """Drop what the client still sends (until it closes, _DRAIN bytes or _DRAIN_MS):
         closing on unread input would reset the connection before it reads our answer."""
         try:
-            await asyncio.wait_for_ms(self._drop(), DRAIN_MS)
+            await asyncio.wait_for_ms(self._drop(), _DRAIN_MS)
         except Exception:
             pass
 
     async def _drop(self):
         n = 0
-        while n < DRAIN:
+        while n < _DRAIN:
             self.a = self.b = 0
             await self.fill()
             n += self.b
@@ -212,7 +212,7 @@ class _Reader:
                 while await self.line():
                     pass  # trailers
                 return body
-            if len(body) + n > MAX_BODY:
+            if len(body) + n > _MAX_BODY:
                 raise Reject(413, "payload_too_large", self)
             body += await self.exactly(n)
             if await self.exactly(2) != b"\r\n":
@@ -247,7 +247,7 @@ def parse_head(buf, a, end):
     n = 0
     for ln in lines:
         n += 1
-        if n > MAX_FIELDS:
+        if n > _MAX_FIELDS:
             raise Reject(431, "request_header_fields_too_large")
         i = ln.find(":")
         if i <= 0 or ln[0] in " \t":
@@ -270,7 +270,7 @@ class App(Microdot):
     def __init__(self, clock, idle_s=5, on_request=None, buffers=1):
         super().__init__()
         self.nbuf = buffers
-        self.buffers = [bytearray(BUF) for _ in range(buffers)]
+        self.buffers = [bytearray(_BUF) for _ in range(buffers)]
         self.clock = clock
         self.idle_s = idle_s
         self.on_request = on_request
@@ -304,7 +304,7 @@ class App(Microdot):
             if not n.isdigit() or len(n) > 9:
                 raise Reject(400, "invalid_request")
             n = int(n)
-            if n > MAX_BODY:
+            if n > _MAX_BODY:
                 raise Reject(413, "payload_too_large", r)
             body = await r.exactly(n)
         headers["Content-Length"] = str(len(body))
@@ -312,7 +312,7 @@ class App(Microdot):
 
     async def handle_request(self, reader, writer, scheme="http"):
         addr = writer.get_extra_info("peername")
-        buf = self.buffers.pop() if self.buffers else bytearray(BUF)
+        buf = self.buffers.pop() if self.buffers else bytearray(_BUF)
         try:
             await self._handle(_Reader(reader, buf), writer, addr, scheme)
         finally:
@@ -417,7 +417,7 @@ def json_body(req):
     if ctype is None or ctype.split(";")[0].strip().lower() != "application/json":
         return None, error(415, "unsupported_media_type")
     body = req.body
-    if _depth(body) > MAX_DEPTH:  # the parser's stack grows per level: refuse deep nests
+    if _depth(body) > _MAX_DEPTH:  # the parser's stack grows per level: refuse deep nests
         return None, error(400, "invalid_request")
     try:
         data = json.loads(body.decode())
@@ -438,8 +438,8 @@ def text(data, key, lo, hi):
 def is_code(v):
     if not isinstance(v, str) or len(v) != 6:
         return False
-    for ch in v:
-        if ch < "0" or ch > "9":
+    for c in v.encode():  # bytes: iterating the str would intern each digit as a qstr
+        if c < 48 or c > 57:
             return False
     return True
 

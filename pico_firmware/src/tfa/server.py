@@ -15,8 +15,8 @@ import sys
 from asyncio import core
 from micropython import const
 
-BACKLOG = const(8)
-MAX_PENDING = const(8)  # accepted, not yet sending: a socket each, no TLS state
+_BACKLOG = const(8)
+_MAX_PENDING = const(8)  # accepted, not yet sending: a socket each, no TLS state
 
 
 def tls_context(cert, key):
@@ -29,7 +29,7 @@ def tls_context(cert, key):
 
 
 class Server:
-    """Accepts up to MAX_PENDING sockets, but wraps and serves at most `max_connections`.
+    """Accepts up to _MAX_PENDING sockets, but wraps and serves at most `max_connections`.
 
     A new socket waits, unwrapped, until its first bytes arrive: a client that connects and
     sends nothing never takes the TLS slot and is dropped after the idle timeout (INPUT-4).
@@ -61,7 +61,7 @@ class Server:
         s = socket.socket(ai[0], socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(ai[-1])
-        s.listen(BACKLOG)
+        s.listen(_BACKLOG)
         s.setblocking(False)
         self.sock = s
 
@@ -73,7 +73,7 @@ class Server:
     async def serve(self):
         s = self.sock
         while True:
-            await self._until(lambda: self.pending < MAX_PENDING)
+            await self._until(lambda: self.pending < _MAX_PENDING)
             yield core._io_queue.queue_read(s)
             try:
                 c, addr = s.accept()

@@ -7,12 +7,12 @@ from micropython import const
 from tfa import ct
 from tfa.hmac_sha1 import hmac
 
-PERIOD = const(30)
-DIGITS = const(6)
-SKEW = const(1)
+_PERIOD = const(30)
+_DIGITS = const(6)
+_SKEW = const(1)
 
 
-def hotp(secret, counter, digits=DIGITS, algo=hashlib.sha1):
+def hotp(secret, counter, digits=_DIGITS, algo=hashlib.sha1):
     mac = hmac(secret, counter.to_bytes(8, "big"), algo)
     off = mac[-1] & 0x0F
     n = (mac[off] & 0x7F) << 24 | mac[off + 1] << 16 | mac[off + 2] << 8 | mac[off + 3]
@@ -20,15 +20,15 @@ def hotp(secret, counter, digits=DIGITS, algo=hashlib.sha1):
     return "0" * (digits - len(s)) + s
 
 
-def step(t, period=PERIOD):
+def step(t, period=_PERIOD):
     return int(t) // period
 
 
-def totp(secret, t, digits=DIGITS, algo=hashlib.sha1, period=PERIOD):
+def totp(secret, t, digits=_DIGITS, algo=hashlib.sha1, period=_PERIOD):
     return hotp(secret, step(t, period), digits, algo)
 
 
-def match(secret, code, t, last_step=-1, skew=SKEW):
+def match(secret, code, t, last_step=-1, skew=_SKEW):
     """The largest step in T-skew..T+skew after last_step whose code equals `code`, else None.
 
     Every candidate step is computed and compared in constant time, so the answer's timing

@@ -15,8 +15,8 @@ from tfa import screens
 SCREENS = ("main", "log", "cert", "wifi")
 ALL = ("boot", "wifi", "main", "log", "cert")
 LEVELS = (1.0, 0.5, 0.15)
-RECENT = const(8)
-REDRAW_MS = const(1000)
+_RECENT = const(8)
+_REDRAW_MS = const(1000)
 
 _OK = ("success", "challenge_issued", "revoked")
 _FAILED = ("invalid_credentials", "invalid_code")
@@ -58,7 +58,7 @@ class UI:
         elif outcome == "locked":
             self.counts["lockouts"] += 1
         self.recent.append({"time": when, "event": kind, "username": username, "outcome": outcome})
-        if len(self.recent) > RECENT:
+        if len(self.recent) > _RECENT:
             self.recent.pop(0)
         if self.screen in ("main", "log"):
             self.dirty = True
@@ -75,7 +75,7 @@ class UI:
 
     def last_events(self):
         if self._events is not None:
-            return self._events.last(RECENT)
+            return self._events.last(_RECENT)
         return self.recent
 
     def show(self, name):
@@ -117,7 +117,7 @@ class UI:
         self.draw()
         self.display.update()
         self.dirty = False
-        self._next_redraw = time.ticks_add(now, REDRAW_MS)
+        self._next_redraw = time.ticks_add(now, _REDRAW_MS)
         return True
 
     def draw(self, name=None):

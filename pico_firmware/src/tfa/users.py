@@ -48,10 +48,14 @@ class UserFile:
     def __init__(self, path):
         self.path = path
         self.index = {}  # username -> offset of its record
+        # the costliest password entry's iteration count: an unknown name is checked at
+        # this cost, so a login's time does not tell whether the name exists (LOGIN-4)
+        self.iterations = 0
 
     def write(self, users):
         """Replace the file with these Users (atomically: a tmp file renamed over it)."""
         index = {}
+        most = 0
         tmp = self.path + ".tmp"
         try:
             with open(tmp, "wb") as f:
@@ -62,11 +66,13 @@ class UserFile:
                     f.write(rec)
                     index[u.username] = at
                     at += 2 + len(rec)
+                    most = max(most, _n(u.password, 0, 4))  # pbkdf2.pack(): iterations first
         except BaseException:
             os.remove(tmp)  # a bad account stops the boot; the old file stays as it was
             raise
         os.rename(tmp, self.path)
         self.index = index
+        self.iterations = most
 
     def __contains__(self, name):
         return name in self.index
