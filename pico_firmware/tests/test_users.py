@@ -40,8 +40,9 @@ def test_the_file_indexes_names_and_reads_each_account():
     assert "alice" in users and "bob" in users and "carol" not in users
     assert len(users) == 2
     got = users.get("bob")
-    assert got.username == "bob" and got.password == b.password and got.backups == b""
-    assert users.get("alice").backups == a.backups
+    assert got.username == "bob" and got.password == b.password and bytes(got.backups) == b""
+    assert bytes(users.get("alice").backups) == a.backups
+    assert len(users._buf) == 2 + len(record(a))  # the longest record, made once
     assert users.get("carol") is None
     assert users.iterations == fakes.ITER
     assert sorted(os.listdir(root)) == ["users.bin"]
@@ -64,6 +65,18 @@ def test_a_failed_write_keeps_the_old_file():
         pass
     assert sorted(os.listdir(root)) == ["users.bin"]
     assert "alice" in users and users.get("alice") is not None
+    _done(root)
+
+
+def test_a_backup_code_verifies_over_the_file():
+    root = _fresh()
+    users = UserFile(root + "users.bin")
+    users.write([fakes.user("alice"), fakes.user("bob")])
+    auth, clock, _ = fakes.make(users=users)
+    outcome, tok = auth.login("alice", "correct horse")
+    assert auth.verify(tok, backup="fghij-67890")[0] == "success"
+    outcome, tok = auth.login("alice", "correct horse")
+    assert auth.verify(tok, backup="fghij67890")[0] == "invalid_code"  # spent
     _done(root)
 
 

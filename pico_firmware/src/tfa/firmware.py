@@ -152,6 +152,7 @@ class Firmware:
                 self.stopping.set()  # a clean stop between requests (the emulator asks)
             try:
                 self.clock.tick()
+                self.server.tick()
                 if self.wifi is not None:
                     self.wifi.tick()
                 self.store.tick()

@@ -57,13 +57,14 @@ def pack(parsed):
 
 
 def unpack(blob):
-    """The (iterations, salt, hash) of each record in a blob of pack()ed entries, in order."""
+    """The (iterations, salt, hash) of each record in a blob of pack()ed entries, in order;
+    blob may be a memoryview (salt and hash are copied out of it)."""
     i = 0
     while i < len(blob):
         n = int.from_bytes(blob[i : i + 4], "big")
         j = i + 5 + blob[i + 4]
         k = j + 1 + blob[j]
-        yield n, blob[i + 5 : j], blob[j + 1 : k]
+        yield n, bytes(blob[i + 5 : j]), bytes(blob[j + 1 : k])
         i = k
 
 

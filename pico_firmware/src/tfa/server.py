@@ -11,6 +11,7 @@ import asyncio
 import gc
 import socket
 import sys
+import time
 
 from asyncio import core
 from micropython import const
@@ -32,8 +33,10 @@ class Server:
     """Accepts up to _MAX_PENDING sockets, but wraps and serves at most `max_connections`.
 
     A new socket waits, unwrapped, until its first bytes arrive: a client that connects and
-    sends nothing never takes the TLS slot and is dropped after the idle timeout (INPUT-4).
-    A client that trickles holds the slot at most the idle timeout (tfa.http).
+    sends nothing never takes the TLS slot and is dropped after the idle timeout (INPUT-4)
+    by `tick()`, which the firmware's loop calls: one deadline per waiting socket, where
+    asyncio.wait_for would cost each of them ~900 bytes more of heap (a task and its
+    coroutine). A client that trickles holds the slot at most the idle timeout (tfa.http).
     """
 
     def __init__(self, app, host, port, ctx=None, max_connections=1, idle_s=5):
@@ -50,6 +53,7 @@ class Server:
         self.dropped_idle = 0
         self.heap_peak = 0
         self.sock = None
+        self.waiting = {}  # task -> ticks_ms deadline: accepted, nothing sent yet
 
     def sample_heap(self):
         a = gc.mem_alloc()
@@ -83,15 +87,31 @@ class Server:
             self.pending += 1
             asyncio.create_task(self._one(c, _peer(addr)))
 
+    def tick(self):
+        """Drop the sockets that have sent nothing within the idle timeout (INPUT-4)."""
+        now = time.ticks_ms()
+        late = None
+        for task, deadline in self.waiting.items():
+            if time.ticks_diff(now, deadline) >= 0:
+                late = late or []
+                late.append(task)
+        for task in late or ():
+            del self.waiting[task]
+            task.cancel()
+
     async def _one(self, c, peer):
         stream = None
         holding = False
         try:
+            me = asyncio.current_task()
+            self.waiting[me] = time.ticks_add(time.ticks_ms(), self.idle_s * 1000)
             try:
-                await asyncio.wait_for(_readable(c), self.idle_s)
-            except asyncio.TimeoutError:
+                yield core._io_queue.queue_read(c)  # its first bytes
+            except asyncio.CancelledError:
                 self.dropped_idle += 1
                 return
+            finally:
+                self.waiting.pop(me, None)
             await self._until(lambda: self.active < self.max)
             self.active += 1
             self.pending -= 1
@@ -119,10 +139,6 @@ class Server:
                 self.pending -= 1
             gc.collect()
             self.changed.set()
-
-
-async def _readable(sock):
-    yield core._io_queue.queue_read(sock)
 
 
 def _peer(addr):
