@@ -7,6 +7,7 @@ import asyncio
 import gc
 import os
 
+import micropython
 from micropython import const
 
 from tfa import http
@@ -184,8 +185,9 @@ class Firmware:
         await self.stopping.wait()
 
     def shutdown(self):
-        # each run's peak, for the bench (a restart starts the count again)
+        # each run's peak and interned strings, for the bench (a restart starts again)
         print("heap peak:", self.server.heap_peak)
+        micropython.qstr_info()
         try:
             self.store.flush()
         except MemoryError:  # interrupted mid-collection (Ctrl-C): the heap may be locked

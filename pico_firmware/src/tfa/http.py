@@ -421,7 +421,7 @@ def json_body(req):
         return None, error(400, "invalid_request")
     try:
         data = json.loads(body.decode())
-    except (ValueError, UnicodeError, MemoryError):
+    except (ValueError, UnicodeError):  # not MemoryError: that is ours, not the client's
         return None, error(400, "invalid_request")
     if not isinstance(data, dict):
         return None, error(400, "invalid_request")
