@@ -30,7 +30,12 @@ Seams (keyword arguments; each mutant is a few lines that never edits this packa
   mutant never announces the rule it breaks; the durations and `escalation` are the real ones.
 - `edge`: EdgeOptions fields or instance: `{"body_limit": None}` (no body limit),
   `{"cache_control": False}`, `{"www_authenticate": False}`, `{"retry_after_header": False}`,
-  `{"bad_json_status": 500}`.
+  `{"bad_json_status": 500}`; `{"code_format": fn}`: `fn(code)` returns the code to judge or
+  None when malformed (the default takes exactly 6 ASCII digits; `lambda c: f"{int(c):06d}"
+  if len(c) == 6 and c.isdecimal() else None` takes Unicode digits, TOTP-5).
+- `on_restart`: called with the server by `restart()` once the store is reopened, before it
+  serves again; a mutant clears what should have lasted (`server.auth.reset_lockout(name)`
+  for every account: the lock is lost on restart, LOCK-6).
 - `time_synced`: a callable returning False makes verify answer 503 (TOTP-7).
 - `passwords`: a Passwords instance (default: argon2id at the profile's cost).
 
@@ -42,6 +47,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from reference_server.assembly import (
@@ -75,6 +81,7 @@ class EmbeddedServer:
         audit_log: str | None = None,
         idle_timeout: float = IDLE_TIMEOUT_S,
         edge: Any = None,
+        on_restart: Callable[[EmbeddedServer], None] | None = None,
         **seams: Any,
     ) -> None:
         self.profile = profile
@@ -91,6 +98,7 @@ class EmbeddedServer:
             self.cert_path, self.key_path = _self_signed(self._tmpdir or ".")
         self.options: EdgeOptions = resolve(edge, EdgeOptions)
         self.idle_timeout = idle_timeout
+        self.on_restart = on_restart
         self._seams = seams
         self._audit_log = audit_log
         self._port = 0
@@ -146,6 +154,8 @@ class EmbeddedServer:
         self.audit.close()
         self._open()
         self.auth.calibrate()
+        if self.on_restart is not None:
+            self.on_restart(self)
         if running:
             self.start()
 

@@ -2,8 +2,7 @@
 catch it.
 
 Each mutant is built through the seams `reference_server.embedded.EmbeddedServer` offers (keyword
-arguments; nothing in reference_server/ is edited). Where it has no seam, the suite's own
-`FakeServer` breaks the rule instead (`fake=...`). Each runs with `--only` the requirement it
+arguments; nothing in reference_server/ is edited). Each runs with `--only` the requirement it
 breaks (and a neighbour or two), so the whole set stays within a minute or two.
 """
 
@@ -74,6 +73,25 @@ def malformed_codes_counted() -> dict[str, Any]:
     return _authenticator(malformed_code=malformed_code)
 
 
+def unicode_digits_accepted() -> dict[str, Any]:
+    """Codes read with `int()`, which takes any Unicode decimal digits ("٠١٢٣٤٥")."""
+
+    def code_format(code: str) -> str | None:
+        return f"{int(code):06d}" if len(code) == 6 and code.isdecimal() else None
+
+    return {"edge": {"code_format": code_format}}
+
+
+def lock_lost_on_restart() -> dict[str, Any]:
+    """Lock state kept in memory only: a restart forgets every failure and lock."""
+
+    def forget_locks(server: Any) -> None:
+        for account in server.accounts:
+            server.auth.reset_lockout(account.username)
+
+    return {"on_restart": forget_locks}
+
+
 @dataclass(frozen=True)
 class Mutant:
     name: str
@@ -81,7 +99,6 @@ class Mutant:
     seams: dict[str, Any] | Any = field(
         default_factory=dict
     )  # EmbeddedServer keywords (or a maker)
-    fake: dict[str, Any] | None = None  # FakeServer Rules changes, where no seam exists
     also: tuple[str, ...] = ()  # neighbours run alongside
 
     @property
@@ -126,7 +143,6 @@ MUTANTS = [
     Mutant("no Cache-Control: no-store", "SESS-1", {"edge": {"cache_control": False}}),
     Mutant("malformed codes counted", "TOTP-5", malformed_codes_counted),
     Mutant("idle clients never dropped", "INPUT-4", {"idle_timeout": 3600.0}),
-    # No EmbeddedServer seam for these two: the suite's FakeServer breaks the rule instead.
-    Mutant("Unicode digits accepted as a code", "TOTP-5", fake={"accept_unicode_digits": True}),
-    Mutant("lock state lost on restart", "LOCK-6", fake={"lock_survives_restart": False}),
+    Mutant("Unicode digits accepted as a code", "TOTP-5", unicode_digits_accepted),
+    Mutant("lock state lost on restart", "LOCK-6", lock_lost_on_restart),
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,8 +21,6 @@ from reference_server.auth import (
 )
 from reference_server.edge.errors import error_response, locked_response
 from reference_server.edge.options import EdgeOptions
-
-CODE = re.compile(r"[0-9]{6}")
 
 
 class BadRequest(Exception):
@@ -158,7 +155,8 @@ async def verify(request: Request) -> Response:
             code, backup = data["totp_code"], None
             if not isinstance(code, str):
                 raise BadRequest
-            if not CODE.fullmatch(code):
+            code = _options(request).code_format(code)
+            if code is None:
                 await run_in_threadpool(auth.malformed_code, token, _source(request))
                 raise BadRequest
     except BadRequest as exc:

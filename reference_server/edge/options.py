@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+CODE = re.compile(r"[0-9]{6}")
+
+
+def ascii_code(code: str) -> str | None:
+    """A TOTP code is exactly 6 ASCII digits (TOTP-5); anything else is malformed (None)."""
+    return code if CODE.fullmatch(code) else None
 
 
 @dataclass
@@ -13,4 +22,6 @@ class EdgeOptions:
     www_authenticate: bool = True  # SESS-3
     retry_after_header: bool = True  # LOCK-2
     bad_json_status: int = 400  # INPUT-1, for a body that is not JSON (a mutant answers 500)
+    # TOTP-5: the code to judge, or None when malformed (a mutant takes Unicode digits)
+    code_format: Callable[[str], str | None] = ascii_code
     realm: str = "tfa"

@@ -204,3 +204,36 @@ def test_time_not_synced(make_server, make_client):
     server = make_server(time_synced=lambda: False)
     c = make_client(server)
     assert verify(c, challenge(c, server), code_for(server)).status_code == 503
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def unicode_digits(code: str) -> str | None:
+    return f"{int(code):06d}" if len(code) == 6 and code.isdecimal() else None
+
+
+def test_code_format(make_server, make_client):
+    code_of = lambda server: code_for(server).translate(ARABIC_INDIC)  # noqa: E731
+    reference = make_server()
+    c = make_client(reference)
+    assert verify(c, challenge(c, reference), code_of(reference)).status_code == 400
+    lenient = make_server(edge={"code_format": unicode_digits})
+    c = make_client(lenient)
+    assert verify(c, challenge(c, lenient), code_of(lenient)).status_code == 200
+
+
+def test_on_restart(make_server, make_client):
+    def forget_locks(server):
+        for account in server.accounts:
+            server.auth.reset_lockout(account.username)
+
+    seen = []
+    server = make_server(on_restart=lambda s: seen.append(s))
+    server.restart()
+    assert seen == [server]
+    server = make_server(on_restart=forget_locks)
+    c = make_client(server)
+    assert fails_then(c, server, 5) == 429
+    server.restart()
+    assert login(make_client(server), server).status_code == 200  # the reference keeps it
