@@ -6,6 +6,6 @@ the requirement ID of CONTRACT.md it checks; reports say which requirements pass
 (a failing SHOULD) or were not run, and why.
 """
 
-from conformance.requirements import requirement
+from conformance.requirements import requirement, runs_alone, runs_beside
 
-__all__ = ["requirement"]
+__all__ = ["requirement", "runs_alone", "runs_beside"]

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from conformance.recorder import Recorder
+from conformance.timing import LOGIN, timed
 
 TIMEOUT_S = 15.0
 
@@ -58,9 +59,10 @@ class Api:
         return self.client.get("/api/info")
 
     def login(self, username: str, password: str, **extra: Any) -> httpx.Response:
-        return self.post_json(
-            "/api/auth/login", {"username": username, "password": password, **extra}
-        )
+        with timed(LOGIN):
+            return self.post_json(
+                "/api/auth/login", {"username": username, "password": password, **extra}
+            )
 
     def verify(
         self, challenge: str, code: str | None = None, backup_code: str | None = None

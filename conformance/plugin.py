@@ -21,9 +21,10 @@ from rich.table import Table
 
 from conformance.accounts import Account
 from conformance.api import Api
+from conformance.beside import SIDE_RUN, TIMINGS, SideRuns, is_alone, is_beside
 from conformance.profile import ProfileError, load_profile
 from conformance.recorder import Recorder
-from conformance.requirements import MARKER, load_requirements, sort_ids
+from conformance.requirements import ALONE, BESIDE, MARKER, load_requirements, sort_ids
 from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
 from conformance.session import Conformance, Target
 
@@ -40,6 +41,7 @@ class PluginState:
     cases: dict[str, CaseResult] = field(default_factory=dict)
     session: Conformance | None = None
     setup_error: str = ""
+    setup_exception: BaseException | None = None
     started: float = field(default_factory=time.time)
     result: RunResult | None = None
     cleanups: list[Any] = field(default_factory=list)
@@ -47,6 +49,7 @@ class PluginState:
 
 
 STATE = pytest.StashKey[PluginState]()
+SIDE_RUNS = pytest.StashKey[SideRuns]()
 RECORDER = pytest.StashKey[Recorder]()
 NOTES = pytest.StashKey[list[str]]()
 
@@ -68,6 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}(id, level, rationale): the requirement judged")
+    config.addinivalue_line("markers", f"{BESIDE}: a case that mostly waits (beside.py)")
+    config.addinivalue_line("markers", f"{ALONE}: a case that nothing may run beside")
     state = PluginState()
     only = config.getoption("--only")
     if only:
@@ -80,6 +85,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 + ", ".join(sort_ids(known))
             )
     config.stash[STATE] = state
+    side_runs = SideRuns(ensure_session, start_before=lambda item: order_of(item)[0] >= 2)
+    config.stash[SIDE_RUNS] = side_runs
+    config.pluginmanager.register(side_runs, "conformance-side-runs")
 
 
 def inject_target(config: pytest.Config, target: Target) -> None:
@@ -95,21 +103,40 @@ def requirement_of(item: pytest.Item) -> tuple[str, str, str] | None:
     return str(req_id), str(level), str(rationale)
 
 
-# Run order on a live target. Each account accepts one TOTP step at a time (TOTP-4), so the
-# cases that need an unused account with a particular step go first, while all accounts are
-# unused; the timed cases come next, and while they wait the accounts' steps come round again.
-FIRST = ("TOTP-3", "TOTP-2", "TOTP-1", "LOCK-7", "LOCK-3", "CHAL-3", "SESS-4", "INPUT-4")
+# Run order. The cases that nothing may run beside go first (LOCK-6 while every account is
+# unused). Each account accepts one TOTP step at a time (TOTP-4) and a step comes round every
+# 30 s, so the cases that spend steps (or need several accounts) come next, while all accounts
+# are theirs, those needing a particular unused step first. Then, on a live target, the cases
+# that mostly wait start in threads (beside.py) while the rest run; they are reported last.
+# Of the cases run alone, LOCK-6 goes first: the accounts it locks are free again after INPUT-4.
+ALONE_FIRST = ("LOCK-6",)
+FIRST = (
+    "TOTP-3", "TOTP-2", "TOTP-1", "TOTP-4", "TOTP-5", "TOTP-6", "TOTP-7", "CHAL-1", "LOG-1",
+    "INPUT-1", "LOGIN-4", "LOCK-1", "LOCK-2", "LOCK-5",
+)  # fmt: skip
+# Of the rest, CHAL-2 comes once backup codes are known to work (it then spends no step), and
+# the cases that leave their account locked go last, so that the others need not wait for it.
+LATER = ("CHAL-2",)
+LAST = ("LOCK-4", "LOGIN-3")
 
 
-def _order(item: pytest.Item) -> int:
+def order_of(item: pytest.Item) -> tuple[int, int]:
+    """(group, rank): 0 alone, 1 spending TOTP steps, 2 the rest, 3 the waiting cases."""
     req = requirement_of(item)
-    return FIRST.index(req[0]) if req is not None and req[0] in FIRST else len(FIRST)
+    req_id = req[0] if req is not None else ""
+    if is_alone(item):
+        return (0, 0 if req_id in ALONE_FIRST else 1)
+    if is_beside(item):
+        return (3, 0)
+    if req_id in FIRST:
+        return (1, FIRST.index(req_id))
+    return (2, 2 if req_id in LAST else 1 if req_id in LATER else 0)
 
 
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    items.sort(key=_order)
+    items.sort(key=order_of)
     state = config.stash[STATE]
     if state.only is None:
         return
@@ -150,11 +177,13 @@ def print_matrix(items: list[pytest.Item], console: Console) -> None:
 
 
 # --- fixtures ---------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def conformance(request: pytest.FixtureRequest) -> Iterator[Conformance]:
-    """The run's shared view of the target; fails every case if the target cannot be judged."""
-    config = request.config
+def ensure_session(config: pytest.Config) -> Conformance:
+    """The run's shared view of the target, made once (a failure is kept and raised again)."""
     state = config.stash[STATE]
+    if state.session is not None:
+        return state.session
+    if state.setup_exception is not None:
+        raise state.setup_exception
     try:
         target = state.target or _target_from_options(config, state)
         state.target = target
@@ -162,9 +191,16 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Conformance]:
         session.start()
     except Exception as exc:
         state.setup_error = f"{type(exc).__name__}: {exc}"
+        state.setup_exception = exc
         raise
     state.session = session
-    yield session
+    return session
+
+
+@pytest.fixture(scope="session")
+def conformance(request: pytest.FixtureRequest) -> Conformance:
+    """The run's shared view of the target; fails every case if the target cannot be judged."""
+    return ensure_session(request.config)
 
 
 def _target_from_options(config: pytest.Config, state: PluginState) -> Target:
@@ -246,6 +282,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if state.session is not None:
             case.message = state.session.masker.text(case.message)
     if report.when == "teardown":
+        side_run = item.stash.get(SIDE_RUN, None)
+        if side_run is not None:
+            case.duration = side_run.duration
+            item.stash[RECORDER] = side_run.recorder
+            item.stash[NOTES] = side_run.notes
+        timings = item.stash.get(TIMINGS, None)
+        if timings is not None:
+            case.timings = timings.as_dict()
         recorder = item.stash.get(RECORDER, None)
         if recorder is not None and case.outcome == FAILED:
             case.exchanges = [e.to_dict() for e in recorder.exchanges[-40:]]
@@ -349,5 +393,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is None:
         return
+    config.stash[SIDE_RUNS].join()
     for cleanup in reversed(state.cleanups):
         cleanup()

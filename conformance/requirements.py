@@ -15,6 +15,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 LEVELS = ("MUST", "SHOULD")
 MARKER = "requirement"
+BESIDE = "runs_beside"  # a case that mostly waits on the target's clock
+ALONE = "runs_alone"  # a case that nothing may run beside (it restarts or occupies the target)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 CONTRACT_PATHS = (REPO_ROOT / "CONTRACT.md", REPO_ROOT.parent / "shared" / "CONTRACT.md")
@@ -45,6 +47,18 @@ def requirement(req_id: str, level: str, rationale: str) -> Callable[[F], F]:
         return pytest.mark.requirement(req_id, level, rationale)(fn)
 
     return mark
+
+
+def runs_beside(fn: F) -> F:
+    """A case that mostly waits for a lock, a challenge or a session to end: against a live
+    target it runs in its own thread beside the other cases, so that the waits overlap."""
+    return getattr(pytest.mark, BESIDE)(fn)
+
+
+def runs_alone(fn: F) -> F:
+    """A case that nothing may run beside: it restarts the target, or holds its connections
+    idle (a small server serves one client at a time, and would stall timed checks)."""
+    return getattr(pytest.mark, ALONE)(fn)
 
 
 def requirements_from_spec(path: Path = SPEC_PATH) -> dict[str, Requirement]:

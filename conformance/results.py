@@ -22,6 +22,7 @@ class CaseResult:
     message: str = ""
     notes: list[str] = field(default_factory=list)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per category (timing.py)
 
     @property
     def verdict(self) -> str:

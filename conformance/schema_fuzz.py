@@ -21,6 +21,7 @@ from conformance import oracle
 from conformance.accounts import Account
 from conformance.requirements import REPO_ROOT, SPEC_PATH
 from conformance.session import Conformance
+from conformance.timing import SCHEMATHESIS, timed
 
 CONFIG_PATH = REPO_ROOT / "schemathesis.toml"
 MAX_EXAMPLES = 5
@@ -52,6 +53,11 @@ def _requests_verify(session: Conformance) -> str | bool:
 
 def run_operations(session: Conformance, mode: GenerationMode, token: str) -> list[str]:
     """Every operation with `mode` data; returns failure descriptions (empty when conformant)."""
+    with timed(SCHEMATHESIS):
+        return _run_operations(session, mode, token)
+
+
+def _run_operations(session: Conformance, mode: GenerationMode, token: str) -> list[str]:
     schema = load_schema()
     failures: list[str] = []
     base_url, verify = session.target.base_url, _requests_verify(session)
@@ -114,7 +120,7 @@ def run_stateful(session: Conformance, account: Account) -> None:
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": base_url, "verify": verify}
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), timed(SCHEMATHESIS):
         warnings.simplefilter("ignore")
         Links.run(settings=_settings(STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS))
 

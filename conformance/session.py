@@ -7,6 +7,7 @@ that the account pool always knows what the target was told.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +30,10 @@ from conformance.clock import (
 )
 from conformance.profile import TargetProfile
 from conformance.recorder import Masker, Recorder
+from conformance.timing import ACCOUNT_WAIT, EXPIRY_WAIT, STEP_WAIT, timed
 
 MAX_UNLONG_WAIT_S = 60.0
+POOL_POLL_S = 0.5  # how often a case waiting for an account held by another looks again
 FAILURE_BUDGET = 2  # failures an account may carry into a case that does not count to the lock
 LOGIN_BUDGET_S = 2.0  # a login's round trip, kept clear of the next step boundary
 
@@ -76,6 +79,7 @@ class Conformance:
     verify: Any = True
     session_tokens: list[str] = field(default_factory=list)
     backup_codes_work: bool | None = None
+    pool_changed: threading.Condition = field(default_factory=threading.Condition)
 
     # --- set-up -------------------------------------------------------------------------
     def start(self) -> None:
@@ -153,9 +157,10 @@ class Conformance:
                 "run with --long (or against a test-profile target)"
             )
 
-    def wait(self, seconds: float) -> None:
+    def wait(self, seconds: float, category: str = EXPIRY_WAIT) -> None:
         assert self.clock is not None
-        self.clock.wait(seconds)
+        with timed(category):
+            self.clock.wait(seconds)
 
     def wait_until(self, when: float) -> None:
         self.wait(when - self.now)
@@ -164,7 +169,7 @@ class Conformance:
     def safe_now(self) -> float:
         """Wait to a point at least a safe margin from a step boundary; return target time."""
         assert self.clock is not None
-        self.clock.wait(safe_delay(self.clock.now(), margin_for(self.clock)))
+        self.wait(safe_delay(self.clock.now(), margin_for(self.clock)), STEP_WAIT)
         return self.clock.now()
 
     def next_code(self, account: Account, offset: int | None = None) -> tuple[str, int]:
@@ -190,7 +195,14 @@ class Conformance:
                 current = low - 1
             # Every usable step is spent (TOTP-4): wait until step `current` has begun
             # (at most three steps: always allowed, even without --long).
-            self.clock.wait(delay_until_step(t, current, margin_for(self.clock)))
+            self.wait(delay_until_step(t, current, margin_for(self.clock)), STEP_WAIT)
+
+    def step_usable_now(self, account: Account) -> bool:
+        """Whether `ready` would return at once: an unused step, and a boundary far enough."""
+        position = self.now % PERIOD
+        margin = margin_for(self.clock) if self.clock is not None else 0.0
+        safe = margin <= position <= PERIOD - margin - LOGIN_BUDGET_S
+        return safe and account.unused_steps(oracle.step_of(self.now)) > 0
 
     # --- flows that change account state ------------------------------------------------
     def ready(self, account: Account) -> None:
@@ -201,7 +213,7 @@ class Conformance:
         margin = margin_for(self.clock)
         position = self.now % PERIOD
         if position > PERIOD - margin - LOGIN_BUDGET_S:
-            self.clock.wait(PERIOD - position + margin)
+            self.wait(PERIOD - position + margin, STEP_WAIT)
 
     def login_ok(self, api: Api, account: Account, then_verify: bool = True) -> str:
         """The right password: a challenge (after `ready` when a code is to follow at once)."""
@@ -226,7 +238,7 @@ class Conformance:
             position = self.now % PERIOD
             if position <= PERIOD - margin_for(self.clock) - LOGIN_BUDGET_S:
                 return self.login_ok(api, account, then_verify=False), code, step
-            self.clock.wait(PERIOD - position + margin_for(self.clock))
+            self.wait(PERIOD - position + margin_for(self.clock), STEP_WAIT)
 
     def sign_in(
         self, api: Api, account: Account, any_factor: bool = False
@@ -236,13 +248,14 @@ class Conformance:
         return str(body_of(response)["session_token"]), step
 
     def sign_in_response(
-        self, api: Api, account: Account, any_factor: bool = False
+        self, api: Api, account: Account, any_factor: bool = False, challenge: str | None = None
     ) -> tuple[httpx.Response, int | None]:
         """A successful verify. With `any_factor`, a backup code from the profile is used when
         the target takes them (SESS-6): it spends no TOTP step, and each account accepts only
-        one new step per 30 s (TOTP-4), which is what bounds a live run's speed."""
+        one new step per 30 s (TOTP-4), which is what bounds a live run's speed. A `challenge`
+        already at hand saves a login (a slow hash) on that path."""
         if any_factor and self.backup_codes_work is not False and account.spare_backup_code():
-            response = self._backup_sign_in(api, account)
+            response = self._backup_sign_in(api, account, challenge)
             if response is not None:
                 return response, None
         challenge = self.login_ok(api, account)
@@ -258,10 +271,31 @@ class Conformance:
         self.session_tokens.append(str(body_of(response)["session_token"]))
         return response, step
 
-    def _backup_sign_in(self, api: Api, account: Account) -> httpx.Response | None:
+    def any_factor(
+        self, account: Account, prefer_backup: bool = True
+    ) -> tuple[dict[str, str], int | None]:
+        """A second factor the target must take, for a login and verify that follow at once:
+        a backup code where the target has been seen taking them (it spends no TOTP step),
+        else the code of an unused step. With `prefer_backup` False, the code of a step that
+        is usable without waiting comes first. Returns (verify fields, the code's step or
+        None); the caller calls `account.succeeded(step)` on a 200."""
+        backup = account.spare_backup_code() if self.backup_codes_work else None
+        if not prefer_backup and (backup is None or self.step_usable_now(account)):
+            backup = None
+        if backup is not None:
+            account.used_backup_codes.add(backup)
+            return {"backup_code": backup}, None
+        self.ready(account)
+        code, step = self.next_code(account)
+        return {"totp_code": code}, step
+
+    def _backup_sign_in(
+        self, api: Api, account: Account, challenge: str | None = None
+    ) -> httpx.Response | None:
         code = account.spare_backup_code()
         assert code is not None
-        challenge = self.login_ok(api, account, then_verify=False)
+        if challenge is None:
+            challenge = self.login_ok(api, account, then_verify=False)
         account.used_backup_codes.add(code)
         response = api.verify(challenge, backup_code=code)
         if response.status_code == 200:
@@ -302,7 +336,7 @@ class Conformance:
             retry = body.get("retry_after") if isinstance(body, dict) else None
             if not isinstance(retry, int):
                 retry = int(self.policy.lock_length(max(account.locks, 1)))
-            account.saw_lock(self.now, retry)
+            account.saw_lock(self.now, retry, self.policy)
 
     def lock(self, api: Api, account: Account) -> list[httpx.Response]:
         """Five wrong passwords: the fifth is judged and starts the lock (LOCK-1)."""
@@ -316,55 +350,101 @@ class Conformance:
         count: int = 1,
         where: Callable[[Account], bool] | None = None,
         clean: bool = True,
+        spends_step: bool = True,
     ) -> Iterator[list[Account]]:
         """Hand out `count` unlocked accounts; take them back after.
 
         `clean`: no failures counted (cases that count to the lock); otherwise up to
         FAILURE_BUDGET failures may already be counted, which saves a sign-in to reset them.
+        `spends_step`: the case signs in with TOTP codes (it gets the account whose steps are
+        oldest); a case that spends none gets the newest, leaving fresh steps to others.
+        Cases running side by side each get their own accounts; one waits for another's.
         """
         taken: list[Account] = []
         ok = False
         try:
-            for _ in range(count):
-                taken.append(self.acquire(api, where, clean))
+            with timed(ACCOUNT_WAIT):
+                for _ in range(count):
+                    taken.append(self.acquire(api, where, clean, spends_step))
             yield taken
             ok = True
         finally:
-            for account in taken:
-                account.in_use = False
-                if not ok:
-                    account.tainted = True
+            with self.pool_changed:
+                for account in taken:
+                    account.in_use = False
+                    account.holder = None
+                    if not ok:
+                        account.tainted = True
+                self.pool_changed.notify_all()
 
     def acquire(
-        self, api: Api, where: Callable[[Account], bool] | None = None, clean: bool = True
+        self,
+        api: Api,
+        where: Callable[[Account], bool] | None = None,
+        clean: bool = True,
+        spends_step: bool = True,
     ) -> Account:
         assert self.pool is not None
         allowed = 0 if clean else FAILURE_BUDGET
+        me = threading.get_ident()
+        while True:
+            with self.pool_changed:
+                account = self._reserve(where, allowed, spends_step, me)
+            now = self.now
+            if account.is_locked(now):
+                wait = account.locked_until - now
+                if not self.may_wait(wait):
+                    self._unreserve(account)
+                    not_run(
+                        f"every free account is locked for another {wait:.0f} s; "
+                        "provide more accounts or run with --long"
+                    )
+                self.wait(wait, ACCOUNT_WAIT)
+            elif account.is_fresh(now, allowed):
+                return account
+            else:
+                self._reset(api, account)
+            self._unreserve(account)
+
+    def _reserve(
+        self,
+        where: Callable[[Account], bool] | None,
+        allowed: int,
+        spends_step: bool,
+        me: int,
+    ) -> Account:
+        """The best free account, marked in use (call with `pool_changed` held); waits while
+        the only matching accounts are held by cases running beside this one."""
+        assert self.pool is not None
         while True:
             candidates = [
-                a for a in self.pool.candidates(self.now, allowed) if where is None or where(a)
+                a
+                for a in self.pool.candidates(self.now, allowed, spends_step)
+                if where is None or where(a)
             ]
-            if not candidates:
+            if candidates:
+                account = candidates[0]
+                account.in_use = True
+                account.holder = me
+                return account
+            held = [
+                a
+                for a in self.pool.accounts
+                if a.in_use and a.holder != me and not a.broken and (where is None or where(a))
+            ]
+            if not held:
                 usable = len(self.pool.usable())
                 raise NoAccount(
                     f"no free test account: this case needs more than the {usable} usable "
                     f"accounts of the profile ({len(self.pool)} provisioned); provide 8"
                 )
-            account = candidates[0]
-            now = self.now
-            if account.is_locked(now):
-                wait = account.locked_until - now
-                if not self.may_wait(wait):
-                    not_run(
-                        f"every free account is locked for another {wait:.0f} s; "
-                        "provide more accounts or run with --long"
-                    )
-                self.wait(wait)
-                continue
-            if account.is_fresh(now, allowed):
-                account.in_use = True
-                return account
-            self._reset(api, account)
+            self.pool_changed.wait(POOL_POLL_S)
+
+    def _unreserve(self, account: Account) -> None:
+        with self.pool_changed:
+            account.in_use = False
+            account.holder = None
+            self.pool_changed.notify_all()
 
     def _reset(self, api: Api, account: Account) -> None:
         """A successful sign-in clears failures (LOCK-4) and tells us the account's true state."""
@@ -376,7 +456,9 @@ class Conformance:
             if response.status_code != 200:
                 account.broken = True
                 return
-            response, _ = self.sign_in_response(api, account, any_factor=True)
+            response, _ = self.sign_in_response(
+                api, account, any_factor=True, challenge=str(body_of(response)["challenge_token"])
+            )
             api.logout(str(body_of(response)["session_token"]))
         except AssertionError:
             account.tainted = True
@@ -386,6 +468,12 @@ class Conformance:
             account.broken = True
 
     def release_all(self) -> None:
+        """Take back every account this thread still holds (a case that failed may leave some)."""
         assert self.pool is not None
-        for account in self.pool.accounts:
-            account.in_use = False
+        me = threading.get_ident()
+        with self.pool_changed:
+            for account in self.pool.accounts:
+                if account.holder == me or account.holder is None:
+                    account.in_use = False
+                    account.holder = None
+            self.pool_changed.notify_all()

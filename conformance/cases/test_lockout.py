@@ -7,9 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from conformance import requirement
+from conformance import requirement, runs_alone, runs_beside
 from conformance.checks import describe, expect_error, expect_locked, expect_status
 from conformance.session import not_run
+from conformance.timing import RESTART, timed
 
 CONCURRENT_ATTEMPTS = 10
 
@@ -57,6 +58,7 @@ def test_LOCK_2_locked_answer(api, conformance, clean_account):
     expect_locked(verify)
 
 
+@runs_beside
 @requirement("LOCK-3", "MUST", "a lock ends on time: attempts do not extend it; then count from 0")
 def test_LOCK_3_lock_ends_and_resets(api, conformance, clean_account):
     account = clean_account
@@ -188,6 +190,7 @@ def test_LOCK_5_concurrent_verifies_one_code(api, conformance, account):
             client.close()
 
 
+@runs_alone
 @requirement("LOCK-6", "MUST", "a restart must not be a way to clear a lock or reuse a code")
 def test_LOCK_6_state_survives_restart(api, conformance, notes):
     restart = conformance.target.restart
@@ -203,7 +206,8 @@ def test_LOCK_6_state_survives_restart(api, conformance, notes):
         expect_status(api.verify(challenge, code), 200)
         signed.succeeded(step)
         before = conformance.now
-        new_url = restart()
+        with timed(RESTART):
+            new_url = restart()
         took = conformance.now - before
         notes.append(f"the restart took {took:.1f} s")
         if new_url:
@@ -230,6 +234,7 @@ def test_LOCK_6_state_survives_restart(api, conformance, notes):
             notes.append("the lock ended during the restart; its survival was judged by the count")
 
 
+@runs_beside
 @requirement("LOCK-7", "SHOULD", "doubling locks make a month of guessing hopeless")
 def test_LOCK_7_escalation(api, conformance, clean_account, notes):
     account = clean_account

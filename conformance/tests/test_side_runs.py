@@ -1,0 +1,79 @@
+"""Cases that wait run in threads beside the others against a live target (beside.py), and
+their verdicts are the same as if they had run one after another."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.plugin import order_of
+from conformance.profile import profile_from_dict
+from conformance.results import FAILED, PASSED
+from conformance.runner import run_suite
+from conformance.session import Target
+from conformance.tests.harness import IDLE_TIMEOUT_S
+from conformance.tests.mutants import sessions_never_expire
+
+WAITING = ["CHAL-3", "LOCK-3", "SESS-4"]
+
+
+@contextlib.contextmanager
+def live(**seams: Any) -> Iterator[Target]:
+    """The reference server on the real clock, test profile (5 s lock, session, challenge)."""
+    from reference_server.core.clock import SystemClock
+    from reference_server.core.passwords import Passwords
+    from reference_server.embedded import EmbeddedServer
+
+    seams.setdefault("passwords", Passwords.for_profile("test"))
+    server = EmbeddedServer(
+        profile="test", tls=True, clock=SystemClock(), idle_timeout=IDLE_TIMEOUT_S, **seams
+    )
+    try:
+        server.start()
+        yield Target(profile=profile_from_dict(server.target_profile()))
+    finally:
+        server.close()
+
+
+def test_waiting_cases_overlap_and_pass_on_a_live_target():
+    with live() as target:
+        status, result = run_suite(target, only=WAITING + ["INFO-1"], quiet=True)
+    assert result is not None and status == 0
+    verdicts = result.verdicts()
+    assert all(verdicts[r].verdict == PASSED for r in WAITING), verdicts
+    # Each waits about 6.5 s of real time; one after another they would take 19.5 s.
+    waiting = [c for c in result.cases if c.req_id in WAITING]
+    assert all(c.duration > 6 for c in waiting), [(c.req_id, c.duration) for c in waiting]
+    assert result.duration < sum(c.duration for c in waiting) - 6
+    assert all(c.timings.get("lockout/TTL wait", 0) > 6 for c in waiting)
+
+
+def test_a_failure_in_a_side_run_is_reported_with_its_exchanges():
+    with live(**sessions_never_expire()) as target:
+        status, result = run_suite(target, only=["SESS-4", "INFO-1"], quiet=True)
+    assert result is not None and status != 0
+    verdict = result.verdicts()["SESS-4"]
+    assert verdict.verdict == FAILED and "still valid" in verdict.reason
+    assert verdict.cases[0].exchanges, "the failing case shows what the target said"
+
+
+def test_order_alone_first_then_steps_then_the_rest_then_the_waiting_cases():
+    import pytest
+
+    from conformance.runner import pytest_args
+
+    seen: list[tuple[str, tuple[int, int]]] = []
+
+    class Collect:
+        def pytest_collection_finish(self, session: pytest.Session) -> None:
+            for item in session.items:
+                marker = item.get_closest_marker("requirement")
+                seen.append((marker.args[0] if marker else "", order_of(item)))
+
+    pytest.main(pytest_args(quiet=True, extra=["--collect-only"]), plugins=[Collect()])
+    groups = [group for _, (group, _) in seen]
+    assert groups == sorted(groups)
+    assert seen[0][0] == "LOCK-6"
+    assert {r for r, (g, _) in seen if g == 3} == {"CHAL-3", "LOCK-3", "LOCK-7", "SESS-4"}
+    assert {r for r, (g, _) in seen if g == 0} == {"LOCK-6", "INPUT-4"}
