@@ -8,9 +8,11 @@ this repository). Measured on the Unix port: Microdot's heap cost 26 KB -> 18 KB
 
 What is dropped is what the firmware's HTTP edge (tfa.http) replaces or never reaches:
 Microdot's own server loop and request reader (tfa.http.App reads requests and
-tfa.server accepts connections), cookies, files, forms, redirects, sub-applications and
-before/after-request hooks. Everything on the request path stays: routing, URL patterns,
-error handlers, dispatch, Request, Response and its writer, NoCaseDict, MultiDict.
+tfa.server accepts connections), cookies, files, forms, redirects, sub-applications,
+before/after-request hooks, query-string getters, the attributes only those read, and
+CPython-only import fallbacks. Everything on the request path stays: routing, URL
+patterns, error handlers, dispatch, Request, Response and its writer, NoCaseDict and
+MultiDict (a query string is still parsed).
 """
 
 from __future__ import annotations
@@ -60,10 +62,16 @@ DROP: dict[str | None, frozenset[str]] = {
             "default_send_file_max_age",
         }
     ),
+    "MultiDict": frozenset({"get", "getlist"}),  # for handlers that read req.args; ours do not
     "URLPattern": frozenset({"register_type", "__repr__"}),
     "HTTPException": frozenset({"__repr__"}),
 }
 
+
+# class -> attributes its methods set that only dropped members read (each name is heap)
+DROP_SELF: dict[str, frozenset[str]] = {
+    "Request": frozenset({"_json", "_form", "_files", "_stream"}),
+}
 
 # Microdot tries CPython's modules first (`try: import orjson ... except ImportError:`):
 # on MicroPython only one branch can run, and the other's names would still be loaded.
@@ -90,6 +98,31 @@ def _strip(body: list[ast.stmt], drop: frozenset[str], where: str) -> list[ast.s
     if missing:
         raise SlimError(f"microdot {where} has no {', '.join(sorted(missing))}")
     return kept or [ast.Pass()]
+
+
+def _sets_self(node: ast.stmt, names: frozenset[str]) -> str | None:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        t = node.targets[0]
+        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+            return t.attr if t.attr in names else None
+    return None
+
+
+def _strip_self(cls: ast.ClassDef, names: frozenset[str]) -> None:
+    found: set[str] = set()
+    for method in cls.body:
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            kept = []
+            for node in method.body:
+                attr = _sets_self(node, names)
+                if attr is None:
+                    kept.append(node)
+                else:
+                    found.add(attr)
+            method.body = kept or [ast.Pass()]
+    missing = names - found
+    if missing:
+        raise SlimError(f"microdot {cls.name} no longer sets {', '.join(sorted(missing))}")
 
 
 def _no_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
@@ -141,6 +174,8 @@ def slim_microdot(source: str) -> str:
         if name not in classes:
             raise SlimError(f"microdot has no class {name}")
         classes[name].body = _strip(classes[name].body, drop, name)
+    for name, attrs in DROP_SELF.items():
+        _strip_self(classes[name], attrs)
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             node.body = _no_docstring(node.body)

@@ -27,12 +27,13 @@ In "production" the durations must be lockout 300, session 3600 and challenge <=
 
 import json
 
+from micropython import const
+
 from tfa import b32, pbkdf2
 from tfa.auth import User
 from tfa.users import UserFile
 
-PROFILES = ("production", "test")
-MAX_BACKUP_CODES = 30
+_MAX_BACKUP_CODES = const(30)
 
 
 class ConfigError(Exception):
@@ -65,7 +66,7 @@ def _int(cfg, key, lo, hi, default=None):
 
 def load_config(root="/"):
     cfg = _load(root, "/config.json")
-    if cfg.get("profile") not in PROFILES:
+    if cfg.get("profile") not in ("production", "test"):
         raise ConfigError("config.json: profile must be production or test")
     _int(cfg, "port", 1, 65535)
     _int(cfg, "lockout_s", 1, 86400)
@@ -121,7 +122,7 @@ def _users(data):
         if len(secret) < 16:
             raise ConfigError(where + "totp_secret is under 128 bits (TOTP-8)")
         codes = u.get("backup_codes", [])
-        if not isinstance(codes, list) or len(codes) > MAX_BACKUP_CODES:
+        if not isinstance(codes, list) or len(codes) > _MAX_BACKUP_CODES:
             raise ConfigError(where + "backup_codes must be a list of at most 30")
         backups = b""
         for c in codes:

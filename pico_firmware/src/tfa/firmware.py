@@ -15,7 +15,6 @@ from tfa.auth import Auth
 from tfa.store import Store
 
 _TICK_MS = const(100)
-VERSION = "1"
 
 
 def _exists(p):
@@ -85,7 +84,7 @@ class Firmware:
         info = {
             "hostname": host,
             "name": host,
-            "version": VERSION,
+            "version": "1",
             "cert_sha256": self.cfg.get("cert_sha256") or "",
             "url": self.url,
         }

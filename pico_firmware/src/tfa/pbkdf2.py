@@ -8,11 +8,12 @@ The iteration count lives in each entry, so a higher cost can be rolled out entr
 import hashlib
 from binascii import a2b_base64
 
+from micropython import const
+
 from tfa import ct
 from tfa.hmac_sha1 import mac, pads
 
-SCHEME = "pbkdf2_sha256"
-MAX_ITERATIONS = 1000000
+_MAX_ITERATIONS = const(1000000)
 
 
 def pbkdf2_sha256(password, salt, iterations, dklen=32):
@@ -37,10 +38,10 @@ def parse(encoded):
     if not isinstance(encoded, str):
         raise ValueError("hash entry is not a string")
     parts = encoded.split("$")
-    if len(parts) != 4 or parts[0] != SCHEME:
+    if len(parts) != 4 or parts[0] != "pbkdf2_sha256":
         raise ValueError("not a pbkdf2_sha256 entry")
     n = int(parts[1])
-    if n < 1 or n > MAX_ITERATIONS:
+    if n < 1 or n > _MAX_ITERATIONS:
         raise ValueError("iteration count out of range")
     salt = a2b_base64(parts[2])
     digest = a2b_base64(parts[3])

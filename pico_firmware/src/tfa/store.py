@@ -19,8 +19,6 @@ import time
 from micropython import const
 
 FLUSH_MS = const(5000)
-NAME = "auth.json"
-TMP = "auth.tmp"
 
 
 def _exists(path):
@@ -54,8 +52,8 @@ def _valid(row):
 class Store:
     def __init__(self, directory="/state", ticks_ms=None):
         self.dir = directory
-        self.path = directory + "/" + NAME
-        self.tmp = directory + "/" + TMP
+        self.path = directory + "/auth.json"
+        self.tmp = directory + "/auth.tmp"
         self._ticks = ticks_ms or time.ticks_ms
         self._dirty = False
         self._since = 0

@@ -18,8 +18,6 @@ LEVELS = (1.0, 0.5, 0.15)
 _RECENT = const(8)
 _REDRAW_MS = const(1000)
 
-_OK = ("success", "challenge_issued", "revoked")
-_FAILED = ("invalid_credentials", "invalid_code")
 
 
 class UI:
@@ -45,7 +43,7 @@ class UI:
 
     def event(self, kind, outcome, username=None, when=None):
         """One audit event: flash the LED, count it, keep it for the log screen."""
-        if outcome in _OK:
+        if outcome in ("success", "challenge_issued", "revoked"):
             self.led.flash(colours.GREEN)
         elif outcome == "locked":
             self.led.flash(colours.AMBER)
@@ -53,7 +51,7 @@ class UI:
             self.led.flash(colours.RED)
         if kind == "verify" and outcome == "success":
             self.counts["logins_ok"] += 1
-        elif outcome in _FAILED:
+        elif outcome in ("invalid_credentials", "invalid_code"):
             self.counts["logins_failed"] += 1
         elif outcome == "locked":
             self.counts["lockouts"] += 1
