@@ -1,9 +1,10 @@
 """`python -m reference_server.restart PID MARKER`: the restart_command of a served target.
 
 The conformance suite checks LOCK-6 (a lock survives a restart) by running the target profile's
-`restart_command`. This asks a running `serve` (PID) to restart (SIGHUP: it stops serving, closes
-its store and opens everything again from the database, as a new process would) and returns once the
-restarted server accepts connections, which `serve` marks by rewriting MARKER.
+`restart_command`. This asks a running server (PID) to restart (SIGHUP) and returns once the
+restarted server accepts connections, which the server marks by rewriting MARKER. `serve` stops
+serving, closes its store and opens everything again from the database, as a new process would; the
+board emulator (pico_firmware.host.emulator) restarts the firmware on the same board files.
 """
 
 from __future__ import annotations

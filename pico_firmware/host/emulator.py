@@ -237,7 +237,7 @@ def write_profile(
         ca.write_text(pem)
     scheme = "http" if args.plain_http else "https"
     host = f"[{args.host}]" if ":" in args.host else args.host
-    restart = f"{sys.executable} -m pico_firmware.host.restart {os.getpid()} {board / 'generation'}"
+    restart = f"{sys.executable} -m reference_server.restart {os.getpid()} {board / 'generation'}"
     text = target_profile(f"{scheme}://{host}:{args.port}", accounts, ca, restart)
     tmp = target.with_suffix(".tmp")
     tmp.write_text(text)

@@ -29,10 +29,8 @@ import pyotp
 import segno
 import tomli_w
 import typer
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from reference_server import tls
 
 PARAMS = Path(__file__).resolve().parents[1] / "src" / "tfa" / "params.py"
 ITERATIONS_NAME = "PBKDF2_ITERATIONS"
@@ -195,50 +193,21 @@ def make_certificate(
     It is its own trust anchor: clients load its PEM as their CA file, or pin its SHA-256.
     """
     check_hostname(hostname)
-    names: list[x509.GeneralName] = [x509.DNSName(hostname)]
-    if ip is not None:
-        names.append(x509.IPAddress(parse_ip(ip)))
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key()
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    start = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(minutes=5)
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
+    hosts = [hostname] if ip is None else [hostname, str(parse_ip(ip))]
+    issued = tls.issue(
+        hostname,
+        hosts=hosts,
+        usage="server",
+        server_auth=True,
+        key_ids=True,
+        days=days,
+        now=now,
     )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    der = cert.public_bytes(serialization.Encoding.DER)
     return Certificate(
-        cert_der=der,
-        key_der=key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-        sha256=hashlib.sha256(der).hexdigest(),
+        cert_der=issued.cert_der,
+        key_der=issued.key_der,
+        cert_pem=issued.cert_pem,
+        sha256=issued.sha256,
     )
 
 
