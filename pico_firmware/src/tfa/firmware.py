@@ -198,6 +198,10 @@ class Firmware:
 
 def run(cfg, users, ad, root):
     fw = Firmware(cfg, users, ad, root)
+    # collect once a quarter of what is free has been allocated, not only when an allocation
+    # fails: garbage is reclaimed while it is small, and new blocks fill the lowest holes, so
+    # the heap stays in few large free runs (a request's ~1 KB body needs one)
+    gc.threshold(gc.mem_free() // 4)
     try:
         asyncio.run(fw.main())
     except KeyboardInterrupt:

@@ -420,7 +420,7 @@ def json_body(req):
     if _depth(body) > _MAX_DEPTH:  # the parser's stack grows per level: refuse deep nests
         return None, error(400, "invalid_request")
     try:
-        data = json.loads(body.decode())
+        data = json.loads(body)  # bytes: it checks UTF-8 itself, with no decoded copy
     except (ValueError, UnicodeError):  # not MemoryError: that is ours, not the client's
         return None, error(400, "invalid_request")
     if not isinstance(data, dict):
