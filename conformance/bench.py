@@ -1,10 +1,17 @@
 """Wall time of a full conformance run, and where it goes.
 
-    python -m conformance.bench [--only IDS] [--skip-subprocess] [--skip-embedded]
+    python -m conformance.bench [--only IDS] [--skip-subprocess] [--skip-embedded] [--skip-light]
 
-Two runs, measured in the same process: the reference server as a subprocess over HTTPS on
-loopback (test profile, real clock: what `nox -s conformance` does), and in-process
-(EmbeddedServer, production profile, fake clock). Targets: 45 s and 15 s.
+Three runs, measured in the same process: the reference server as a subprocess over HTTPS on
+loopback (test profile, real clock: what `nox -s conformance` does); in-process (EmbeddedServer,
+production profile, fake clock), with the production argon2id cost (64 MiB, t=3: about 0.1 s a
+login here, and a run makes over a hundred); and in-process with the test profile's light
+argon2id, which leaves the suite's own cost (the self-tests' setting). Targets: 45 s and 15 s.
+
+Where the time goes: per section, the slowest cases, and per category (timing.py: TOTP step
+waits, lockout/TTL waits, account waits, logins, Schemathesis, raw-socket idle, restart; the
+rest is plain requests). Cases that wait run beside the others on a live target, so the cases'
+seconds add up to more than the wall time there.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -26,14 +34,17 @@ from conformance.profile import profile_from_dict
 from conformance.runner import run_suite
 from conformance.session import Target
 
-TARGETS_S = {"subprocess": 45.0, "embedded": 15.0}
+TARGETS_S = {"subprocess": 45.0, "embedded": 15.0, "embedded-light": 15.0}
+REQUESTS = "requests (the rest)"
 
 
 @contextlib.contextmanager
-def embedded_target() -> Iterator[Target]:
+def embedded_target(light: bool = False) -> Iterator[Target]:
+    from reference_server.core.passwords import Passwords
     from reference_server.embedded import EmbeddedServer
 
-    server = EmbeddedServer(profile="production", tls=True, idle_timeout=1.0)
+    seams = {"passwords": Passwords.for_profile("test")} if light else {}
+    server = EmbeddedServer(profile="production", tls=True, idle_timeout=1.0, **seams)
     try:
         server.start()
         clock = MovableClock(server.clock.now, server.clock.advance)
@@ -52,12 +63,23 @@ def embedded_target() -> Iterator[Target]:
 
 
 def _cases(report_dir: Path) -> list[tuple[float, str, str, str]]:
+    return [(c["duration"], c["req_id"], c["name"], c["verdict"]) for c in _case_dicts(report_dir)]
+
+
+def _case_dicts(report_dir: Path) -> list[dict[str, Any]]:
     data = json.loads((report_dir / "conformance.json").read_text())
-    return [
-        (c["duration"], c["req_id"], c["name"], c["verdict"])
-        for req in data["requirements"].values()
-        for c in req["cases"]
-    ]
+    return [c for req in data["requirements"].values() for c in req["cases"]]
+
+
+def categories(cases: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds per time category over all cases; what no category claims is "requests"."""
+    totals: dict[str, float] = defaultdict(float)
+    for case in cases:
+        timings = case.get("timings") or {}
+        for category, seconds in timings.items():
+            totals[category] += seconds
+        totals[REQUESTS] += max(0.0, case["duration"] - sum(timings.values()))
+    return dict(totals)
 
 
 def run_subprocess(only: list[str] | None) -> tuple[float, int, Path]:
@@ -67,10 +89,10 @@ def run_subprocess(only: list[str] | None) -> tuple[float, int, Path]:
     return time.perf_counter() - started, status, report_dir
 
 
-def run_embedded(only: list[str] | None) -> tuple[float, int, Path]:
+def run_embedded(only: list[str] | None, light: bool = False) -> tuple[float, int, Path]:
     report_dir = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
     started = time.perf_counter()
-    with embedded_target() as target:
+    with embedded_target(light) as target:
         status, _ = run_suite(target, only=only, report_dir=str(report_dir), quiet=True)
     return time.perf_counter() - started, status, report_dir
 
@@ -98,6 +120,17 @@ def show(console: Console, name: str, wall: float, status: int, report_dir: Path
     for duration, req_id, case, verdict in sorted(cases, reverse=True)[:10]:
         slow.add_row(f"{duration:.2f} s", req_id, case, verdict)
     console.print(slow)
+    spent = Table(title=f"{name}: time categories (summed over cases)")
+    spent.add_column("Category")
+    spent.add_column("Time", justify="right")
+    spent.add_column("Slowest case", justify="left")
+    dicts = _case_dicts(report_dir)
+    for category, total in sorted(categories(dicts).items(), key=lambda x: -x[1]):
+        worst = max(dicts, key=lambda c: (c.get("timings") or {}).get(category, 0.0))
+        seconds = (worst.get("timings") or {}).get(category, 0.0)
+        where = f"{worst['req_id']} {seconds:.2f} s" if seconds else ""
+        spent.add_row(category, f"{total:.2f} s", where)
+    console.print(spent)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated requirement IDs")
     parser.add_argument("--skip-subprocess", action="store_true")
     parser.add_argument("--skip-embedded", action="store_true")
+    parser.add_argument("--skip-light", action="store_true", help="no light-argon2 run")
     options = parser.parse_args(argv)
     only = [p.strip() for p in options.only.split(",")] if options.only else None
     console = Console(highlight=False)
@@ -113,11 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         results["subprocess"] = run_subprocess(only)
     if not options.skip_embedded:
         results["embedded"] = run_embedded(only)
+        if not options.skip_light:
+            results["embedded-light"] = run_embedded(only, light=True)
     for name, (wall, status, report_dir) in results.items():
         show(console, name, wall, status, report_dir)
-    if len(results) == 2:
-        ratio = results["subprocess"][0] / results["embedded"][0]
-        console.print(f"subprocess / embedded wall time: {ratio:.2f}x")
+    walls = {name: result[0] for name, result in results.items()}
+    for a, b in (("subprocess", "embedded"), ("embedded", "embedded-light")):
+        if a in walls and b in walls:
+            console.print(f"{a} / {b} wall time: {walls[a] / walls[b]:.2f}x")
     return 0
 
 

@@ -6,6 +6,7 @@ stateful run signs in for real and the pool still knows each account's state aft
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,9 @@ STATEFUL_STEPS = 5
 BEARER_OPERATIONS = ("GET /api/dashboard", "POST /api/auth/logout")
 
 
+@functools.cache
 def load_schema() -> Any:
+    """Parsed once per process: the positive, negative and stateful runs share it."""
     config = SchemathesisConfig.from_path(CONFIG_PATH) if CONFIG_PATH.exists() else None
     return schemathesis.openapi.from_path(Path(SPEC_PATH), config=config)
 
