@@ -223,6 +223,7 @@ def test_INPUT_4_idle_clients_dropped(api, conformance, notes):
     _info_still_right(api)
 
 
+@runs_alone
 @requirement("INPUT-5", "MUST", "no sequence of bad input takes the server down")
 def test_INPUT_5_survives_garbage(api, conformance):
     base_url, verify = conformance.target.base_url, conformance.verify
