@@ -172,6 +172,11 @@ def run_peaks(output: str) -> list[int]:
     return [int(n) for n in re.findall(r"^heap peak: (\d+)$", output, re.MULTILINE)]
 
 
+def boot_use(output: str) -> list[int]:
+    """The heap in use each firmware run printed once it was serving."""
+    return [int(n) for n in re.findall(r"^heap in use: (\d+)$", output, re.MULTILINE)]
+
+
 def suite(heap: str, port: int) -> int:
     """The conformance suite against the emulator; its verdict and the run's peak heap."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,7 +197,9 @@ def suite(heap: str, port: int) -> int:
         output = log.read_text(errors="replace")
     peaks = run_peaks(output)
     peak = max(peaks) if peaks else 0
+    boots = boot_use(output)
     print(f"heap budget (emulator -X heapsize): {heap}")
+    print(f"in use after boot: {', '.join(f'{b / 1024:.1f}' for b in boots)} KiB")
     print(f"conformance suite: exit {run.returncode} in {took:.0f} s, {len(peaks)} firmware runs")
     met = "met" if peak <= BUDGET_TARGET else "NOT met"
     print(
@@ -213,6 +220,9 @@ def suite(heap: str, port: int) -> int:
 def report(times: dict[str, list[float]], server: dict, heap: str, output: str) -> None:
     peak = server["heap_peak"]
     print(f"heap budget (emulator -X heapsize): {heap}")
+    boots = boot_use(output)
+    if boots:
+        print(f"in use after boot: {boots[0] / 1024:.1f} KiB")
     print(f"peak heap in use: {peak / 1024:.1f} KiB (target <= {BUDGET_TARGET / 1024:.0f} KiB)")
     print(f"requests served: {server['requests']}, flash state writes: {server['state_writes']}")
     print(f"MemoryError in firmware output: {'yes' if 'MemoryError' in output else 'no'}")

@@ -175,7 +175,9 @@ class Firmware:
     async def main(self):
         self.stopping = asyncio.Event()
         self.server.listen()
+        gc.collect()
         print("serving on %s port %d" % (self.cfg.get("bind", "0.0.0.0"), self.cfg["port"]))
+        print("heap in use:", gc.mem_alloc())  # after boot, for the bench
         shots = self.cfg.get("screenshot_dir")
         if shots:
             self.screenshots(shots)
