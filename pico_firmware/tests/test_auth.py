@@ -35,7 +35,7 @@ def test_full_flow_and_logout():
     tok = _challenge(auth)
     outcome, name, session = auth.verify(tok, _code(clock))
     assert (outcome, name) == ("success", "alice")
-    assert auth.session(session) == ["alice", clock.now()]
+    assert auth.session(session) == ("alice", clock.now())
     assert auth.logout(session) == "alice"
     assert auth.session(session) is None
     assert auth.logout(session) is None

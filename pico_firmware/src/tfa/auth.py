@@ -74,8 +74,8 @@ class Auth:
         self.rand = rand
         self.store = store
         self.rows = store.load()
-        self.challenges = {}  # sha256(token) -> [username, issued_at]
-        self.sessions = {}  # sha256(token) -> [username, issued_at]
+        self.challenges = {}  # sha256(token) -> (username, issued_at)
+        self.sessions = {}  # sha256(token) -> (username, issued_at)
         self.dummy = (iterations, _DUMMY_SALT, bytes(32))  # parsed already
         self.logins_ok = 0
         self.logins_failed = 0
@@ -149,7 +149,7 @@ class Auth:
             return "invalid_credentials", None
         tok = token(self.rand)
         self._prune(self.challenges, self.challenge_ttl_s, _MAX_CHALLENGES, now)
-        self.challenges[_key(tok)] = [username, now]
+        self.challenges[_key(tok)] = (username, now)
         return "challenge_issued", tok
 
     # ---- verify -----------------------------------------------------------------------
@@ -203,12 +203,12 @@ class Auth:
         self.logins_ok += 1
         tok = token(self.rand)
         self._prune(self.sessions, self.session_ttl_s, _MAX_SESSIONS, now)
-        self.sessions[_key(tok)] = [name, now]
+        self.sessions[_key(tok)] = (name, now)
         return "success", name, tok
 
     # ---- sessions ---------------------------------------------------------------------
     def session(self, tok):
-        """[username, issued_at] of a live session, or None (SESS-2..4)."""
+        """(username, issued_at) of a live session, or None (SESS-2..4)."""
         return self._lookup(self.sessions, tok, self.session_ttl_s)
 
     def logout(self, tok):

@@ -112,7 +112,9 @@ class Server:
                 return
             finally:
                 self.waiting.pop(me, None)
-            await self._until(lambda: self.active < self.max)
+            while self.active >= self.max:  # no closure: a waiting socket costs less heap
+                self.changed.clear()
+                await self.changed.wait()
             self.active += 1
             self.pending -= 1
             holding = True
