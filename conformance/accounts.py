@@ -43,6 +43,9 @@ class Account:
     broken: bool = False
     in_use: bool = False
     holder: int | None = None  # the thread of the case that holds it
+    # Target time just before the failure that started the latest lock was sent: that lock
+    # ends no earlier than this plus its length, however slowly the target answers.
+    lock_sent: float = 0.0
     pool_accounts: list[Account] = field(default_factory=list, repr=False, compare=False)
     used_backup_codes: set[str] = field(default_factory=set)
 

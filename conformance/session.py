@@ -197,6 +197,11 @@ class Conformance:
             # (at most three steps: always allowed, even without --long).
             self.wait(delay_until_step(t, current, margin_for(self.clock)), STEP_WAIT)
 
+    def factors_at_hand(self, account: Account) -> int:
+        """Second factors the account offers without a wait: unused steps and backup codes."""
+        codes = len(account.unused_backup_codes()) if self.backup_codes_work else 0
+        return account.unused_steps(oracle.step_of(self.now)) + codes
+
     def step_usable_now(self, account: Account) -> bool:
         """Whether `ready` would return at once: an unused step, and a boundary far enough."""
         position = self.now % PERIOD
@@ -340,7 +345,15 @@ class Conformance:
 
     def lock(self, api: Api, account: Account) -> list[httpx.Response]:
         """Five wrong passwords: the fifth is judged and starts the lock (LOCK-1)."""
-        return [self.wrong_password(api, account) for _ in range(self.policy.max_failures)]
+        answers = [self.wrong_password(api, account) for _ in range(self.policy.max_failures - 1)]
+        account.lock_sent = self.now
+        return [*answers, self.wrong_password(api, account)]
+
+    def surely_locked(self, account: Account, length: float) -> bool:
+        """Whether an answer received now was surely judged during the latest lock of `length`
+        (a busy target may queue a request until after the lock has ended)."""
+        assert self.clock is not None
+        return self.now < account.lock_sent + length - self.clock.uncertainty
 
     # --- the pool -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -351,6 +364,7 @@ class Conformance:
         where: Callable[[Account], bool] | None = None,
         clean: bool = True,
         spends_step: bool = True,
+        prefer: Callable[[Account], bool] | None = None,
     ) -> Iterator[list[Account]]:
         """Hand out `count` unlocked accounts; take them back after.
 
@@ -358,6 +372,7 @@ class Conformance:
         FAILURE_BUDGET failures may already be counted, which saves a sign-in to reset them.
         `spends_step`: the case signs in with TOTP codes (it gets the account whose steps are
         oldest); a case that spends none gets the newest, leaving fresh steps to others.
+        `prefer`: accounts for which it is true come first (among the usable ones).
         Cases running side by side each get their own accounts; one waits for another's.
         """
         taken: list[Account] = []
@@ -365,7 +380,7 @@ class Conformance:
         try:
             with timed(ACCOUNT_WAIT):
                 for _ in range(count):
-                    taken.append(self.acquire(api, where, clean, spends_step))
+                    taken.append(self.acquire(api, where, clean, spends_step, prefer))
             yield taken
             ok = True
         finally:
@@ -383,13 +398,14 @@ class Conformance:
         where: Callable[[Account], bool] | None = None,
         clean: bool = True,
         spends_step: bool = True,
+        prefer: Callable[[Account], bool] | None = None,
     ) -> Account:
         assert self.pool is not None
         allowed = 0 if clean else FAILURE_BUDGET
         me = threading.get_ident()
         while True:
             with self.pool_changed:
-                account = self._reserve(where, allowed, spends_step, me)
+                account = self._reserve(where, allowed, spends_step, me, prefer)
             now = self.now
             if account.is_locked(now):
                 wait = account.locked_until - now
@@ -412,6 +428,7 @@ class Conformance:
         allowed: int,
         spends_step: bool,
         me: int,
+        prefer: Callable[[Account], bool] | None = None,
     ) -> Account:
         """The best free account, marked in use (call with `pool_changed` held); waits while
         the only matching accounts are held by cases running beside this one."""
@@ -422,6 +439,8 @@ class Conformance:
                 for a in self.pool.candidates(self.now, allowed, spends_step)
                 if where is None or where(a)
             ]
+            if prefer is not None:
+                candidates.sort(key=lambda a: a.is_locked(self.now) or not prefer(a))
             if candidates:
                 account = candidates[0]
                 account.in_use = True

@@ -60,7 +60,7 @@ def test_LOCK_2_locked_answer(api, conformance, clean_account):
 
 @runs_beside
 @requirement("LOCK-3", "MUST", "a lock ends on time: attempts do not extend it; then count from 0")
-def test_LOCK_3_lock_ends_and_resets(api, conformance, clean_account):
+def test_LOCK_3_lock_ends_and_resets(api, conformance, clean_account, notes):
     account = clean_account
     duration = conformance.policy.lock_length(account.locks + 1)
     conformance.require_wait(duration + 2, "the end of a lock")
@@ -68,12 +68,20 @@ def test_LOCK_3_lock_ends_and_resets(api, conformance, clean_account):
     locked_at = conformance.now
     first_retry = expect_locked(api.login(account.username, account.password))
     conformance.wait(duration / 2)
+    late = 0  # attempts answered after the lock may have ended: a 401 then proves nothing
     for _ in range(3):
         response = api.login(account.username, account.password + "-wrong")
+        if response.status_code != 429 and not conformance.surely_locked(account, duration):
+            expect_error(response, 401, "invalid_credentials")
+            conformance.count(account, response)
+            late += 1
+            continue
         retry = expect_locked(response)
-    assert retry <= first_retry - duration / 2 + 2 + conformance.clock.uncertainty, (
-        f"retry_after grew from {first_retry} to {retry} after attempts during the lock"
-    )
+        assert retry <= first_retry - duration / 2 + 2 + conformance.clock.uncertainty, (
+            f"retry_after grew from {first_retry} to {retry} after attempts during the lock"
+        )
+    if late:
+        notes.append(f"{late} of 3 attempts during the lock were answered after it could end")
     conformance.wait_until(locked_at + duration + 1.5)
     response = api.login(account.username, account.password)
     assert response.status_code != 429, (
@@ -82,8 +90,8 @@ def test_LOCK_3_lock_ends_and_resets(api, conformance, clean_account):
     )
     expect_status(response, 200)
     account.locked_until = 0.0
-    account.failures = 0
-    for n in range(conformance.policy.max_failures - 1):
+    account.failures = late
+    for n in range(late, conformance.policy.max_failures - 1):
         response = conformance.wrong_password(api, account)
         assert response.status_code == 401, (
             f"after the lock ended, failure {n + 1} answered {response.status_code}: "
@@ -264,6 +272,9 @@ def test_LOCK_7_escalation(api, conformance, clean_account, notes):
     conformance.wait_until(second_at + first + 1.5)
     response = api.login(account.username, account.password)
     conformance.note_lock(account, response)
+    if response.status_code != 429 and not conformance.surely_locked(account, second):
+        notes.append(f"the check at {first + 1.5:.1f} s was answered after the lock could end")
+        return
     assert response.status_code == 429, (
         f"the second lock ended after {first:.0f} s, not {second:.0f} s: {describe(response)}"
     )

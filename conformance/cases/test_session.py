@@ -95,7 +95,7 @@ def test_SESS_3_www_authenticate(api, conformance, account):
 
 @runs_beside
 @requirement("SESS-4", "MUST", "a session ends session_ttl_s after issue, not later")
-def test_SESS_4_session_expires(api, conformance):
+def test_SESS_4_session_expires(api, conformance, notes):
     ttl = conformance.ttl("session_ttl_s", 3600)
     conformance.require_wait(ttl + 2, "session expiry")
     # The account is needed for the sign-in only: others may use it while the session ages.
@@ -106,9 +106,13 @@ def test_SESS_4_session_expires(api, conformance):
     if ttl > 3:
         conformance.wait_until(sent + ttl - 1.5)
         response = api.dashboard(token)
-        assert response.status_code == 200, (
+        # Issued after `sent`: an answer back before sent + ttl was judged while still valid.
+        judged_in_time = conformance.now < sent + ttl - conformance.clock.uncertainty
+        assert response.status_code == 200 or not judged_in_time, (
             f"the session ended before {ttl - 1.5:.1f} s of its {ttl:.0f} s: {describe(response)}"
         )
+        if not judged_in_time:
+            notes.append(f"the check at {ttl - 1.5:.1f} s was answered after the session ended")
     conformance.wait_until(received + ttl + 1.5)
     response = api.dashboard(token)
     assert response.status_code != 200, f"the session was still valid after {ttl + 1.5:.1f} s"
