@@ -32,13 +32,20 @@ from pico_firmware.host import flash, provision, slim
 FIRMWARE = Path(__file__).resolve().parents[1] / "src"
 BIN = Path(sys.executable).parent
 # The Pico W's heap is ~192 KB, of which a TLS connection takes ~32 KB: ~160 KB for the
-# firmware on a 32-bit RP2040. The Unix port keeps TLS outside its heap but is 64-bit: every
-# pointer and every GC block (32 bytes instead of 16) is twice as large, and this
-# firmware's heap is mostly code objects and small dicts. Measured here: the firmware
-# (with the UI's 38 KB frame buffer) does not boot in 192K; in use after boot ~183 KB, and
-# ~200 KB at peak during a full conformance run with 12 accounts.
-# 224K = 160 KB x 1.4, our estimate (not a measurement) of that 64-bit inflation.
-DEFAULT_HEAP = "224K"
+# firmware on a 32-bit RP2040 (the budget: `--heap 160K`). The Unix port keeps TLS outside
+# its heap but is 64-bit: every pointer and every GC block (32 bytes instead of 16) is twice
+# as large, and this firmware's heap is mostly code objects and small dicts.
+# Measured here (`python -m pico_firmware.host.bench --suite`: HTTPS, 12 accounts, the full
+# conformance suite): 147 KB in use after boot, 174 KB at peak (over 160K, so 160K cannot
+# pass). The suite passed 3 runs of 3 at 192K; at 184K a 1 KB request body found no free
+# block of 960 bytes (MemoryError), and at 176K requests failed and the suite stalled.
+# What fills it: ~93 KB of loaded code (bytecode, function objects and names from ~42 KB of
+# .mpy: Microdot and asyncio 19, tfa.http 18, the UI 16, adapters 16, auth and crypto 12,
+# the rest 12), the UI's 38 KB frame (picographics allocates it on the board's heap too, so
+# it stays on this one), ~16 KB made at boot (request and account buffers, the accounts
+# index, routes, names interned by main.py and the config loader), and at peak ~27 KB of
+# state and traffic: lockout rows, challenges, sessions, eight waiting sockets, one request.
+DEFAULT_HEAP = "192K"
 EMULATOR_ONLY = ("board.py",)
 SCREENSHOT_EXTRA = 256 * 1024  # save_png holds the frame ~3 times while encoding
 

@@ -29,7 +29,8 @@ SOURCE_ONLY = ("main.py",)  # stays .py on the board
 # -O3: no source line numbers in the bytecode (a traceback names the file and function, not
 # the line): ~2 KB less heap for the firmware and Microdot, which a Pico W's heap needs
 MPY_OPT = "-O3"
-HOST_ONLY = ("emulated.py",)  # the Unix-port emulator's entry point, not for a board
+# the Unix-port emulator's adapters, its framebuf display and PNG writer: never on a board
+HOST_ONLY = ("emulated.py", "tfa/framebuf_display.py", "tfa/png.py")
 # Microdot's core module goes on the board as the top-level `microdot` (as in the emulator):
 # the firmware imports names such as NoCaseDict that the package's __init__ does not re-export.
 MICRODOT = "microdot.py"

@@ -20,7 +20,8 @@ MICROPYTHON = shutil.which("micropython", path=str(Path(sys.executable).parent))
 @pytest.fixture
 def src(tmp_path: Path) -> Path:
     root = tmp_path / "src"
-    for rel in ("main.py", "board.py", "emulated.py", "tfa/ui.py", "tfa/auth.py"):
+    host = ("emulated.py", "tfa/framebuf_display.py", "tfa/png.py")
+    for rel in ("main.py", "board.py", "tfa/ui.py", "tfa/auth.py", *host):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("X = 1\n")
     (root / "tfa/__pycache__").mkdir()
@@ -40,6 +41,12 @@ def config_dir(tmp_path: Path) -> Path:
 
 def test_firmware_files_leave_out_the_emulator_and_caches(src: Path) -> None:
     assert flash.firmware_files(src) == ["board.py", "main.py", "tfa/auth.py", "tfa/ui.py"]
+
+
+def test_the_host_only_modules_exist() -> None:
+    """Each HOST_ONLY name is a real module: a rename cannot put it back on the board."""
+    for rel in flash.HOST_ONLY:
+        assert (flash.SRC / rel).is_file(), rel
 
 
 def test_firmware_without_main_is_refused(tmp_path: Path) -> None:
