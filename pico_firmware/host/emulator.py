@@ -37,7 +37,7 @@ BIN = Path(sys.executable).parent
 # as large, and this firmware's heap is mostly code objects and small dicts.
 # Measured here (`python -m pico_firmware.host.bench --suite`: HTTPS, 12 accounts, the full
 # conformance suite): 147 KB in use after boot, 174 KB at peak (over 160K, so 160K cannot
-# pass). The suite passed 3 runs of 3 at 192K; at 184K a 1 KB request body found no free
+# pass). The suite passed 3 runs of 3 at 184K; at 180K a 1 KB request body found no free
 # block of 960 bytes (MemoryError), and at 176K requests failed and the suite stalled.
 # What fills it: ~93 KB of loaded code (bytecode, function objects and names from ~42 KB of
 # .mpy: Microdot and asyncio 19, tfa.http 18, the UI 16, adapters 16, auth and crypto 12,
@@ -45,7 +45,7 @@ BIN = Path(sys.executable).parent
 # it stays on this one), ~16 KB made at boot (request and account buffers, the accounts
 # index, routes, names interned by main.py and the config loader), and at peak ~27 KB of
 # state and traffic: lockout rows, challenges, sessions, eight waiting sockets, one request.
-DEFAULT_HEAP = "192K"
+DEFAULT_HEAP = "184K"
 EMULATOR_ONLY = ("board.py",)
 SCREENSHOT_EXTRA = 256 * 1024  # save_png holds the frame ~3 times while encoding
 
