@@ -154,3 +154,18 @@ def test_constant_time_equal():
     assert not ct.equal(b"abc", b"ab")
     assert not ct.equal(b"", b"a")
     assert ct.equal(b"", b"")
+
+
+def test_pbkdf2_leaves_the_gc_threshold_as_it_found_it():
+    import gc
+
+    before = gc.threshold()
+    try:
+        gc.threshold(8000)
+        pbkdf2.pbkdf2_sha256(b"pw", b"saltsaltsaltsalt", 50)
+        assert gc.threshold() == 8000
+        gc.threshold(-1)
+        pbkdf2.pbkdf2_sha256(b"pw", b"saltsaltsaltsalt", 5)
+        assert gc.threshold() == -1
+    finally:
+        gc.threshold(before)

@@ -5,6 +5,7 @@
 The iteration count lives in each entry, so a higher cost can be rolled out entry by entry.
 """
 
+import gc
 import hashlib
 from binascii import a2b_base64
 
@@ -19,17 +20,25 @@ _MAX_ITERATIONS = const(1000000)
 def pbkdf2_sha256(password, salt, iterations, dklen=32):
     if isinstance(password, str):
         password = password.encode()
-    inner, outer = pads(password, hashlib.sha256)
-    out = b""
-    block = 1
-    while len(out) < dklen:
-        u = mac(inner, outer, salt + block.to_bytes(4, "big"), hashlib.sha256)
-        acc = int.from_bytes(u, "big")
-        for _ in range(iterations - 1):
-            u = mac(inner, outer, u, hashlib.sha256)
-            acc ^= int.from_bytes(u, "big")
-        out += acc.to_bytes(32, "big")
-        block += 1
+    # every iteration leaves a few hundred bytes of small, short-lived garbage (~1.6 MB for
+    # a login): a GC threshold (tfa.firmware sets one) would collect hundreds of times here,
+    # so it is off for the loop and the heap is collected only when it is full
+    threshold = gc.threshold()
+    gc.threshold(-1)
+    try:
+        inner, outer = pads(password, hashlib.sha256)
+        out = b""
+        block = 1
+        while len(out) < dklen:
+            u = mac(inner, outer, salt + block.to_bytes(4, "big"), hashlib.sha256)
+            acc = int.from_bytes(u, "big")
+            for _ in range(iterations - 1):
+                u = mac(inner, outer, u, hashlib.sha256)
+                acc ^= int.from_bytes(u, "big")
+            out += acc.to_bytes(32, "big")
+            block += 1
+    finally:
+        gc.threshold(threshold)
     return out[:dklen]
 
 
