@@ -38,9 +38,9 @@ BIN = Path(sys.executable).parent
 # Measured here (`python -m pico_firmware.host.bench --suite`: HTTPS, 12 accounts, the full
 # conformance suite): 147 KB in use after boot, 174 KB at peak (over 160K, so 160K cannot
 # pass). At 184K the suite passed 5 runs of 6, with no MemoryError in any (the other run
-# failed LOCK-2 on timing: its challenge expired while the suite waited for a TOTP step); at
-# 180K a 1 KB request body found no free block of 960 bytes (MemoryError), and at 176K
-# requests failed and the suite stalled.
+# failed LOCK-2 on time: verify came 4.7 s into the case and its 5 s challenge had expired);
+# at 180K a 1 KB request body found no free block of 960 bytes (MemoryError), and at
+# 176K requests failed and the suite stalled.
 # What fills it: ~93 KB of loaded code (bytecode, function objects and names from ~42 KB of
 # .mpy: Microdot and asyncio 19, tfa.http 18, the UI 16, adapters 16, auth and crypto 12,
 # the rest 12), the UI's 38 KB frame (picographics allocates it on the board's heap too, so
