@@ -57,7 +57,9 @@ def test_lock_does_not_extend_and_ends_with_a_zero_count():
     clock.t += 100
     assert auth.login("alice", "nope") == ("locked", 200)  # LOCK-3: not extended
     clock.t += 200
-    tok = _challenge(auth)  # the lock is over
+    assert auth.login("alice", "nope") == ("locked", 1)  # second 300 may be the lock's last
+    clock.t += 1
+    tok = _challenge(auth)  # the lock is over, never early
     for _ in range(4):
         assert auth.verify(tok, _wrong(clock))[0] == "invalid_code"
     assert auth.rows["alice"][0] == 4  # counted from zero after the lock
@@ -99,13 +101,13 @@ def test_escalation_doubles_until_a_success_and_is_capped():
         for _ in range(5):
             auth.login("alice", "nope")
         assert auth.login("alice", "nope") == ("locked", d)
-        clock.t += d
+        clock.t += d + 1
     for _ in range(20):
         for _ in range(5):
             auth.login("alice", "nope")
         left = auth.login("alice", "nope")[1]
         assert left <= 86400
-        clock.t += left
+        clock.t += left + 1
     assert left == 86400
     tok = _challenge(auth)
     assert auth.verify(tok, _code(clock))[0] == "success"
@@ -137,7 +139,7 @@ def test_challenge_is_single_use_and_expires():
     assert auth.verify(tok, _code(clock))[0] == "success"
     assert auth.verify(tok, _code(clock, 1))[0] == "invalid_challenge"
     tok = _challenge(auth)
-    clock.t += 119
+    clock.t += 120  # never early: the issuing second may have been its last
     assert auth.challenge_user(tok) == "alice"
     clock.t += 1
     assert auth.verify(tok, _code(clock))[0] == "invalid_challenge"
@@ -145,10 +147,10 @@ def test_challenge_is_single_use_and_expires():
         assert auth.verify(bad, "123456")[0] == "invalid_challenge"
 
 
-def test_session_expires_exactly_at_ttl():
+def test_session_lasts_its_ttl_and_one_second_more_at_most():
     auth, clock, _ = make(session=3600)
     session = auth.verify(_challenge(auth), _code(clock))[2]
-    clock.t += 3599
+    clock.t += 3600
     assert auth.session(session) is not None
     clock.t += 1
     assert auth.session(session) is None
@@ -180,7 +182,7 @@ def test_lasting_changes_are_saved_urgently():
     for _ in range(4):
         auth.login("alice", "nope")
     assert store.urgent == 1  # the lock
-    clock.t += 300
+    clock.t += 301
     auth.verify(_challenge(auth), _code(clock))
     assert store.urgent == 2  # the accepted step
 

@@ -4,6 +4,9 @@ Pure logic: time comes from `clock` (now() -> int, synced() -> bool), randomness
 `rand(n) -> bytes`, persistence through `store` (load() / save(rows, urgent)). Every
 decision runs without awaiting, so on the one-threaded asyncio board a check and its
 update are one atomic step (LOCK-5, TOTP-4).
+The clock has whole seconds, so a moment `t` stands for [t, t+1): a lock, challenge or
+session of `d` seconds from `t` lasts through second t+d and ends at t+d+1, never before
+its full length (it may last up to a second longer).
 
 Order of judgement and outcome names follow spec/DECISIONS.md; the HTTP edge maps each
 outcome to a status code.
@@ -98,7 +101,7 @@ class Auth:
         victim = None
         for k in strangers:
             r = self.rows[k]
-            if r[_UNTIL] <= now and (victim is None or r[_FAILS] < self.rows[victim][_FAILS]):
+            if r[_UNTIL] < now and (victim is None or r[_FAILS] < self.rows[victim][_FAILS]):
                 victim = k
         if victim is None:
             for k in strangers:
@@ -111,7 +114,7 @@ class Auth:
         row = self.rows.get(name)
         if row is None or not row[_UNTIL]:
             return 0
-        if now >= row[_UNTIL]:
+        if now > row[_UNTIL]:
             row[_FAILS] = 0  # the lock is over: the count starts from zero (LOCK-3)
             row[_UNTIL] = 0
             self.store.save(self.rows)
@@ -228,13 +231,13 @@ class Auth:
         entry = table.get(key)
         if entry is None:
             return None
-        if self.clock.now() >= entry[1] + ttl:
+        if self.clock.now() > entry[1] + ttl:
             del table[key]
             return None
         return entry
 
     def _prune(self, table, ttl, cap, now):
-        dead = [k for k, v in table.items() if now >= v[1] + ttl]
+        dead = [k for k, v in table.items() if now > v[1] + ttl]
         for k in dead:
             del table[k]
         while len(table) >= cap:
@@ -249,7 +252,7 @@ class Auth:
         self._prune(self.sessions, self.session_ttl_s, _MAX_SESSIONS + 1, now)
         locked = 0
         for r in self.rows.values():
-            if r[_UNTIL] > now:
+            if r[_UNTIL] >= now:
                 locked += 1
         return {
             "logins_ok": self.logins_ok,

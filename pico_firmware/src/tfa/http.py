@@ -535,7 +535,7 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
         return {
             "status": "success",
             "user": {"username": entry[0]},
-            "session": {"issued_at": entry[1], "expires_at": entry[1] + auth.session_ttl_s},
+            "session": {"issued_at": entry[1], "expires_at": entry[1] + auth.session_ttl_s + 1},
             "server": server_fn(),
         }
 
