@@ -36,6 +36,13 @@ class Firmware:
         self.clock = ad["clock"]
         self.wifi = ad.get("wifi")
         self.events = ad.get("events")
+        tls = cfg.get("tls")
+        host = cfg.get("hostname") or "pico-tfa.local"
+        port = cfg["port"]
+        self.url = ("https" if tls else "http") + "://" + host
+        self.url += "" if port in (80, 443) else ":%d" % port
+        self.ui = self._ui(ad, host)
+        self.booting("loading state")
         self.store = Store(path(root, "/state"))
         policy = {
             "lockout_s": cfg["lockout_s"],
@@ -51,8 +58,8 @@ class Firmware:
         self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request, slots)
         http.install_errors(self.app)
         http.routes(self.app, self.auth, self.clock, self.info, self.audit, self.server_stats)
-        tls = cfg.get("tls")
         ctx = None
+        self.booting("starting " + ("HTTPS" if tls else "HTTP"))
         if tls:
             from tfa.server import tls_context
 
@@ -66,13 +73,13 @@ class Firmware:
 
         bind = cfg.get("bind", "0.0.0.0")
         self.server = Server(self.app, bind, cfg["port"], ctx, slots, cfg["idle_timeout_s"])
-        scheme = "https" if tls else "http"
-        host = cfg.get("hostname") or "pico-tfa.local"
-        self.url = scheme + "://" + host + ("" if cfg["port"] in (80, 443) else ":%d" % cfg["port"])
-        self.ui = self._ui(ad, host)
         stop = cfg.get("stop_file")
         self.stop_file = path(root, stop) if stop else None
         gc.collect()
+
+    def booting(self, message):
+        if self.ui is not None:
+            self.ui.boot(message)
 
     def _ui(self, ad, host):
         if ad.get("display") is None:
@@ -178,6 +185,8 @@ class Firmware:
         gc.collect()
         print("serving on %s port %d" % (self.cfg.get("bind", "0.0.0.0"), self.cfg["port"]))
         print("heap in use:", gc.mem_alloc())  # after boot, for the bench
+        if self.ui is not None:
+            self.ui.show("main")  # booted: from the boot screen to the main one
         shots = self.cfg.get("screenshot_dir")
         if shots:
             self.screenshots(shots)
