@@ -97,3 +97,17 @@ class ScriptedButtons:
         if not step:
             return []
         return [step] if isinstance(step, str) else list(step)
+
+
+def scratch(tag):
+    """A fresh directory for one test ("…/tfa-test-TAG-xxxxxxxx/"), as a board root path."""
+    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-" + tag + "-" + os.urandom(4).hex()  # noqa: S108
+    os.mkdir(d)
+    return d + "/"
+
+
+def remove(root):
+    """Delete a scratch directory made by scratch() (flat: files only)."""
+    for n in os.listdir(root):
+        os.remove(root + n)
+    os.rmdir(root)

@@ -2,8 +2,9 @@
 picographics are stood in for by recording fakes, as the Unix port has none of them."""
 
 import json
-import os
 import sys
+
+from fakes import scratch
 
 
 class _Module:
@@ -97,9 +98,7 @@ def _remove_fakes():
 
 
 def _root():
-    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-board-" + os.urandom(4).hex()  # noqa: S108
-    os.mkdir(d)
-    return d + "/"
+    return scratch("board")
 
 
 CONFIG = {

@@ -2,10 +2,10 @@
 the host's time on its first tick (or never, when unsynced), Wi-Fi is up on loopback, the
 LED drives its channels and no button is ever pressed."""
 
-import os
 import time
 
 import emulated
+from fakes import remove, scratch
 from tfa.buttons import Buttons
 from tfa.clock import Clock
 from tfa.led import GREEN, Led
@@ -13,15 +13,11 @@ from tfa.wifi import Wifi
 
 
 def _root():
-    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-emulated-" + os.urandom(4).hex()  # noqa: S108
-    os.mkdir(d)
-    return d + "/"
+    return scratch("emulated")
 
 
 def _done(root):
-    for n in os.listdir(root):
-        os.remove(root + n)
-    os.rmdir(root)
+    remove(root)
 
 
 def _build(**cfg):

@@ -1,8 +1,6 @@
 """Boot: the Display Pack shows the boot screen while the firmware starts, before it serves."""
 
-import os
-
-from fakes import Clock, RecordingLed, ScriptedButtons, user
+from fakes import Clock, RecordingLed, ScriptedButtons, scratch, user
 from tfa.firmware import Firmware
 from tfa.framebuf_display import FramebufDisplay
 from tfa.users import UserFile
@@ -23,9 +21,7 @@ class RecordingDisplay(FramebufDisplay):
 
 
 def _root():
-    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-boot-" + os.urandom(4).hex()  # noqa: S108
-    os.mkdir(d)
-    return d + "/"
+    return scratch("boot")
 
 
 def test_boot_screen_is_shown_while_starting():

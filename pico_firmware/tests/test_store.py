@@ -2,6 +2,7 @@
 
 import os
 
+from fakes import scratch
 from tfa.store import FLUSH_MS, Store
 
 
@@ -14,9 +15,7 @@ class Ticks:
 
 
 def _dir():
-    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-store-" + os.urandom(4).hex()  # noqa: S108
-    os.mkdir(d)
-    return d + "/state"
+    return scratch("store") + "state"
 
 
 def _exists(p):

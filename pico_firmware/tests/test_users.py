@@ -5,20 +5,17 @@ import json
 import os
 
 import fakes
+from fakes import remove, scratch
 from tfa import config, totp
 from tfa.users import UserFile, parse, record
 
 
 def _fresh():
-    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-users-" + os.urandom(4).hex()  # noqa: S108
-    os.mkdir(d)
-    return d + "/"
+    return scratch("users")
 
 
 def _done(root):
-    for n in os.listdir(root):
-        os.remove(root + n)
-    os.rmdir(root)
+    remove(root)
 
 
 def test_a_record_reads_back_as_the_same_user():
