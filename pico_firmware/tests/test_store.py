@@ -1,9 +1,8 @@
 """The store: atomic replace, coalesced writes, recovery from a torn write."""
 
-import os
 
 from fakes import scratch
-from tfa.store import FLUSH_MS, Store
+from tfa.store import FLUSH_MS, Store, exists
 
 
 class Ticks:
@@ -18,20 +17,12 @@ def _dir():
     return scratch("store") + "state"
 
 
-def _exists(p):
-    try:
-        os.stat(p)
-        return True
-    except OSError:
-        return False
-
-
 def test_round_trip_and_no_temp_left():
     d = _dir()
     s = Store(d)
     assert s.load() == {}
     s.save({"alice": [1, 2, 3, 4, 5]}, True)
-    assert not _exists(d + "/auth.tmp")
+    assert not exists(d + "/auth.tmp")
     assert Store(d).load() == {"alice": [1, 2, 3, 4, 5]}
 
 
@@ -73,11 +64,11 @@ def test_complete_temp_file_wins_and_torn_one_is_dropped():
     with open(d + "/auth.tmp", "w") as f:
         f.write('{"v": 1, "a": {"alice": [5, 99, 1, 7, 0]}}')
     assert Store(d).load() == {"alice": [5, 99, 1, 7, 0]}
-    assert not _exists(d + "/auth.tmp")
+    assert not exists(d + "/auth.tmp")
     with open(d + "/auth.tmp", "w") as f:
         f.write('{"v": 1, "a": {"ali')
     assert Store(d).load() == {"alice": [5, 99, 1, 7, 0]}
-    assert not _exists(d + "/auth.tmp")
+    assert not exists(d + "/auth.tmp")
 
 
 def test_malformed_rows_are_ignored():

@@ -12,17 +12,9 @@ from micropython import const
 
 from tfa import http
 from tfa.auth import Auth
-from tfa.store import Store
+from tfa.store import Store, exists
 
 _TICK_MS = const(100)
-
-
-def _exists(p):
-    try:
-        os.stat(p)
-        return True
-    except OSError:
-        return False
 
 
 def path(root, p):
@@ -154,7 +146,7 @@ class Firmware:
     # ---- loop -----------------------------------------------------------------------
     async def housekeeping(self):
         while True:
-            if self.stop_file and _exists(self.stop_file):
+            if self.stop_file and exists(self.stop_file):
                 os.remove(self.stop_file)
                 self.stopping.set()  # a clean stop between requests (the emulator asks)
             try:

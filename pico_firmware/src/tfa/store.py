@@ -21,7 +21,7 @@ from micropython import const
 FLUSH_MS = const(5000)
 
 
-def _exists(path):
+def exists(path):
     try:
         os.stat(path)
         return True
@@ -59,13 +59,13 @@ class Store:
         self._since = 0
         self.writes = 0
         self.recovered = None
-        if not _exists(directory):
+        if not exists(directory):
             os.mkdir(directory)
 
     def load(self):
         """{username: [failures, lock_until, level, last_step, used_mask]} from flash."""
         rows = None
-        if _exists(self.tmp):
+        if exists(self.tmp):
             rows = _read(self.tmp)
             if rows is not None:
                 os.rename(self.tmp, self.path)
@@ -73,7 +73,7 @@ class Store:
             else:
                 os.remove(self.tmp)
                 self.recovered = "stale tmp dropped"
-        if rows is None and _exists(self.path):
+        if rows is None and exists(self.path):
             rows = _read(self.path)
             if rows is None:
                 self.recovered = "unparsable state ignored"
