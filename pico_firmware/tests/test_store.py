@@ -1,6 +1,5 @@
 """The store: atomic replace, coalesced writes, recovery from a torn write."""
 
-
 from fakes import scratch
 from tfa.store import FLUSH_MS, Store, exists
 
