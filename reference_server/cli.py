@@ -133,19 +133,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     logging.getLogger("uvicorn").setLevel(logging.WARNING)
-    port = args.port
     host = f"[{args.host}]" if ":" in args.host else args.host
-    restart_marker: Path | None = None
+    marker = restart_marker(args.write_target_profile) if args.test_accounts else None
+    port: int | None = args.port
     generation = 0
-    while True:
-        restart = _serve_once(args, port, host, tls, durations, generation, restart_marker)
-        if restart is None:
-            break
-        port, restart_marker = restart
-        generation += 1
-    if restart_marker is not None:
-        restart_marker.unlink(missing_ok=True)
+    try:
+        while port is not None:
+            port = _serve_once(args, port, host, tls, durations, generation, marker)
+            generation += 1
+    finally:
+        if marker is not None:
+            marker.unlink(missing_ok=True)
     return 0
+
+
+def restart_marker(target_profile: str) -> Path:
+    """The file `serve` rewrites each time it accepts connections (reference_server.restart),
+    beside the target profile that names it (a server killed by a signal leaves it there)."""
+    marker = Path(target_profile).with_name(Path(target_profile).name + ".generation")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("")
+    return marker
 
 
 def _serve_once(
@@ -155,9 +163,9 @@ def _serve_once(
     tls: bool,
     durations: Durations,
     generation: int,
-    restart_marker: Path | None,
-) -> tuple[int, Path | None] | None:
-    """One life of the server, built from the database alone; (port, marker) if asked to restart."""
+    marker: Path | None,
+) -> int | None:
+    """One life of the server, built from the database alone; its port if asked to restart."""
     clock = SystemClock()
     options = EdgeOptions()
     sock = bind(args.host, port)
@@ -169,8 +177,8 @@ def _serve_once(
         )
         port = sock.getsockname()[1]
         base_url = f"{'https' if tls else 'http'}://{host}:{port}"
-        if args.test_accounts and generation == 0:
-            restart_marker = write_test_profile(args, auth, base_url, tls)
+        if marker is not None and generation == 0:
+            write_test_profile(args, auth, base_url, tls, marker)
         auth.calibrate()
         if not tls:
             where = (
@@ -192,8 +200,8 @@ def _serve_once(
             server.should_exit = True
 
         previous = signal.signal(signal.SIGHUP, on_hup)
-        if restart_marker is not None:
-            restart_marker.write_text(f"{os.getpid()} {generation}\n")
+        if marker is not None:
+            marker.write_text(f"{os.getpid()} {generation}\n")
         try:
             serve(server, sock)
         finally:
@@ -204,13 +212,13 @@ def _serve_once(
         audit.close()
     if asked:
         print("restarting: state reopened from the database", file=sys.stderr)
-        return port, restart_marker
+        return port
     return None
 
 
 def write_test_profile(
-    args: argparse.Namespace, auth: Authenticator, base_url: str, tls: bool
-) -> Path:
+    args: argparse.Namespace, auth: Authenticator, base_url: str, tls: bool, marker: Path
+) -> None:
     """Fresh conformance accounts and their target profile, with a restart_command (LOCK-6)."""
     accounts = create_test_accounts(auth, args.test_accounts)
     profile = target_profile(
@@ -219,15 +227,11 @@ def write_test_profile(
         ca_cert=str(Path(args.tls_cert).resolve()) if tls else None,
         name=f"reference server ({args.profile} profile)",
     )
-    fd, name = tempfile.mkstemp(prefix="reference-server-", suffix=".generation")
-    os.close(fd)
-    marker = Path(name)
     profile["restart_command"] = shlex.join(
         [sys.executable, "-m", "reference_server.restart", str(os.getpid()), str(marker)]
     )
     write_atomically(args.write_target_profile, tomli_w.dumps(profile).encode())
     print(f"target profile written to {args.write_target_profile}", file=sys.stderr)
-    return marker
 
 
 def admin(db: str) -> Authenticator:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shlex
 import ssl
 import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -64,30 +67,34 @@ def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
     assert account["password"] not in audit_log.read_text()
 
 
-@pytest.mark.slow
-def test_serve_plain_http_on_loopback_says_so(tmp_path):
+@contextlib.contextmanager
+def plain_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict, dict[str, bytes]]]:
+    """`serve` over plain HTTP with test accounts; its stdout/stderr in the dict once stopped."""
     profile_path = tmp_path / "t.toml"
     proc, profile = start_process(
         serve_cmd(tmp_path, tmp_path / "s.db", profile_path), profile_path
     )
+    output: dict[str, bytes] = {}
     try:
-        assert profile["base_url"].startswith("http://127.0.0.1:")
-        assert "ca_cert" not in profile
+        yield proc, profile, output
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=10)
-    assert b"plain HTTP" in err
-    assert profile["base_url"].encode() in out
+        output["out"], output["err"] = proc.communicate(timeout=10)
+
+
+@pytest.mark.slow
+def test_serve_plain_http_on_loopback_says_so(tmp_path):
+    with plain_server(tmp_path) as (_, profile, output):
+        assert profile["base_url"].startswith("http://127.0.0.1:")
+        assert "ca_cert" not in profile
+    assert b"plain HTTP" in output["err"]
+    assert profile["base_url"].encode() in output["out"]
 
 
 @pytest.mark.slow
 def test_restart_command_restarts_from_the_database(tmp_path):
     """The profile's restart_command (LOCK-6): same address, state reopened, the lock kept."""
-    profile_path = tmp_path / "t.toml"
-    proc, profile = start_process(
-        serve_cmd(tmp_path, tmp_path / "s.db", profile_path), profile_path
-    )
-    try:
+    with plain_server(tmp_path) as (proc, profile, output):
         account = profile["accounts"][0]
         wrong = {"username": account["username"], "password": "not-the-password"}
         with checked_client(base_url=profile["base_url"]) as c:
@@ -106,11 +113,10 @@ def test_restart_command_restarts_from_the_database(tmp_path):
                 json={"username": other["username"], "password": other["password"]},
             )
             assert r.status_code == 200
-    finally:
-        proc.terminate()
-        out, err = proc.communicate(timeout=10)
-    assert b"restarting" in err
-    assert out.count(profile["base_url"].encode()) == 2
+    assert b"restarting" in output["err"]
+    assert output["out"].count(profile["base_url"].encode()) == 2
+    marker = Path(shlex.split(profile["restart_command"])[-1])
+    assert marker.parent == tmp_path  # beside the target profile, not left in a shared folder
 
 
 @pytest.mark.parametrize(
