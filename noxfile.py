@@ -89,3 +89,5 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "reference_server.bench", *session.posargs)
     session.run("python", "-m", "conformance.bench", *session.posargs)
     session.run("python", "-m", "pico_firmware.host.bench", *session.posargs)
+    # the emulator's peak heap over a full conformance run (issue 4's memory target)
+    session.run("python", "-m", "pico_firmware.host.bench", "--suite", *session.posargs)

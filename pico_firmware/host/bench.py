@@ -177,6 +177,14 @@ def boot_use(output: str) -> list[int]:
     return [int(n) for n in re.findall(r"^heap in use: (\d+)$", output, re.MULTILINE)]
 
 
+def qstr_pools(output: str) -> list[tuple[int, int]]:
+    """(pools, names) of the interned-name table at each firmware run's stop. The table grows
+    by doubling: one name past a pool's end costs a whole new pool (~7 KB on the Unix port
+    at ~620 names), so the count is printed beside the heap."""
+    found = re.findall(r"^qstr pool: n_pool=(\d+), n_qstr=(\d+)", output, re.MULTILINE)
+    return [(int(p), int(n)) for p, n in found]
+
+
 def suite(heap: str, port: int) -> int:
     """The conformance suite against the emulator; its verdict and the run's peak heap."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -207,6 +215,8 @@ def suite(heap: str, port: int) -> int:
         f"(target <= {BUDGET_TARGET / 1024:.0f} KiB: {met})"
     )
     print(f"per run: {', '.join(f'{p / 1024:.1f}' for p in peaks)} KiB")
+    names = ", ".join(f"{n} in {p} pools" for p, n in qstr_pools(output))
+    print(f"interned names (qstrs) at each stop: {names}")
     bad = "MemoryError" in output
     print(f"MemoryError in firmware output: {'yes' if bad else 'no'}")
     if run.returncode != 0 or bad or not peaks:

@@ -13,6 +13,7 @@ serving on 127.0.0.1 port 1
 heap in use: 161000
 not a heap peak: 1
 heap peak: 180500
+qstr pool: n_pool=7, n_qstr=1300, n_str_data_bytes=9000, n_total_bytes=40000
 stopped
 """
 
@@ -20,7 +21,9 @@ stopped
 def test_every_run_is_read() -> None:
     assert bench.run_peaks(OUTPUT) == [170000, 180500]
     assert bench.boot_use(OUTPUT) == [160000, 161000]
+    assert bench.qstr_pools(OUTPUT) == [(6, 640), (7, 1300)]
 
 
 def test_no_runs() -> None:
     assert bench.run_peaks("serving\n") == [] and bench.boot_use("") == []
+    assert bench.qstr_pools("qstr pool: none\n") == []
