@@ -58,7 +58,7 @@ def _lit(d):
     n = 0
     for y in range(0, d.height, 2):
         for x in range(0, d.width, 2):
-            if d.pixel(x, y) != BLACK:
+            if d._fb.pixel(x, y) != BLACK:
                 n += 1
     return n
 
@@ -108,7 +108,7 @@ def test_recent_events_keep_the_last_eight():
     ui, d, led, ticks = _ui()
     for i in range(12):
         ui.event("verify", "invalid_code", f"u{i}", T + i)
-    assert [e["username"] for e in ui.last_events()] == [f"u{i}" for i in range(4, 12)]
+    assert [e["username"] for e in ui.recent] == [f"u{i}" for i in range(4, 12)]
 
 
 def test_buttons_move_between_screens():
@@ -170,7 +170,7 @@ def test_unsynced_clock_is_shown():
     reds = 0
     for y in range(70, 100):
         for x in range(d.width):
-            if d.pixel(x, y) == RED:
+            if d._fb.pixel(x, y) == RED:
                 reds += 1
     assert reds > 50
 

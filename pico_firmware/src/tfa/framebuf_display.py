@@ -15,12 +15,10 @@ class FramebufDisplay:
 
         self.width = width
         self.height = height
-        self._row = (width + 1) // 2
-        self._buf = bytearray(self._row * height)
+        row = (width + 1) // 2
+        self._buf = bytearray(row * height)
         # stride rounded up to whole bytes, so each row starts a byte: a PNG scanline as is
-        self._fb = framebuf.FrameBuffer(
-            self._buf, width, height, framebuf.GS4_HMSB, self._row * 2
-        )
+        self._fb = framebuf.FrameBuffer(self._buf, width, height, framebuf.GS4_HMSB, row * 2)
         self._glyph_buf = bytearray(GLYPH)
         self._glyph = framebuf.FrameBuffer(self._glyph_buf, GLYPH, GLYPH, framebuf.MONO_HLSB)
         self.brightness = 1.0
@@ -31,9 +29,6 @@ class FramebufDisplay:
 
     def rect(self, x, y, w, h, pen):
         self._fb.fill_rect(x, y, w, h, pen)
-
-    def line(self, x1, y1, x2, y2, pen):
-        self._fb.line(x1, y1, x2, y2, pen)
 
     def text(self, s, x, y, pen, scale=1):
         if scale == 1:
@@ -54,9 +49,6 @@ class FramebufDisplay:
     def measure(self, s, scale=1):
         return len(s) * GLYPH * scale
 
-    def pixel(self, x, y):
-        return self._fb.pixel(x, y)
-
     def backlight(self, level):
         self.brightness = level
 
@@ -67,4 +59,4 @@ class FramebufDisplay:
         """Write the frame as a 4-bit palette PNG (tfa.png streams it, no copy of the frame)."""
         from tfa import png
 
-        png.save(path, self._buf, self._row, self.width, self.height)
+        png.save(path, self._buf, (self.width + 1) // 2, self.width, self.height)

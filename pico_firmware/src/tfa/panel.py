@@ -17,7 +17,8 @@ class PicoGraphicsDisplay:
         self._g = g
         self.width, self.height = g.get_bounds()
         g.set_font("bitmap8")
-        self._pens = [g.create_pen(r, gr, b) for r, gr, b in PALETTE]
+        p = PALETTE
+        self._pens = [g.create_pen(p[i], p[i + 1], p[i + 2]) for i in range(0, len(p), 3)]
         self.backlight(1.0)  # the driver's power-on level is not ours to assume
 
     def clear(self, pen):
@@ -27,10 +28,6 @@ class PicoGraphicsDisplay:
     def rect(self, x, y, w, h, pen):
         self._g.set_pen(self._pens[pen])
         self._g.rectangle(x, y, w, h)
-
-    def line(self, x1, y1, x2, y2, pen):
-        self._g.set_pen(self._pens[pen])
-        self._g.line(x1, y1, x2, y2)
 
     def text(self, s, x, y, pen, scale=1):
         self._g.set_pen(self._pens[pen])

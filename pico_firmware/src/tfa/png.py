@@ -9,14 +9,11 @@ from tfa.display import PALETTE
 def save(path, buf, row, width, height):
     """Write buf (GS4_HMSB rows of `row` bytes) as a PNG, streamed row by row: such rows
     are PNG scanlines as they are, so no copy of the frame is made."""
-    plte = bytearray()
-    for r, g, b in PALETTE:
-        plte.extend(bytes((r, g, b)))
     rows = memoryview(buf)
     with open(path, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n")
         _chunk(f, b"IHDR", _be32(width) + _be32(height) + bytes((4, 3, 0, 0, 0)))
-        _chunk(f, b"PLTE", plte)
+        _chunk(f, b"PLTE", PALETTE)
         packed = _deflated(rows, row, height)
         if packed is None:
             _stored_idat(f, rows, row, height)

@@ -1,23 +1,33 @@
-"""The board's face: which screen is up, what the buttons do, and the LED flash per outcome.
+"""The board's face: which screen is up, what the buttons do, the LED flash per outcome, and
+the main screen (address, clock, counts), which is up nearly all the time.
 
 The server calls `event(kind, outcome)` for each audit event and `tick()` from its loop;
 the UI redraws only when something it shows has changed (at most once a second for the clock).
 Buttons: A previous screen, B next, X home (main), Y steps the backlight down and back up.
+
+The other screens (boot, Wi-Fi, log, certificate: tfa.screens) are drawn once in a while, so
+their code is loaded when one is drawn and dropped when the main screen is back: it takes
+heap only while one of them is up. Text is mostly at scale 2 (16 px), readable on a 2-inch
+320x240 panel.
 """
 
+import sys
 import time
 
 from micropython import const
 
+import tfa
 from tfa import led as colours
-from tfa import screens
+from tfa.display import AMBER, BLACK, BLUE, DARK, GREEN, GREY, NAVY, RED, WHITE
 
 SCREENS = ("main", "log", "cert", "wifi")
 ALL = ("boot", "wifi", "main", "log", "cert")
 LEVELS = (1.0, 0.5, 0.15)
+HEADER = const(28)
+FOOTER = const(18)
+MARGIN = const(6)
 _RECENT = const(8)
 _REDRAW_MS = const(1000)
-
 
 
 class UI:
@@ -66,16 +76,6 @@ class UI:
         s.update(self._stats_fn() or {})
         return s
 
-    def wifi_status(self):
-        if self._wifi is not None:
-            return self._wifi.status()
-        return self.stats().get("wifi") or {"state": "down"}
-
-    def last_events(self):
-        if self._events is not None:
-            return self._events.last(_RECENT)
-        return self.recent
-
     def show(self, name):
         if name not in ALL:
             raise ValueError("no screen %r" % name)
@@ -120,20 +120,26 @@ class UI:
 
     def draw(self, name=None):
         name = name or self.screen
+        if name not in ALL:
+            raise ValueError("no screen %r" % name)
         d = self.display
         page = "%d/%d" % (SCREENS.index(name) + 1, len(SCREENS)) if name in SCREENS else ""
+        if name == "main":
+            if "tfa.screens" in sys.modules:  # back home: drop the other screens' code
+                del sys.modules["tfa.screens"]
+                tfa.__dict__.pop("screens", None)
+            main(d, self.stats(), self.info, page)
+            return
+        from tfa import screens
+
         if name == "boot":
             screens.boot(d, self.info, self.message)
         elif name == "wifi":
-            screens.wifi(d, self.wifi_status(), page)
-        elif name == "main":
-            screens.main(d, self.stats(), self.info, page)
+            screens.wifi(d, self._wifi.status() if self._wifi else {}, page)
         elif name == "log":
-            screens.log(d, self.last_events(), page)
-        elif name == "cert":
-            screens.cert(d, self.info, page)
+            screens.log(d, self._events.last(_RECENT) if self._events else self.recent, page)
         else:
-            raise ValueError("no screen %r" % name)
+            screens.cert(d, self.info, page)
 
     def render_all(self, save):
         """Draw every screen and hand its name to save (e.g. to write name.png)."""
@@ -142,3 +148,81 @@ class UI:
             self.display.update()
             save(name)
         self.dirty = True
+
+
+# ---- drawing: the helpers every screen uses, and the main screen ------------------------
+def hms(t):
+    t = int(t) % 86400
+    return "%02d:%02d:%02d" % (t // 3600, t // 60 % 60, t % 60)
+
+
+def text(d, s, x, y, pen, scale, width=None):
+    """s at the largest scale up to `scale` at which it fits width (cut short if even 1 is
+    too wide); width defaults to the rest of the line; x None centres it on the panel."""
+    if width is None:
+        width = d.width - (2 * MARGIN if x is None else x + MARGIN)
+    s = str(s)
+    while scale > 1 and d.measure(s, scale) > width:
+        scale -= 1
+    while len(s) > 1 and d.measure(s, scale) > width:
+        s = s[:-2] + "~"
+    if x is None:
+        x = (d.width - d.measure(s, scale)) // 2
+    d.text(s, x, y, pen, scale)
+
+
+def frame(d, title, page, right="", right_pen=WHITE):
+    """The header (title, and `right` at its end) and the footer (buttons, page)."""
+    d.clear(BLACK)
+    d.rect(0, 0, d.width, HEADER, NAVY)
+    room = d.width - 2 * MARGIN
+    if right:
+        w = d.measure(right, 2)
+        d.text(right, d.width - w - MARGIN, 6, right_pen, 2)
+        room -= w + MARGIN
+    text(d, title, MARGIN, 6, WHITE, 2, room)
+    y = d.height - FOOTER
+    d.rect(0, y, d.width, 1, DARK)
+    d.text("A:prev B:next X:home Y:dim", MARGIN, y + 5, GREY, 1)
+    if page:
+        d.text(page, d.width - d.measure(page, 1) - MARGIN, y + 5, GREY, 1)
+
+
+def main(d, stats, info, page=""):
+    synced = bool(stats.get("synced"))
+    now = stats.get("time") or 0
+    frame(d, info.get("name", "pico-tfa"), page, hms(now), GREEN if synced else RED)
+    y = HEADER + 6
+    text(d, stats.get("url") or info.get("url") or "-", MARGIN, y, WHITE, 2)
+    y += 22
+    text(d, stats.get("ip") or "no address", MARGIN, y, BLUE, 2)
+    y += 22
+    if synced:
+        # the civil date of Unix seconds, computed (the port's gmtime epoch may be 2000)
+        z = int(now) // 86400 + 719468
+        era = z // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        m = mp + 3 if mp < 10 else mp - 9
+        date = "%04d-%02d-%02d" % (yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1)
+        text(d, date + " UTC  clock synced", MARGIN, y, GREEN, 1)
+    else:
+        text(d, "clock NOT synced: verify answers 503", MARGIN, y, RED, 1)
+    y += 14
+    w = (d.width - 3 * MARGIN) // 2
+    h = (d.height - FOOTER - MARGIN - y - MARGIN) // 2
+    tiles = (
+        ("logins ok", stats.get("logins_ok", 0), GREEN),
+        ("logins failed", stats.get("logins_failed", 0), RED),
+        ("accounts locked", stats.get("locked", 0), AMBER),
+        ("sessions active", stats.get("sessions", 0), BLUE),
+    )
+    for i in range(4):
+        label, value, pen = tiles[i]
+        x = MARGIN + (i % 2) * (w + MARGIN)
+        ty = y + (i // 2) * (h + MARGIN)
+        d.rect(x, ty, w, h, DARK)
+        d.text(label, x + 6, ty + 5, GREY, 1)
+        text(d, value, x + 6, ty + 17, pen, 4, w - 12)
