@@ -1,23 +1,52 @@
-"""The real Pico W's adapters, built from /config.json: the one module that knows the pins.
+"""The real Pico W's adapters, built from /config.json: the one module that knows the pins,
+the radio and the RTC.
 
 The emulator builds host versions of the same adapters instead (emulated.py), so nothing
-else in the firmware imports machine, network or picographics.
+else in the firmware imports machine, network, ntptime or picographics, and neither side
+carries the other's hardware code in its heap.
 """
 
 import json
 import os
+import time
 
 from tfa.buttons import Buttons
 from tfa.clock import Clock
-from tfa.panel import PicoGraphicsDisplay
 from tfa.events import EventLog
 from tfa.led import Led
+from tfa.panel import PicoGraphicsDisplay
 from tfa.wifi import Wifi
 
 BUTTON_PINS = (12, 13, 14, 15)  # Display Pack 2.0: A, B, X, Y
 LED_PINS = (6, 7, 8)  # Display Pack 2.0 RGB LED: red, green, blue
 EVENTS = "events.log"
 TIME_FLOOR = "time_floor"
+
+
+def epoch_offset():
+    """Seconds from 1970 to the port's epoch (2000 on some ports)."""
+    return 0 if time.gmtime(0)[0] == 1970 else 946684800
+
+
+class MachineRTC:
+    """The board's RTC in Unix seconds."""
+
+    def now(self):
+        return int(time.time()) + epoch_offset()
+
+    def set(self, unix):
+        import machine
+
+        tm = time.gmtime(unix - epoch_offset())
+        machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
+
+
+def ntp_query(host):
+    """One NTP request; Unix seconds, or OSError."""
+    import ntptime
+
+    ntptime.host = host
+    return ntptime.time() + epoch_offset()
 
 
 def load(path="/config.json"):
@@ -28,24 +57,36 @@ def load(path="/config.json"):
 def build(config=None, root="/"):
     """The adapters firmware.run takes, for a Pico W with a Display Pack 2.0:
     {"clock", "wifi", "events", "rand", "display", "led", "buttons"}."""
+    import network
+    from machine import PWM, Pin
+
     if config is None:
         config = load(root + "config.json")
     wifi = config["wifi"]
     ntp = config.get("ntp") or {}
+    if wifi.get("country"):
+        network.country(wifi["country"])
+    network.hostname(config["hostname"].split(".")[0])  # DHCP and mDNS want one label
+    # the frame buffer is the largest block: made early, while the heap is unfragmented
+    display = PicoGraphicsDisplay()
+    buttons = Buttons([Pin(p, Pin.IN, Pin.PULL_UP) for p in BUTTON_PINS])
+    channels = []
+    for p in LED_PINS:
+        pwm = PWM(Pin(p))
+        pwm.freq(1000)
+        channels.append(pwm)
     return {
-        "wifi": Wifi(
-            wifi["ssid"],
-            wifi["password"],
-            country=wifi.get("country"),
-            hostname=config["hostname"].split(".")[0],  # DHCP and mDNS want one label
-        ),
+        "wifi": Wifi(wifi["ssid"], wifi["password"], network.WLAN(network.STA_IF)),
         "clock": Clock(
-            root + TIME_FLOOR, ntp.get("host", "pool.ntp.org"), ntp.get("interval_s", 10800)
+            root + TIME_FLOOR,
+            ntp.get("host", "pool.ntp.org"),
+            ntp.get("interval_s", 10800),
+            ntp_query,
+            MachineRTC(),
         ),
-        # the frame buffer is the largest block: made early, while the heap is unfragmented
-        "display": PicoGraphicsDisplay(),
-        "buttons": Buttons.on_gpio(BUTTON_PINS),
-        "led": Led.on_gpio(LED_PINS),
+        "display": display,
+        "buttons": buttons,
+        "led": Led(channels),
         "events": EventLog(root + EVENTS, config.get("events_max_bytes", 16384)),
         "rand": os.urandom,
     }

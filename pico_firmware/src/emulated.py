@@ -2,40 +2,38 @@
 tfa.wifi.Wifi, tfa.led.Led, tfa.buttons.Buttons) over host stand-ins for the hardware they
 drive, so the emulator runs, and holds in its heap, the code a board runs. Only the display
 differs: framebuf instead of picographics, with a frame of the same 38 KB on the heap.
-
-The stand-ins: the host's clock as the RTC, and as the NTP answer (none when config says
-"synced": false); loopback as a Wi-Fi network that is always joined; PWM channels and
-button pins that nobody touches.
 """
 
 import os
 import time
 
 
-class HostRTC:
-    """The host's clock is right already: the board's Clock reads it, never sets it."""
+class Hardware:
+    """Every stand-in in one class, since each class costs heap for good: the host's clock as
+    the RTC and as the NTP answer (none when config says "synced": false); loopback as a
+    Wi-Fi network that is always joined; a PWM channel that keeps its last duty; a button's
+    pin, pulled up and never pressed."""
 
+    duty = None
+
+    def __init__(self, ip="127.0.0.1"):
+        self._ip = ip
+
+    # the RTC: the host's clock is right already, so the board's Clock reads it, never sets it
     def now(self):
         return int(time.time())
 
     def set(self, unix):
         pass
 
+    # NTP
+    def ntp(self, host):
+        return int(time.time())
 
-def host_ntp(host):
-    return int(time.time())
+    def no_ntp(self, host):
+        raise OSError("the emulator runs unsynced")
 
-
-def no_ntp(host):
-    raise OSError("the emulator runs unsynced")
-
-
-class LoopbackWLAN:
-    """network.WLAN on a network that is always there."""
-
-    def __init__(self, ip):
-        self._ip = ip
-
+    # network.WLAN
     def active(self, on=None):
         return True
 
@@ -51,18 +49,9 @@ class LoopbackWLAN:
     def ifconfig(self):
         return (self._ip, "255.0.0.0", self._ip, self._ip)
 
-
-class Channel:
-    """A PWM channel: keeps the last duty."""
-
-    duty = None
-
+    # a PWM channel and a button's pin
     def duty_u16(self, v):
         self.duty = v
-
-
-class Pin:
-    """A button's pin, pulled up and never pressed."""
 
     def value(self):
         return 1
@@ -77,20 +66,20 @@ def build(cfg, root):
     from tfa.wifi import Wifi
 
     ntp = cfg.get("ntp") or {}
-    synced = cfg.get("synced", True) is not False
+    hw = Hardware(cfg.get("bind", "127.0.0.1"))
     return {
         "clock": Clock(
             root + "time_floor",
             ntp.get("host", "pool.ntp.org"),
             ntp.get("interval_s", 10800),
-            ntp=host_ntp if synced else no_ntp,
-            rtc=HostRTC(),
+            hw.ntp if cfg.get("synced", True) is not False else hw.no_ntp,
+            hw,
         ),
         "rand": os.urandom,
-        "wifi": Wifi("loopback", "", wlan=LoopbackWLAN(cfg.get("bind", "127.0.0.1"))),
+        "wifi": Wifi("loopback", "", hw),
         "events": EventLog(root + "events.log", cfg["events_max_bytes"]),
         # the frame first among the UI's parts, as on the board: the largest block
         "display": FramebufDisplay(),
-        "led": Led([Channel(), Channel(), Channel()]),
-        "buttons": Buttons([Pin(), Pin(), Pin(), Pin()]),
+        "led": Led([Hardware(), Hardware(), Hardware()]),
+        "buttons": Buttons([hw] * 4),
     }

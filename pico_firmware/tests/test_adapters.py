@@ -128,7 +128,7 @@ def test_wifi_up_resets_backoff_and_a_drop_rejoins_at_once():
     w.tick()
     s = w.status()
     assert s["state"] == "up" and s["ip"] == "192.168.4.20" and s["retry_in"] is None
-    assert w.connected()
+    assert w.state == "up"
     joins = wlan.joins
     wlan.up = False
     w.tick()

@@ -53,7 +53,7 @@ def test_an_unsynced_emulator_never_syncs():
     clock = ad["clock"]
     clock.tick()
     assert not clock.synced()
-    assert clock.status()["error"] == "no NTP answer"
+    assert clock.last_error == "no NTP answer"
     _done(root)
 
 
@@ -61,7 +61,7 @@ def test_wifi_is_up_on_loopback_after_a_tick():
     ad, root = _build()
     wifi = ad["wifi"]
     wifi.tick()
-    assert wifi.connected() and wifi.ip() == "127.0.0.2"
+    assert wifi.state == "up" and wifi.ip() == "127.0.0.2"
     assert wifi.status()["state"] == "up" and wifi.status()["ssid"] == "loopback"
     _done(root)
 

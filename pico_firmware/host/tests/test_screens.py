@@ -24,7 +24,7 @@ MICROPYTHON = shutil.which("micropython", path=str(Path(sys.executable).parent))
 RENDER = """
 import sys
 sys.path.insert(0, {src!r})
-from emulated import Channel, LoopbackWLAN, Pin
+from emulated import Hardware
 from tfa.buttons import Buttons
 from tfa.framebuf_display import FramebufDisplay
 from tfa.led import Led
@@ -42,9 +42,10 @@ def stats():
 
 
 info = {{"hostname": "pico-tfa.local", "version": "0.1.0", "cert_sha256": "3f" * 32}}
-wifi = Wifi("loopback", "", wlan=LoopbackWLAN("127.0.0.1"))
+wifi = Wifi("loopback", "", Hardware("127.0.0.1"))
 wifi.tick()
-ui = UI(d, Led([Channel(), Channel(), Channel()]), Buttons([Pin()] * 4), stats, info, wifi=wifi)
+led = Led([Hardware(), Hardware(), Hardware()])
+ui = UI(d, led, Buttons([Hardware()] * 4), stats, info, wifi=wifi)
 ui.event("login", "challenge_issued", "alice", T - 60)
 ui.event("verify", "success", "alice", T - 50)
 ui.event("login", "invalid_credentials", "mallory", T - 40)

@@ -13,7 +13,7 @@ _DEBOUNCE_MS = const(30)
 
 
 class Buttons:
-    """Pins are anything with .value(); `on_gpio` makes the board's machine.Pin ones."""
+    """Pins are anything with .value(); board.py makes the board's machine.Pin ones."""
 
     def __init__(self, pins, names=NAMES, debounce_ms=_DEBOUNCE_MS, ticks_ms=None):
         self._pins = pins
@@ -24,12 +24,6 @@ class Buttons:
         self._stable = [1] * n
         self._raw = [1] * n
         self._since = [0] * n
-
-    @classmethod
-    def on_gpio(cls, pins=(12, 13, 14, 15), **kw):
-        from machine import Pin
-
-        return cls([Pin(p, Pin.IN, Pin.PULL_UP) for p in pins], **kw)
 
     def poll(self):
         """Names of the buttons newly pressed since the last poll."""

@@ -13,17 +13,17 @@ _MAX_BYTES = const(16384)
 FORBIDDEN = ("password", "code", "totp_code", "backup_code", "token", "secret")
 
 
-def _refused(key):
-    k = str(key).lower()
-    if k in FORBIDDEN or k.endswith("_code") or k.endswith("_token"):
-        return True
-    return "password" in k or "secret" in k
-
-
 def _check(value):
     if isinstance(value, dict):
         for k, v in value.items():
-            if _refused(k):
+            key = str(k).lower()
+            if (
+                key in FORBIDDEN
+                or key.endswith("_code")
+                or key.endswith("_token")
+                or "password" in key
+                or "secret" in key
+            ):
                 raise ValueError("event field %r may hold a credential; not logged" % k)
             _check(v)
     elif isinstance(value, (list, tuple)):
@@ -59,23 +59,19 @@ class EventLog:
         if size > self.max_bytes // 2:
             raise ValueError("event too large to log")
         if self._size + size > self.max_bytes // 2:
-            self._rotate()
+            # each file holds half the budget, so log + log.1 stay within max_bytes
+            try:
+                os.remove(self.old)
+            except OSError:
+                pass
+            try:
+                os.rename(self.path, self.old)
+            except OSError:
+                pass
+            self._size = 0
         with open(self.path, "a") as f:
             f.write(line)
         self._size += size
-        self._torn = False
-
-    def _rotate(self):
-        # each file holds half the budget, so log + log.1 stay within max_bytes
-        try:
-            os.remove(self.old)
-        except OSError:
-            pass
-        try:
-            os.rename(self.path, self.old)
-        except OSError:
-            pass
-        self._size = 0
         self._torn = False
 
     def last(self, n):

@@ -1,7 +1,7 @@
 """The Display Pack's RGB LED: a short flash of colour per auth outcome.
 
 Green for success, red for failure, amber for a lockout. The board drives GP6-8 by PWM
-(the emulator hands in stand-in channels); `colour` is what the LED shows now.
+(board.py makes them; the emulator hands in stand-in channels); `colour` is what the LED shows now.
 """
 
 import time
@@ -24,18 +24,7 @@ class Led:
         self.brightness = brightness
         self._ticks = ticks_ms or time.ticks_ms
         self._until = None
-        self.off()
-
-    @classmethod
-    def on_gpio(cls, pins=(6, 7, 8), freq=1000, **kw):
-        from machine import PWM, Pin
-
-        chans = []
-        for p in pins:
-            pwm = PWM(Pin(p))
-            pwm.freq(freq)
-            chans.append(pwm)
-        return cls(chans, **kw)
+        self.show(OFF)
 
     def show(self, colour):
         self.colour = colour
@@ -47,10 +36,7 @@ class Led:
         self.show(colour)
         self._until = time.ticks_add(self._ticks(), ms)
 
-    def off(self):
-        self._until = None
-        self.show(OFF)
-
     def tick(self):
         if self._until is not None and time.ticks_diff(self._ticks(), self._until) >= 0:
-            self.off()
+            self._until = None
+            self.show(OFF)

@@ -1,7 +1,7 @@
 """Station-mode Wi-Fi that keeps itself joined: reconnects with exponential backoff.
 
 `tick()` is cheap and never blocks, so the server's loop can call it often; `status()` is
-what the Wi-Fi screen shows.
+what the Wi-Fi screen shows. Few methods on purpose: each costs heap on the board for good.
 """
 
 import time
@@ -16,17 +16,10 @@ _REASONS = {-1: "join failed", -2: "network not found", -3: "wrong password"}
 
 
 class Wifi:
-    """`wlan` is a network.WLAN (or anything with its active/connect/isconnected/ifconfig)."""
+    """`wlan` is a network.WLAN (board.py makes it), or anything with its active, connect,
+    isconnected, status and ifconfig."""
 
-    def __init__(self, ssid, password, wlan=None, country=None, hostname=None, ticks_ms=None):
-        if wlan is None:
-            import network
-
-            if country:
-                network.country(country)
-            if hostname:
-                network.hostname(hostname)
-            wlan = network.WLAN(network.STA_IF)
+    def __init__(self, ssid, password, wlan, ticks_ms=None):
         self._wlan = wlan
         self.ssid = ssid
         self._password = password
@@ -38,23 +31,10 @@ class Wifi:
         self._next = self._ticks()
         self._deadline = None
 
-    def connected(self):
-        return self.state == "up"
-
     def ip(self):
         return self._wlan.ifconfig()[0] if self.state == "up" else None
 
-    def _join(self, now):
-        self.attempts += 1
-        self.state = "connecting"
-        self._deadline = time.ticks_add(now, JOIN_TIMEOUT_MS)
-        try:
-            self._wlan.active(True)
-            self._wlan.connect(self.ssid, self._password)
-        except OSError:
-            self._fail(now, "radio error")
-
-    def _fail(self, now, reason="no answer"):
+    def _fail(self, now, reason):
         self.reason = reason
         self.state = "down"
         self._deadline = None
@@ -63,8 +43,7 @@ class Wifi:
 
     def tick(self):
         now = self._ticks()
-        up = self._wlan.isconnected()
-        if up:
+        if self._wlan.isconnected():
             if self.state != "up":
                 self.state = "up"
                 self.reason = None
@@ -77,26 +56,29 @@ class Wifi:
             self.reason = "connection lost"
             self._next = now
         elif self.state == "connecting":
-            status = self._wlan.status() if hasattr(self._wlan, "status") else 0
+            status = self._wlan.status()
             if status in _REASONS:
                 self._fail(now, _REASONS[status])
             elif time.ticks_diff(now, self._deadline) >= 0:
                 self._fail(now, "timed out")
             return
-        if time.ticks_diff(now, self._next) >= 0:
-            self._join(now)
-
-    def retry_in(self):
-        if self.state != "down":
-            return None
-        return max(0, time.ticks_diff(self._next, self._ticks()) // 1000)
+        if time.ticks_diff(now, self._next) >= 0:  # join
+            self.attempts += 1
+            self.state = "connecting"
+            self._deadline = time.ticks_add(now, JOIN_TIMEOUT_MS)
+            try:
+                self._wlan.active(True)
+                self._wlan.connect(self.ssid, self._password)
+            except OSError:
+                self._fail(now, "radio error")
 
     def status(self):
+        down = self.state == "down"
         return {
             "state": self.state,
             "ssid": self.ssid,
             "ip": self.ip(),
             "attempts": self.attempts,
-            "retry_in": self.retry_in(),
+            "retry_in": max(0, time.ticks_diff(self._next, self._ticks()) // 1000) if down else None,
             "reason": self.reason,
         }
