@@ -19,32 +19,20 @@ class Hardware:
     def __init__(self, ip="127.0.0.1"):
         self._ip = ip
 
-    # the RTC: the host's clock is right already, so the board's Clock reads it, never sets it
-    def now(self):
+    # the RTC, and NTP (`host` given): the host's clock is right already, so the board's
+    # Clock reads it, and sets it to what it read
+    def now(self, host=None):
         return int(time.time())
 
     def set(self, unix):
         pass
 
-    # NTP
-    def ntp(self, host):
-        return int(time.time())
-
     def no_ntp(self, host):
         raise OSError("the emulator runs unsynced")
 
-    # network.WLAN
-    def active(self, on=None):
-        return True
-
-    def connect(self, ssid, password):
-        pass
-
+    # network.WLAN, always joined: Wifi never needs to call active(), connect() or status()
     def isconnected(self):
         return True
-
-    def status(self):
-        return 3  # CYW43_LINK_UP
 
     def ifconfig(self):
         return (self._ip, "255.0.0.0", self._ip, self._ip)
@@ -72,7 +60,7 @@ def build(cfg, root):
             root + "time_floor",
             ntp.get("host", "pool.ntp.org"),
             ntp.get("interval_s", 10800),
-            hw.ntp if cfg.get("synced", True) is not False else hw.no_ntp,
+            hw.now if cfg.get("synced", True) is not False else hw.no_ntp,
             hw,
         ),
         "rand": os.urandom,

@@ -76,29 +76,26 @@ class EventLog:
 
     def last(self, n):
         """The last n events, oldest first (from log.1 too when log holds fewer)."""
-        if n <= 0:
-            return []
-        out = self._tail(self.path, n)
-        if len(out) < n:
-            out = self._tail(self.old, n - len(out)) + out
-        return out
-
-    def _tail(self, path, n):
-        keep = []
-        try:
-            with open(path) as f:
-                for line in f:
-                    keep.append(line)
-                    if len(keep) > n:
-                        keep.pop(0)
-        except OSError:
-            return []
         out = []
-        for line in keep:
-            if not line.strip():
-                continue
+        for path in (self.path, self.old):
+            want = n - len(out)
+            if want <= 0:
+                break
+            keep = []
             try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass  # a line cut short by a power loss
+                with open(path) as f:
+                    for line in f:
+                        keep.append(line)
+                        if len(keep) > want:
+                            keep.pop(0)
+            except OSError:
+                pass
+            older = []
+            for line in keep:
+                if line.strip():
+                    try:
+                        older.append(json.loads(line))
+                    except ValueError:
+                        pass  # a line cut short by a power loss
+            out = older + out
         return out

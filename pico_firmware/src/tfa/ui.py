@@ -65,9 +65,10 @@ class UI:
             self.counts["logins_failed"] += 1
         elif outcome == "locked":
             self.counts["lockouts"] += 1
-        self.recent.append({"time": when, "event": kind, "username": username, "outcome": outcome})
-        if len(self.recent) > _RECENT:
-            self.recent.pop(0)
+        if self._events is None:  # else the log screen reads the event log
+            self.recent.append({"time": when, "username": username, "outcome": outcome})
+            if len(self.recent) > _RECENT:
+                self.recent.pop(0)
         if self.screen in ("main", "log"):
             self.dirty = True
 
