@@ -89,6 +89,7 @@ class UI:
         self.screen = "boot"
         self.draw()
         self.display.update()
+        _forget()  # the next boot step may need the heap more than the next boot screen
 
     def press(self, name):
         if name == "Y":
@@ -126,9 +127,7 @@ class UI:
         d = self.display
         page = "%d/%d" % (SCREENS.index(name) + 1, len(SCREENS)) if name in SCREENS else ""
         if name == "main":
-            if "tfa.screens" in sys.modules:  # back home: drop the other screens' code
-                del sys.modules["tfa.screens"]
-                tfa.__dict__.pop("screens", None)
+            _forget()  # back home: drop the other screens' code
             main(d, self.stats(), self.info, page)
             return
         from tfa import screens
@@ -149,6 +148,12 @@ class UI:
             self.display.update()
             save(name)
         self.dirty = True
+
+
+def _forget():
+    if "tfa.screens" in sys.modules:
+        del sys.modules["tfa.screens"]
+        tfa.__dict__.pop("screens", None)
 
 
 # ---- drawing: the helpers every screen uses, and the main screen ------------------------
