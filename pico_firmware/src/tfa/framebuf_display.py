@@ -19,8 +19,9 @@ class FramebufDisplay:
         self._buf = bytearray(row * height)
         # stride rounded up to whole bytes, so each row starts a byte: a PNG scanline as is
         self._fb = framebuf.FrameBuffer(self._buf, width, height, framebuf.GS4_HMSB, row * 2)
-        self._glyph_buf = bytearray(GLYPH)
-        self._glyph = framebuf.FrameBuffer(self._glyph_buf, GLYPH, GLYPH, framebuf.MONO_HLSB)
+        # one glyph at a time, scaled up by hand (framebuf's text has one size); the
+        # FrameBuffer keeps its buffer alive
+        self._glyph = framebuf.FrameBuffer(bytearray(GLYPH), GLYPH, GLYPH, framebuf.MONO_HLSB)
         self.brightness = 1.0
         self.updates = 0
 
