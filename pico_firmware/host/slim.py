@@ -22,7 +22,17 @@ from pathlib import Path
 
 # class name (None: the module) -> names defined there that the board never uses
 DROP: dict[str | None, frozenset[str]] = {
-    None: frozenset({"AsyncBytesIO", "urlencode", "abort", "redirect", "send_file"}),
+    None: frozenset(
+        {
+            "AsyncBytesIO",
+            "urlencode",
+            "abort",
+            "redirect",
+            "send_file",
+            "URLPattern",  # tfa.http routes by exact path: no pattern to compile
+            "MUTED_SOCKET_ERRORS",  # read only by the dropped writers
+        }
+    ),
     "Microdot": frozenset(
         {
             "put",
@@ -38,6 +48,12 @@ DROP: dict[str | None, frozenset[str]] = {
             "run",
             "shutdown",
             "handle_request",
+            "route",  # tfa.http fills url_map itself (exact paths)
+            "get",
+            "post",
+            "errorhandler",  # tfa.http.App answers errors itself (error_response) ...
+            "error_response",
+            "default_options_handler",  # ... OPTIONS included (405, as for any wrong method)
         }
     ),
     "Request": frozenset(
@@ -60,17 +76,23 @@ DROP: dict[str | None, frozenset[str]] = {
             "send_file",
             "types_map",
             "default_send_file_max_age",
+            "complete",  # tfa.http.App writes the answer itself, in one piece
+            "write",
+            "body_iter",
+            "send_file_buffer_size",
+            "default_content_type",
         }
     ),
     "MultiDict": frozenset({"get", "getlist"}),  # for handlers that read req.args; ours do not
-    "URLPattern": frozenset({"register_type", "__repr__"}),
-    "HTTPException": frozenset({"__repr__"}),
+    "NoCaseDict": frozenset({"update"}),
+    "HTTPException": frozenset({"__init__", "__repr__"}),  # only abort() made one
 }
 
 
 # class -> attributes its methods set that only dropped members read (each name is heap)
 DROP_SELF: dict[str, frozenset[str]] = {
     "Request": frozenset({"_json", "_form", "_files", "_stream"}),
+    "Microdot": frozenset({"options_handler", "ssl", "debug", "server"}),  # App sets the first
 }
 
 # Microdot tries CPython's modules first (`try: import orjson ... except ImportError:`):

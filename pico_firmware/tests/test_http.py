@@ -42,7 +42,6 @@ class Stream:
 def _app(audit=None):
     auth, clock, store = make(lockout=300, session=3600, challenge=120)
     app = http.App(clock, idle_s=1)
-    http.install_errors(app)
     log = audit if audit is not None else []
 
     def record(kind, username, source, outcome):
