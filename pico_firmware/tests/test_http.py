@@ -1,42 +1,44 @@
 """The HTTP edge over an in-memory stream: limits, errors, headers, the whole flow."""
 
 import asyncio
+import io
 import json
 
 from fakes import SECRET, make
 from tfa import http, totp
 
 
-class Stream:
-    """What the server hands the app: read(n), awrite, aclose, get_extra_info."""
+class Stream(io.IOBase):
+    """A socket as the app uses it: non-blocking readinto/write, and pollable (ioctl), so
+    asyncio waits on it as on a real one. `stall`: no more data ever comes (nor EOF)."""
 
     def __init__(self, data, stall=False):
         self.data = data
         self.stall = stall
         self.out = b""
 
-    async def read(self, n):
+    def readinto(self, buf):
         if not self.data:
-            if self.stall:
-                await asyncio.sleep(60)
-            return b""
-        chunk = self.data[:n]
+            return None if self.stall else 0
+        n = min(len(buf), len(self.data), 1000)  # a few reads for a big request
+        buf[:n] = self.data[:n]
         self.data = self.data[n:]
-        return chunk
+        return n
 
-    async def readinto(self, buf):
-        chunk = await self.read(len(buf))
-        buf[: len(chunk)] = chunk
-        return len(chunk)
-
-    async def awrite(self, b):
+    def write(self, b):
         self.out += b
+        return len(b)
 
-    async def aclose(self):
-        pass
+    def ioctl(self, req, arg):
+        if req != 3:  # MP_STREAM_POLL
+            return 0
+        ready = arg & 4  # writable
+        if self.data or not self.stall:
+            ready |= arg & 1  # readable (data, or the end of it)
+        return ready
 
-    def get_extra_info(self, key):
-        return ("192.0.2.7", 4242)
+
+PEER = ("192.0.2.7", 4242)
 
 
 def _app(audit=None):
@@ -53,7 +55,7 @@ def _app(audit=None):
 
 def _send(app, raw, stall=False):
     s = Stream(raw, stall)
-    asyncio.run(app.handle_request(s, s))
+    asyncio.run(app.handle_request(s, PEER))
     if not s.out:
         return None, {}, None
     head, _, body = s.out.partition(b"\r\n\r\n")
@@ -242,7 +244,7 @@ def test_header_line_without_a_proper_name_is_malformed():
 def test_oversize_body_is_answered_then_drained():
     app, _, _ = _app()
     s = Stream(_post("/api/auth/login", "x" * 100000))
-    asyncio.run(app.handle_request(s, s))
+    asyncio.run(app.handle_request(s, PEER))
     assert s.out.startswith(b"HTTP/1.0 413 ")
     assert s.data == b""  # the rest was read, so closing does not reset the connection
 

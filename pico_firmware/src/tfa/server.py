@@ -69,15 +69,12 @@ class Server:
         s.setblocking(False)
         self.sock = s
 
-    async def _until(self, ok):
-        while not ok():
-            self.changed.clear()
-            await self.changed.wait()
-
     async def serve(self):
         s = self.sock
         while True:
-            await self._until(lambda: self.pending < _MAX_PENDING)
+            while self.pending >= _MAX_PENDING:
+                self.changed.clear()
+                await self.changed.wait()
             yield core._io_queue.queue_read(s)
             try:
                 c, addr = s.accept()
@@ -85,7 +82,7 @@ class Server:
                 continue
             c.setblocking(False)
             self.pending += 1
-            asyncio.create_task(self._one(c, _peer(addr)))
+            asyncio.create_task(self._one(c, addr))
 
     def tick(self):
         """Drop the sockets that have sent nothing within the idle timeout (INPUT-4)."""
@@ -99,8 +96,7 @@ class Server:
             del self.waiting[task]
             task.cancel()
 
-    async def _one(self, c, peer):
-        stream = None
+    async def _one(self, c, addr):
         holding = False
         try:
             me = asyncio.current_task()
@@ -120,19 +116,14 @@ class Server:
             holding = True
             if self.ctx is not None:
                 c = self.ctx.wrap_socket(c, server_side=True, do_handshake_on_connect=False)
-            stream = asyncio.StreamReader(c, {"peername": peer})
-            await self.app.handle_request(stream, stream, "https" if self.ctx else "http")
+            await self.app.handle_request(c, _peer(addr), "https" if self.ctx else "http")
             self.served += 1
         except Exception as e:  # a broken connection must never stop the server
             if not isinstance(e, OSError):
                 sys.print_exception(e)
         finally:
             try:
-                if stream is not None:
-                    stream.close()
-                    await stream.wait_closed()
-                else:
-                    c.close()
+                c.close()
             except Exception:
                 pass
             if holding:
