@@ -21,7 +21,7 @@ import sys
 
 from asyncio import core
 from micropython import const
-from microdot import Microdot, NoCaseDict, Request, Response
+from microdot import Microdot, Request, Response
 
 _MAX_HEAD = const(4096)
 _MAX_BODY = const(1024)
@@ -194,16 +194,18 @@ class _Conn:
             n += self.b
 
 
-_SINGLE = ("host", "content-length", "authorization", "content-type", "transfer-encoding")
+# the only headers kept (each at most once); every line is still checked
+_KEPT = ("host", "content-length", "transfer-encoding", "content-type", "authorization")
 
 
 def parse_head(buf, end):
     """(method, target, version, headers) of the head in buf[0:end], read one line at a time
-    (no copy of the head, no list of lines); Reject if malformed."""
+    (no copy of the head, no list of lines); Reject if malformed. headers: a plain dict of
+    the _KEPT headers by lower-case name (the rest are checked, not kept: less heap)."""
     mv = memoryview(buf)
     a = n = 0
     parts = None
-    headers = NoCaseDict()
+    headers = {}
     while a <= end:
         b = buf.find(b"\r\n", a, end)
         if b < 0:
@@ -226,16 +228,14 @@ def parse_head(buf, end):
         i = ln.find(":")
         if i <= 0 or ln[0] in " \t":
             raise Reject("invalid_request")
-        name = ln[:i]
-        value = ln[i + 1 :].strip()
+        name = ln[:i].lower()
         if " " in name or "\t" in name:  # "Host x:1" is no header (RFC 9112 §5.1)
             raise Reject("invalid_request")
-        if name in headers:
-            if name.lower() in _SINGLE:
+        if name in _KEPT:
+            if name in headers:
                 raise Reject("invalid_request")
-            value = headers[name] + ", " + value
-        headers[name] = value
-    if parts[2] == "HTTP/1.1" and "Host" not in headers:
+            headers[name] = ln[i + 1 :].strip()
+    if parts[2] == "HTTP/1.1" and "host" not in headers:
         raise Reject("invalid_request")  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
     return parts[0], parts[1], parts[2][5:], headers
 
@@ -268,9 +268,9 @@ class App(Microdot):
         if end is None:
             return None
         method, url, version, headers = parse_head(r.buf, end)
-        te = headers.get("Transfer-Encoding")
+        te = headers.get("transfer-encoding")
         if te is not None:
-            if te.lower() != "chunked" or "Content-Length" in headers:
+            if te.lower() != "chunked" or "content-length" in headers:
                 raise Reject("invalid_request")
             body = b""
             while True:
@@ -289,16 +289,14 @@ class App(Microdot):
                     raise Reject("invalid_request")
             while await r.line():
                 pass  # trailers
-            del headers["Transfer-Encoding"]
         else:
-            n = headers.get("Content-Length", "0")
+            n = headers.get("content-length", "0")
             if not n.isdigit() or len(n) > 9:
                 raise Reject("invalid_request")
             n = int(n)
             if n > _MAX_BODY:
                 raise Reject("payload_too_large", True)
             body = await r.exactly(n)
-        headers["Content-Length"] = str(len(body))
         return Request(self, addr, method, url, version, headers, body=body, scheme=scheme)
 
     async def handle_request(self, sock, peer, scheme="http"):
@@ -324,21 +322,23 @@ class App(Microdot):
                 print("MemoryError; in use:", gc.mem_alloc())
                 sys.print_exception(e)
                 res = error("internal_error")
-            h = res.headers
-            h["Date"] = http_date(self.clock.now())
-            h["Cache-Control"] = "no-store"
-            h["Connection"] = "close"
-            h["Content-Length"] = str(len(res.body))
             if self.on_request:
                 self.on_request(req, res)
-            # one write (one TLS record); MicroPython formats str into bytes
+            # one write (one TLS record); the headers every answer has go straight into it, not
+            # into res.headers (a NoCaseDict: a lower-case copy of each name); MicroPython
+            # formats str into bytes
             s = res.status_code
-            out = bytearray(b"HTTP/1.0 %d %s\r\n" % (s, row(REASONS, s)))
-            for k, v in h.items():
+            body = res.body
+            out = bytearray(
+                b"HTTP/1.0 %d %s\r\nDate: %s\r\nContent-Length: %d\r\n"
+                b"Cache-Control: no-store\r\nConnection: close\r\n"
+                % (s, row(REASONS, s), http_date(self.clock.now()), len(body))
+            )
+            for k, v in res.headers.items():
                 out += b"%s: %s\r\n" % (k, v)
             out += b"\r\n"
             if not res.is_head:
-                out += res.body
+                out += body
             await asyncio.wait_for(r.send(out), self.idle_s)
             del out
             if drain:
@@ -353,7 +353,7 @@ class App(Microdot):
 
 def json_body(req):
     """The request's JSON object, or an error Response (415 / 400) to return instead."""
-    ctype = req.headers.get("Content-Type")
+    ctype = req.headers.get("content-type")
     if ctype is None or ctype.split(";")[0].strip().lower() != "application/json":
         return None, error("unsupported_media_type")
     body = req.body
@@ -394,7 +394,7 @@ def text(data, key, lo, hi):
 
 def bearer(req, use):
     """(use(token), None) for the request's bearer token, or (None, the 401 answer) (SESS-3)."""
-    h = req.headers.get("Authorization")
+    h = req.headers.get("authorization")
     if h is None or h[:7].lower() != "bearer ":
         return None, error("missing_token", {"WWW-Authenticate": 'Bearer realm="tfa"'})
     tok = h[7:]
