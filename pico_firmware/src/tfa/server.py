@@ -97,23 +97,28 @@ class Server:
             task.cancel()
 
     async def _one(self, c, addr):
-        holding = False
+        # a socket's life from accept to close; up to _MAX_PENDING of these wait at once, so
+        # the waiting part is kept small (its frame is heap) and serving is in _serve
+        me = asyncio.current_task()
+        self.waiting[me] = time.ticks_add(time.ticks_ms(), self.idle_s * 1000)
         try:
-            me = asyncio.current_task()
-            self.waiting[me] = time.ticks_add(time.ticks_ms(), self.idle_s * 1000)
-            try:
-                yield core._io_queue.queue_read(c)  # its first bytes
-            except asyncio.CancelledError:
-                self.dropped_idle += 1
-                return
-            finally:
-                self.waiting.pop(me, None)
-            while self.active >= self.max:  # no closure: a waiting socket costs less heap
-                self.changed.clear()
-                await self.changed.wait()
-            self.active += 1
+            yield core._io_queue.queue_read(c)  # its first bytes
+        except asyncio.CancelledError:  # tick(): nothing sent within the idle timeout
+            self.dropped_idle += 1
+            c.close()
             self.pending -= 1
-            holding = True
+            self.changed.set()
+            return
+        del self.waiting[me]
+        while self.active >= self.max:
+            self.changed.clear()
+            await self.changed.wait()
+        self.pending -= 1
+        await self._serve(c, addr)
+
+    async def _serve(self, c, addr):
+        self.active += 1
+        try:
             if self.ctx is not None:
                 c = self.ctx.wrap_socket(c, server_side=True, do_handshake_on_connect=False)
             await self.app.handle_request(c, _peer(addr), "https" if self.ctx else "http")
@@ -126,10 +131,7 @@ class Server:
                 c.close()
             except Exception:
                 pass
-            if holding:
-                self.active -= 1
-            else:
-                self.pending -= 1
+            self.active -= 1
             gc.collect()
             self.changed.set()
 
