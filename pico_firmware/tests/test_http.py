@@ -53,9 +53,24 @@ def _app(audit=None):
     return app, auth, clock
 
 
+async def _ticking(app, coro):
+    """Run coro with app.tick() every 50 ms, as the firmware's loop calls it."""
+
+    async def ticker():
+        while True:
+            app.tick()
+            await asyncio.sleep_ms(50)
+
+    t = asyncio.create_task(ticker())
+    try:
+        await coro
+    finally:
+        t.cancel()
+
+
 def _send(app, raw, stall=False):
     s = Stream(raw, stall)
-    asyncio.run(app.handle_request(s, PEER))
+    asyncio.run(_ticking(app, app.handle_request(s, PEER)))
     if not s.out:
         return None, {}, None
     head, _, body = s.out.partition(b"\r\n\r\n")
@@ -244,7 +259,7 @@ def test_header_line_without_a_proper_name_is_malformed():
 def test_oversize_body_is_answered_then_drained():
     app, _, _ = _app()
     s = Stream(_post("/api/auth/login", "x" * 100000))
-    asyncio.run(app.handle_request(s, PEER))
+    asyncio.run(_ticking(app, app.handle_request(s, PEER)))
     assert s.out.startswith(b"HTTP/1.0 413 ")
     assert s.data == b""  # the rest was read, so closing does not reset the connection
 

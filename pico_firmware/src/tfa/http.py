@@ -4,7 +4,8 @@
 answer: the head is read into a preallocated buffer (header section > 4096 bytes or > 48
 lines: 431), the body is capped at 1024 bytes by Content-Length or while de-chunking (413;
 the rest is drained after the answer), and the whole read must finish within the idle
-timeout or the connection is dropped (INPUT-2, INPUT-4). Dispatch, Request and Response stay
+timeout or the connection is dropped (INPUT-2, INPUT-4): `tick()`, which the firmware's loop
+calls (through the server), cancels a connection past its deadline. Dispatch, Request and Response stay
 Microdot's; the routes are exact paths (the protocol has none with parameters, so no URL
 pattern is compiled). Every response gets Date (from the injected clock) and Cache-Control:
 no-store; every error is the JSON error body of spec/DECISIONS.md.
@@ -18,6 +19,7 @@ import asyncio
 import gc
 import json
 import sys
+import time
 
 from asyncio import core
 from micropython import const
@@ -162,10 +164,12 @@ class _Conn:
                 raise
 
     async def exactly(self, n):
+        """The next n bytes, as a view of the buffer (valid until the next fill): a body stays
+        where it was read, no 1 KB copy (the hardest block to find in a fragmented heap)."""
         while self.b - self.a < n:
             await self.fill()
         self.a += n
-        return bytes(self.mv[self.a - n : self.a])
+        return self.mv[self.a - n : self.a]
 
     async def line(self):
         while True:
@@ -249,6 +253,24 @@ class App(Microdot):
         self.idle_s = idle_s
         self.on_request = on_request
         self.options_handler = None  # OPTIONS is a wrong method here: 405 with Allow
+        self.deadlines = {}  # a connection's task -> ticks_ms by which it must be done
+
+    def limit(self, ms):
+        """The current task (a connection) is cancelled if it is still at it in `ms`."""
+        self.deadlines[asyncio.current_task()] = time.ticks_add(time.ticks_ms(), ms)
+
+    def tick(self):
+        """Cancel the connections past their deadline: one dict entry each, where
+        asyncio.wait_for costs a task and a closure per wait (and its module 0.7 KB for good)."""
+        now = time.ticks_ms()
+        late = None
+        for task, deadline in self.deadlines.items():
+            if time.ticks_diff(now, deadline) >= 0:
+                late = late or []
+                late.append(task)
+        for task in late or ():
+            del self.deadlines[task]
+            task.cancel()
 
     async def error_response(self, req, status_code, reason=None):
         """Microdot's own errors (400, 404, 405, 413, 500) as the protocol's JSON bodies."""
@@ -306,17 +328,19 @@ class App(Microdot):
         r = _Conn(sock, buf)
         req = None
         drain = False
+        me = asyncio.current_task()
         try:
+            self.limit(self.idle_s * 1000)  # the TLS handshake and the whole request
             try:
-                req = await asyncio.wait_for(self.read_request(r, peer, scheme), self.idle_s)
+                req = await self.read_request(r, peer, scheme)
                 if req is None:
                     return
                 res = await self.dispatch_request(req)
             except Reject as e:
                 res = error(e.args[0])
                 drain = len(e.args) > 1
-            except (asyncio.TimeoutError, OSError, EOFError):
-                return  # an idle or trickling client, dropped without an answer (INPUT-4), or gone
+            except (OSError, EOFError):
+                return  # the client went away
             except MemoryError as e:
                 gc.collect()
                 print("MemoryError; in use:", gc.mem_alloc())
@@ -339,14 +363,19 @@ class App(Microdot):
             out += b"\r\n"
             if not res.is_head:
                 out += body
-            await asyncio.wait_for(r.send(out), self.idle_s)
+            self.limit(self.idle_s * 1000)
+            await r.send(out)
             del out
             if drain:
+                self.limit(_DRAIN_MS)
                 try:
-                    await asyncio.wait_for_ms(r.drop(), _DRAIN_MS)
+                    await r.drop()
                 except Exception:
-                    pass  # the client closed, or kept sending too long: we close now
+                    pass  # the client closed: we close too
+        except asyncio.CancelledError:
+            pass  # past its deadline: an idle or trickling client goes unanswered (INPUT-4)
         finally:
+            self.deadlines.pop(me, None)
             if len(self.buffers) < self.nbuf:
                 self.buffers.append(buf)
 
@@ -377,7 +406,7 @@ def json_body(req):
         elif c == 93 or c == 125:  # ] }
             depth -= 1
     try:
-        data = json.loads(body)  # bytes: it checks UTF-8 itself, with no decoded copy
+        data = json.loads(body)  # a buffer: it checks UTF-8 itself, with no decoded copy
     except (ValueError, UnicodeError):  # not MemoryError: that is ours, not the client's
         return None, error("invalid_request")
     if not isinstance(data, dict):
