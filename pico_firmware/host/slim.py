@@ -4,15 +4,16 @@ Every function of a module loaded from .mpy costs heap for as long as the module
 (its bytecode, its function object, its name), whether it is ever called or not; deleting a
 method after import frees almost nothing. So the board gets Microdot's own source less the
 definitions below, parsed and re-emitted with `ast` (nothing of Microdot is copied into
-this repository). Measured on the Unix port: Microdot's heap cost 26 KB -> 18 KB.
+this repository). Measured on the Unix port: Microdot's heap cost 26 KB -> 8 KB.
 
 What is dropped is what the firmware's HTTP edge (tfa.http) replaces or never reaches:
-Microdot's own server loop and request reader (tfa.http.App reads requests and
-tfa.server accepts connections), cookies, files, forms, redirects, sub-applications,
-before/after-request hooks, query-string getters, the attributes only those read, and
-CPython-only import fallbacks. Everything on the request path stays: routing, URL
-patterns, error handlers, dispatch, Request, Response and its writer, NoCaseDict and
-MultiDict (a query string is still parsed).
+Microdot's own server loop, request reader and response writer (tfa.http.App reads
+requests and writes answers, tfa.server accepts connections), its route decorators and URL
+patterns (tfa.http fills url_map with exact paths), its error handlers (App.error_response
+answers them), query strings (App hands Microdot the path without one), cookies, files,
+forms, redirects, sub-applications, before/after-request hooks, the attributes only those
+read, and CPython-only import fallbacks. What dispatch runs stays: find_route over url_map,
+dispatch_request with its exception lookup (mro), Request, Response, NoCaseDict.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ DROP: dict[str | None, frozenset[str]] = {
             "send_file",
             "URLPattern",  # tfa.http routes by exact path: no pattern to compile
             "MUTED_SOCKET_ERRORS",  # read only by the dropped writers
+            "MultiDict",  # query strings: tfa.http hands Microdot the path without one
+            "urldecode",
         }
     ),
     "Microdot": frozenset(
@@ -66,6 +69,7 @@ DROP: dict[str | None, frozenset[str]] = {
             "files",
             "after_request",
             "max_readline",
+            "_parse_urlencoded",
         }
     ),
     "Response": frozenset(
@@ -83,7 +87,6 @@ DROP: dict[str | None, frozenset[str]] = {
             "default_content_type",
         }
     ),
-    "MultiDict": frozenset({"get", "getlist"}),  # for handlers that read req.args; ours do not
     "NoCaseDict": frozenset({"update"}),
     "HTTPException": frozenset({"__init__", "__repr__"}),  # only abort() made one
 }

@@ -107,6 +107,14 @@ def test_every_answer_has_date_and_no_store():
     assert h["cache-control"] == "no-store"
 
 
+def test_a_query_string_is_ignored():
+    app, _, _ = _app()
+    status, _, body = _send(app, b"GET /api/info?a=1&b=%zz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 200 and body == {"api_version": "1"}
+    status, _, body = _send(app, b"GET /nope?a=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 404 and body["error"] == "not_found"
+
+
 def test_unknown_path_and_wrong_method():
     app, _, _ = _app()
     status, h, body = _send(app, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")

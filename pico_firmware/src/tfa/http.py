@@ -203,7 +203,7 @@ _KEPT = ("host", "content-length", "transfer-encoding", "content-type", "authori
 
 
 def parse_head(buf, end):
-    """(method, target, version, headers) of the head in buf[0:end], read one line at a time
+    """(method, path, version, headers) of the head in buf[0:end], read one line at a time
     (no copy of the head, no list of lines); Reject if malformed. headers: a plain dict of
     the _KEPT headers by lower-case name (the rest are checked, not kept: less heap)."""
     mv = memoryview(buf)
@@ -241,7 +241,10 @@ def parse_head(buf, end):
             headers[name] = ln[i + 1 :].strip()
     if parts[2] == "HTTP/1.1" and "host" not in headers:
         raise Reject("invalid_request")  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
-    return parts[0], parts[1], parts[2][5:], headers
+    # the target without its query: no endpoint reads one, so Microdot never parses it
+    target = parts[1]
+    i = target.find("?")
+    return parts[0], target if i < 0 else target[:i], parts[2][5:], headers
 
 
 class App(Microdot):
