@@ -34,6 +34,7 @@ DROP: dict[str | None, frozenset[str]] = {
             "MUTED_SOCKET_ERRORS",  # read only by the dropped writers
             "MultiDict",  # query strings: tfa.http hands Microdot the path without one
             "urldecode",
+            "Response.already_handled",  # a Response made at import, for the dropped server
         }
     ),
     "Microdot": frozenset(
@@ -69,6 +70,7 @@ DROP: dict[str | None, frozenset[str]] = {
             "files",
             "after_request",
             "max_readline",
+            "max_body_length",
             "_parse_urlencoded",
         }
     ),
@@ -85,9 +87,11 @@ DROP: dict[str | None, frozenset[str]] = {
             "body_iter",
             "send_file_buffer_size",
             "default_content_type",
+            "already_handled",
         }
     ),
-    "NoCaseDict": frozenset({"update"}),
+    # a Response's headers are only set (Content-Type) and iterated (tfa.http writes them)
+    "NoCaseDict": frozenset({"update", "__getitem__", "__delitem__", "__contains__", "get"}),
     "HTTPException": frozenset({"__init__", "__repr__"}),  # only abort() made one
 }
 
@@ -109,10 +113,17 @@ class SlimError(Exception):
 
 
 def _defined(node: ast.stmt) -> set[str]:
+    """Names a statement defines: `name` for def, class and `name = ...`, and "Class.attr" for
+    `Class.attr = ...`."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {node.name}
     if isinstance(node, ast.Assign):
-        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+        return {
+            f"{t.value.id}.{t.attr}" if isinstance(t, ast.Attribute) else t.id
+            for t in node.targets
+            if isinstance(t, ast.Name)
+            or (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name))
+        }
     return set()
 
 
