@@ -182,21 +182,6 @@ class _Conn:
                 raise Reject("invalid_request")
             await self.fill()
 
-    async def send(self, data):
-        mv = memoryview(data)
-        while mv:
-            yield core._io_queue.queue_write(self.s)
-            n = self.s.write(mv)
-            if n is not None:  # None: the socket (or TLS) cannot take it yet
-                mv = mv[n:]
-
-    async def drop(self):
-        n = 0
-        while n < _DRAIN:
-            self.a = self.b = 0
-            await self.fill()
-            n += self.b
-
 
 # the only headers kept (each at most once); every line is still checked
 _KEPT = ("host", "content-length", "transfer-encoding", "content-type", "authorization")
@@ -367,14 +352,22 @@ class App(Microdot):
             if not res.is_head:
                 out += body
             self.limit(self.idle_s * 1000)
-            await r.send(out)
-            del out
-            if drain:
+            out = memoryview(out)
+            while out:
+                yield core._io_queue.queue_write(sock)
+                n = sock.write(out)
+                if n is not None:  # None: the socket (or TLS) cannot take it yet
+                    out = out[n:]
+            if drain:  # read and drop what the client still sends, until it closes
                 self.limit(_DRAIN_MS)
+                n = 0
                 try:
-                    await r.drop()
+                    while n < _DRAIN:
+                        r.a = r.b = 0
+                        await r.fill()
+                        n += r.b
                 except Exception:
-                    pass  # the client closed: we close too
+                    pass  # it closed: we close too
         except asyncio.CancelledError:
             pass  # past its deadline: an idle or trickling client goes unanswered (INPUT-4)
         finally:
