@@ -99,6 +99,38 @@ def test_http_date():
     assert http.http_date(951782400) == "Tue, 29 Feb 2000 00:00:00 GMT"
 
 
+def test_error_table_gives_each_code_its_status_and_message():
+    want = {
+        "invalid_request": 400,
+        "invalid_credentials": 401,
+        "invalid_code": 401,
+        "invalid_challenge": 401,
+        "missing_token": 401,
+        "invalid_token": 401,
+        "not_found": 404,
+        "method_not_allowed": 405,
+        "payload_too_large": 413,
+        "unsupported_media_type": 415,
+        "account_locked": 429,
+        "request_header_fields_too_large": 431,
+        "internal_error": 500,
+        "clock_not_synced": 503,
+    }
+    for code, status in want.items():
+        res = http.error(code)
+        body = json.loads(res.body)
+        assert res.status_code == status, code
+        assert sorted(body) == ["error", "message", "status"] and body["error"] == code
+        assert body["status"] == "error" and body["message"] and "\n" not in body["message"]
+    app, _, _ = _app()
+    for status, code in ((400, "invalid_request"), (404, "not_found"), (500, "internal_error")):
+        res = asyncio.run(app.error_response(None, status))
+        assert res.status_code == status and json.loads(res.body)["error"] == code
+    assert http.row(http.REASONS, 404) == "Not Found"
+    assert http.row(http.REASONS, 200) == "OK"
+    assert http.row(http.REASONS, 431) == "Request Header Fields Too Large"
+
+
 def test_every_answer_has_date_and_no_store():
     app, auth, clock = _app()
     status, h, body = _send(app, b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -200,6 +232,18 @@ def test_silent_or_trickling_client_is_dropped():
     app, _, _ = _app()
     assert _send(app, b"", stall=True)[0] is None
     assert _send(app, b"GET /api/info HTTP/1.1\r\n", stall=True)[0] is None
+
+
+def test_a_crashing_handler_is_a_json_500():
+    app, _, _ = _app()
+
+    def boom(req):
+        raise ValueError("boom")
+
+    app.url_map.append((["GET"], http.Exact("/boom"), boom, "", None))
+    status, h, body = _send(app, b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 500 and body["error"] == "internal_error"
+    assert h["content-type"].startswith("application/json")
 
 
 def test_login_verify_dashboard_logout_and_the_audit_log():

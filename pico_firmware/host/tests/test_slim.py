@@ -87,7 +87,8 @@ def test_slim_microdot_compiles_and_serves_tfa_http_on_micropython(tmp_path: Pat
         "app = http.App(Clock())\n"
         "x = lambda req: {'ok': req.path + str(req.args)}\n"
         "app.url_map = [(['GET'], http.Exact('/x'), x, '', None)]\n"
-        "for line in ('GET /x?a=1', 'POST /x', 'GET /nope', 'HEAD /x?a=2'):\n"
+        "app.url_map.append((['GET'], http.Exact('/boom'), lambda req: 1 // 0, '', None))\n"
+        "for line in ('GET /x?a=1', 'POST /x', 'GET /nope', 'HEAD /x?a=2', 'GET /boom'):\n"
         "    s = Stream(line.encode() + b' HTTP/1.0\\r\\n\\r\\n')\n"
         "    asyncio.run(app.handle_request(s, ('1', 1)))\n"
         "    head, _, body = s.out.partition(b'\\r\\n\\r\\n')\n"
@@ -98,13 +99,15 @@ def test_slim_microdot_compiles_and_serves_tfa_http_on_micropython(tmp_path: Pat
     r = subprocess.run([tool("micropython"), "-c", script], capture_output=True, text=True,
                        timeout=60, check=False)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
-    lines = r.stdout.split("\n")
+    lines = [ln for ln in r.stdout.split("\n") if ln.startswith(("HTTP/", "False", "True"))]
     assert lines[0] == 'HTTP/1.0 200 OK {"ok": "/x{}"} []'  # the query never reaches Microdot
     assert lines[1].startswith("HTTP/1.0 405 Method Not Allowed {")
     assert '"error": "method_not_allowed"' in lines[1] and "[b'Allow: GET, HEAD']" in lines[1]
     assert lines[2].startswith("HTTP/1.0 404 Not Found {") and '"error": "not_found"' in lines[2]
     assert lines[3] == "HTTP/1.0 200 OK  []"  # HEAD: the head only
-    assert lines[4] == "False False"
+    assert lines[4].startswith("HTTP/1.0 500 Internal Server Error {")  # a crash: mro kept
+    assert '"error": "internal_error"' in lines[4]
+    assert lines[5] == "False False"
 
 
 def test_command_line_writes_the_slim_source(tmp_path: Path) -> None:

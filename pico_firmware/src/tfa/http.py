@@ -4,11 +4,11 @@
 answer: the head is read into a preallocated buffer (header section > 4096 bytes or > 48
 lines: 431), the body is capped at 1024 bytes by Content-Length or while de-chunking (413;
 the rest is drained after the answer), and the whole read must finish within the idle
-timeout or the connection is dropped (INPUT-2, INPUT-4): `tick()`, which the firmware's loop
-calls (through the server), cancels a connection past its deadline. Dispatch, Request and Response stay
-Microdot's; the routes are exact paths (the protocol has none with parameters, so no URL
-pattern is compiled). Every response gets Date (from the injected clock) and Cache-Control:
-no-store; every error is the JSON error body of spec/DECISIONS.md.
+timeout or the connection is dropped (INPUT-2, INPUT-4): `tick()`, which the firmware's
+loop calls (through the server), cancels a connection past its deadline. Dispatch, Request
+and Response stay Microdot's; the routes are exact paths (the protocol has none with
+parameters, so no URL pattern is compiled). Every response gets Date (from the injected
+clock) and Cache-Control: no-store; every error is the JSON error body of spec/DECISIONS.md.
 
 Written for the board's heap: every function, class and distinct name of a loaded module
 costs RAM for good, so small helpers are folded into their callers, and each table is one
@@ -32,8 +32,6 @@ _DRAIN_MS = const(3000)  # ... for at most this long, so the client can read our
 _MAX_FIELDS = const(48)  # header lines; more is answered 431
 _MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects
 _BUF = const(4224)  # a head up to _MAX_HEAD and its end; the body streams through after it
-
-Request.max_content_length = _MAX_BODY
 
 # "\n<error code> <status> <message>" per error; Microdot's own 400 is the first 400
 ERRORS = """
