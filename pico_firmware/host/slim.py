@@ -4,15 +4,16 @@ Every function of a module loaded from .mpy costs heap for as long as the module
 (its bytecode, its function object, its name), whether it is ever called or not; deleting a
 method after import frees almost nothing. So the board gets Microdot's own source less the
 definitions below, parsed and re-emitted with `ast` (nothing of Microdot is copied into
-this repository). Measured on the Unix port: Microdot's heap cost 26 KB -> 18 KB.
+this repository). Measured on the Unix port: Microdot's heap cost 26 KB -> 8 KB.
 
 What is dropped is what the firmware's HTTP edge (tfa.http) replaces or never reaches:
-Microdot's own server loop and request reader (tfa.http.App reads requests and
-tfa.server accepts connections), cookies, files, forms, redirects, sub-applications,
-before/after-request hooks, query-string getters, the attributes only those read, and
-CPython-only import fallbacks. Everything on the request path stays: routing, URL
-patterns, error handlers, dispatch, Request, Response and its writer, NoCaseDict and
-MultiDict (a query string is still parsed).
+Microdot's own server loop, request reader and response writer (tfa.http.App reads
+requests and writes answers, tfa.server accepts connections), its route decorators and URL
+patterns (tfa.http fills url_map with exact paths), its error handlers (App.error_response
+answers them), query strings (App hands Microdot the path without one), cookies, files,
+forms, redirects, sub-applications, before/after-request hooks, the attributes only those
+read, and CPython-only import fallbacks. What dispatch runs stays: find_route over url_map,
+dispatch_request with its exception lookup (mro), Request, Response, NoCaseDict.
 """
 
 from __future__ import annotations
@@ -22,7 +23,20 @@ from pathlib import Path
 
 # class name (None: the module) -> names defined there that the board never uses
 DROP: dict[str | None, frozenset[str]] = {
-    None: frozenset({"AsyncBytesIO", "urlencode", "abort", "redirect", "send_file"}),
+    None: frozenset(
+        {
+            "AsyncBytesIO",
+            "urlencode",
+            "abort",
+            "redirect",
+            "send_file",
+            "URLPattern",  # tfa.http routes by exact path: no pattern to compile
+            "MUTED_SOCKET_ERRORS",  # read only by the dropped writers
+            "MultiDict",  # query strings: tfa.http hands Microdot the path without one
+            "urldecode",
+            "Response.already_handled",  # a Response made at import, for the dropped server
+        }
+    ),
     "Microdot": frozenset(
         {
             "put",
@@ -38,6 +52,12 @@ DROP: dict[str | None, frozenset[str]] = {
             "run",
             "shutdown",
             "handle_request",
+            "route",  # tfa.http fills url_map itself (exact paths)
+            "get",
+            "post",
+            "errorhandler",  # tfa.http.App answers errors itself (error_response) ...
+            "error_response",
+            "default_options_handler",  # ... OPTIONS included (405, as for any wrong method)
         }
     ),
     "Request": frozenset(
@@ -50,6 +70,8 @@ DROP: dict[str | None, frozenset[str]] = {
             "files",
             "after_request",
             "max_readline",
+            "max_body_length",
+            "_parse_urlencoded",
         }
     ),
     "Response": frozenset(
@@ -60,17 +82,24 @@ DROP: dict[str | None, frozenset[str]] = {
             "send_file",
             "types_map",
             "default_send_file_max_age",
+            "complete",  # tfa.http.App writes the answer itself, in one piece
+            "write",
+            "body_iter",
+            "send_file_buffer_size",
+            "default_content_type",
+            "already_handled",
         }
     ),
-    "MultiDict": frozenset({"get", "getlist"}),  # for handlers that read req.args; ours do not
-    "URLPattern": frozenset({"register_type", "__repr__"}),
-    "HTTPException": frozenset({"__repr__"}),
+    # a Response's headers are only set (Content-Type) and iterated (tfa.http writes them)
+    "NoCaseDict": frozenset({"update", "__getitem__", "__delitem__", "__contains__", "get"}),
+    "HTTPException": frozenset({"__init__", "__repr__"}),  # only abort() made one
 }
 
 
 # class -> attributes its methods set that only dropped members read (each name is heap)
 DROP_SELF: dict[str, frozenset[str]] = {
     "Request": frozenset({"_json", "_form", "_files", "_stream"}),
+    "Microdot": frozenset({"options_handler", "ssl", "debug", "server"}),  # App sets the first
 }
 
 # Microdot tries CPython's modules first (`try: import orjson ... except ImportError:`):
@@ -84,10 +113,17 @@ class SlimError(Exception):
 
 
 def _defined(node: ast.stmt) -> set[str]:
+    """Names a statement defines: `name` for def, class and `name = ...`, and "Class.attr" for
+    `Class.attr = ...`."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {node.name}
     if isinstance(node, ast.Assign):
-        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+        return {
+            f"{t.value.id}.{t.attr}" if isinstance(t, ast.Attribute) else t.id
+            for t in node.targets
+            if isinstance(t, ast.Name)
+            or (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name))
+        }
     return set()
 
 

@@ -1,48 +1,49 @@
 """The HTTP edge over an in-memory stream: limits, errors, headers, the whole flow."""
 
 import asyncio
+import io
 import json
 
 from fakes import SECRET, make
 from tfa import http, totp
 
 
-class Stream:
-    """What the server hands the app: read(n), awrite, aclose, get_extra_info."""
+class Stream(io.IOBase):
+    """A socket as the app uses it: non-blocking readinto/write, and pollable (ioctl), so
+    asyncio waits on it as on a real one. `stall`: no more data ever comes (nor EOF)."""
 
     def __init__(self, data, stall=False):
         self.data = data
         self.stall = stall
         self.out = b""
 
-    async def read(self, n):
+    def readinto(self, buf):
         if not self.data:
-            if self.stall:
-                await asyncio.sleep(60)
-            return b""
-        chunk = self.data[:n]
+            return None if self.stall else 0
+        n = min(len(buf), len(self.data), 1000)  # a few reads for a big request
+        buf[:n] = self.data[:n]
         self.data = self.data[n:]
-        return chunk
+        return n
 
-    async def readinto(self, buf):
-        chunk = await self.read(len(buf))
-        buf[: len(chunk)] = chunk
-        return len(chunk)
-
-    async def awrite(self, b):
+    def write(self, b):
         self.out += b
+        return len(b)
 
-    async def aclose(self):
-        pass
+    def ioctl(self, req, arg):
+        if req != 3:  # MP_STREAM_POLL
+            return 0
+        ready = arg & 4  # writable
+        if self.data or not self.stall:
+            ready |= arg & 1  # readable (data, or the end of it)
+        return ready
 
-    def get_extra_info(self, key):
-        return ("192.0.2.7", 4242)
+
+PEER = ("192.0.2.7", 4242)
 
 
 def _app(audit=None):
     auth, clock, store = make(lockout=300, session=3600, challenge=120)
     app = http.App(clock, idle_s=1)
-    http.install_errors(app)
     log = audit if audit is not None else []
 
     def record(kind, username, source, outcome):
@@ -52,9 +53,24 @@ def _app(audit=None):
     return app, auth, clock
 
 
+async def _ticking(app, coro):
+    """Run coro with app.tick() every 50 ms, as the firmware's loop calls it."""
+
+    async def ticker():
+        while True:
+            app.tick()
+            await asyncio.sleep_ms(50)
+
+    t = asyncio.create_task(ticker())
+    try:
+        await coro
+    finally:
+        t.cancel()
+
+
 def _send(app, raw, stall=False):
     s = Stream(raw, stall)
-    asyncio.run(app.handle_request(s, s))
+    asyncio.run(_ticking(app, app.handle_request(s, PEER)))
     if not s.out:
         return None, {}, None
     head, _, body = s.out.partition(b"\r\n\r\n")
@@ -83,12 +99,52 @@ def test_http_date():
     assert http.http_date(951782400) == "Tue, 29 Feb 2000 00:00:00 GMT"
 
 
+def test_error_table_gives_each_code_its_status_and_message():
+    want = {
+        "invalid_request": 400,
+        "invalid_credentials": 401,
+        "invalid_code": 401,
+        "invalid_challenge": 401,
+        "missing_token": 401,
+        "invalid_token": 401,
+        "not_found": 404,
+        "method_not_allowed": 405,
+        "payload_too_large": 413,
+        "unsupported_media_type": 415,
+        "account_locked": 429,
+        "request_header_fields_too_large": 431,
+        "internal_error": 500,
+        "clock_not_synced": 503,
+    }
+    for code, status in want.items():
+        res = http.error(code)
+        body = json.loads(res.body)
+        assert res.status_code == status, code
+        assert sorted(body) == ["error", "message", "status"] and body["error"] == code
+        assert body["status"] == "error" and body["message"] and "\n" not in body["message"]
+    app, _, _ = _app()
+    for status, code in ((400, "invalid_request"), (404, "not_found"), (500, "internal_error")):
+        res = asyncio.run(app.error_response(None, status))
+        assert res.status_code == status and json.loads(res.body)["error"] == code
+    assert http.row(http.REASONS, 404) == "Not Found"
+    assert http.row(http.REASONS, 200) == "OK"
+    assert http.row(http.REASONS, 431) == "Request Header Fields Too Large"
+
+
 def test_every_answer_has_date_and_no_store():
     app, auth, clock = _app()
     status, h, body = _send(app, b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 200 and body == {"api_version": "1"}
     assert h["date"] == http.http_date(clock.now())
     assert h["cache-control"] == "no-store"
+
+
+def test_a_query_string_is_ignored():
+    app, _, _ = _app()
+    status, _, body = _send(app, b"GET /api/info?a=1&b=%zz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 200 and body == {"api_version": "1"}
+    status, _, body = _send(app, b"GET /nope?a=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 404 and body["error"] == "not_found"
 
 
 def test_unknown_path_and_wrong_method():
@@ -178,6 +234,18 @@ def test_silent_or_trickling_client_is_dropped():
     assert _send(app, b"GET /api/info HTTP/1.1\r\n", stall=True)[0] is None
 
 
+def test_a_crashing_handler_is_a_json_500():
+    app, _, _ = _app()
+
+    def boom(req):
+        raise ValueError("boom")
+
+    app.url_map.append((["GET"], http.Exact("/boom"), boom, "", None))
+    status, h, body = _send(app, b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 500 and body["error"] == "internal_error"
+    assert h["content-type"].startswith("application/json")
+
+
 def test_login_verify_dashboard_logout_and_the_audit_log():
     log = []
     app, auth, clock = _app(log)
@@ -243,7 +311,7 @@ def test_header_line_without_a_proper_name_is_malformed():
 def test_oversize_body_is_answered_then_drained():
     app, _, _ = _app()
     s = Stream(_post("/api/auth/login", "x" * 100000))
-    asyncio.run(app.handle_request(s, s))
+    asyncio.run(_ticking(app, app.handle_request(s, PEER)))
     assert s.out.startswith(b"HTTP/1.0 413 ")
     assert s.data == b""  # the rest was read, so closing does not reset the connection
 

@@ -1,8 +1,10 @@
-"""The server's idle sweep: a socket that has sent nothing by its deadline is cancelled
-(and so closed and counted by its task); the others keep waiting."""
+"""The idle sweep: a connection past its deadline (the app's table, swept by the server's
+tick) is cancelled (and so closed, and counted by its task); the others keep going."""
 
 import time
 
+from fakes import Clock
+from tfa.http import App
 from tfa.server import Server
 
 
@@ -15,20 +17,22 @@ class Task:
 
 
 def test_tick_cancels_only_the_late():
-    s = Server(None, "127.0.0.1", 0, idle_s=5)
+    app = App(Clock())
+    s = Server(app, "127.0.0.1", 0, idle_s=5)
     now = time.ticks_ms()
     late, due, early = Task(), Task(), Task()
-    s.waiting[late] = time.ticks_add(now, -1000)
-    s.waiting[due] = now
-    s.waiting[early] = time.ticks_add(now, 60000)
+    app.deadlines[late] = time.ticks_add(now, -1000)
+    app.deadlines[due] = now
+    app.deadlines[early] = time.ticks_add(now, 60000)
     s.tick()
     assert late.cancelled and due.cancelled and not early.cancelled
-    assert list(s.waiting) == [early]
+    assert list(app.deadlines) == [early]
     s.tick()
-    assert list(s.waiting) == [early]
+    assert list(app.deadlines) == [early]
 
 
 def test_tick_with_nothing_waiting():
-    s = Server(None, "127.0.0.1", 0)
+    app = App(Clock())
+    s = Server(app, "127.0.0.1", 0)
     s.tick()
-    assert s.waiting == {}
+    assert app.deadlines == {}

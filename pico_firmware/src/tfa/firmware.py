@@ -48,7 +48,6 @@ class Firmware:
             print("state:", self.store.recovered)
         slots = cfg["max_connections"]
         self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request, slots)
-        http.install_errors(self.app)
         http.routes(self.app, self.auth, self.clock, self.info, self.audit, self.server_stats)
         ctx = None
         self.booting("starting " + ("HTTPS" if tls else "HTTP"))

@@ -1,21 +1,29 @@
-"""The HTTP edge: Microdot routes plus the limits Microdot does not enforce itself.
+"""The HTTP edge: Microdot's dispatch plus the limits Microdot does not enforce itself.
 
-`App` subclasses Microdot and replaces only the reading of a request: the head is read into
-a preallocated buffer (header section > 4096 bytes or > 48 lines: 431), the body is capped
-at 1024 bytes by Content-Length or while de-chunking (413; the rest is drained after the
-answer), and the whole read must finish within the idle timeout or the connection is
-dropped (INPUT-2, INPUT-4). Routing, handlers and writing the
-response stay Microdot's. Every response gets Date (from the injected clock) and
-Cache-Control: no-store; every error is the JSON error body of spec/DECISIONS.md.
+`App` subclasses Microdot and replaces the reading of a request and the writing of its
+answer: the head is read into a preallocated buffer (header section > 4096 bytes or > 48
+lines: 431), the body is capped at 1024 bytes by Content-Length or while de-chunking (413;
+the rest is drained after the answer), and the whole read must finish within the idle
+timeout or the connection is dropped (INPUT-2, INPUT-4): `tick()`, which the firmware's
+loop calls (through the server), cancels a connection past its deadline. Dispatch, Request
+and Response stay Microdot's; the routes are exact paths (the protocol has none with
+parameters, so no URL pattern is compiled). Every response gets Date (from the injected
+clock) and Cache-Control: no-store; every error is the JSON error body of spec/DECISIONS.md.
+
+Written for the board's heap: every function, class and distinct name of a loaded module
+costs RAM for good, so small helpers are folded into their callers, and each table is one
+string (a dict of strings costs over twice its text).
 """
 
 import asyncio
 import gc
 import json
 import sys
+import time
 
+from asyncio import core
 from micropython import const
-from microdot import Microdot, NoCaseDict, Request, Response
+from microdot import Microdot, Request, Response
 
 _MAX_HEAD = const(4096)
 _MAX_BODY = const(1024)
@@ -25,48 +33,53 @@ _MAX_FIELDS = const(48)  # header lines; more is answered 431
 _MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects
 _BUF = const(4224)  # a head up to _MAX_HEAD and its end; the body streams through after it
 
-Request.max_content_length = _MAX_BODY
-Request.max_body_length = _MAX_BODY
+# "\n<error code> <status> <message>" per error; Microdot's own 400 is the first 400
+ERRORS = """
+invalid_request 400 the request body is malformed
+invalid_credentials 401 wrong username or password
+invalid_code 401 wrong code
+invalid_challenge 401 unknown or expired challenge
+missing_token 401 a bearer token is required
+invalid_token 401 the token is invalid, revoked or expired
+not_found 404 no such resource
+method_not_allowed 405 method not allowed here
+payload_too_large 413 the body is over 1024 bytes
+unsupported_media_type 415 Content-Type must be application/json
+account_locked 429 too many failures; try again later
+request_header_fields_too_large 431 the header section is over 4096 bytes
+internal_error 500 internal error
+clock_not_synced 503 the server clock is not synchronised yet
+"""
+REASONS = """
+200 OK
+204 No Content
+400 Bad Request
+401 Unauthorized
+404 Not Found
+405 Method Not Allowed
+413 Content Too Large
+415 Unsupported Media Type
+429 Too Many Requests
+431 Request Header Fields Too Large
+500 Internal Server Error
+503 Service Unavailable
+"""
+_DAYS = "ThuFriSatSunMonTueWed"  # 1970-01-01 was a Thursday
+_MONTHS = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
-REASONS = {
-    200: "OK",
-    204: "No Content",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    429: "Too Many Requests",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-MESSAGES = {
-    "invalid_request": "the request body is malformed",
-    "invalid_credentials": "wrong username or password",
-    "invalid_code": "wrong code",
-    "invalid_challenge": "unknown or expired challenge",
-    "missing_token": "a bearer token is required",
-    "invalid_token": "the token is invalid, revoked or expired",
-    "not_found": "no such resource",
-    "method_not_allowed": "method not allowed here",
-    "payload_too_large": "the body is over 1024 bytes",
-    "unsupported_media_type": "Content-Type must be application/json",
-    "account_locked": "too many failures; try again later",
-    "request_header_fields_too_large": "the header section is over 4096 bytes",
-    "clock_not_synced": "the server clock is not synchronised yet",
-    "internal_error": "internal error",
-}
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+def row(table, key):
+    """The rest of the line of `table` that starts with `key` (a code or a status)."""
+    k = "\n%s " % key
+    i = table.find(k) + len(k)
+    return table[i : table.find("\n", i)]
 
 
 def http_date(t):
     """RFC 9110 IMF-fixdate of Unix time t, without relying on the port's gmtime epoch."""
     t = int(t)
     days, secs = divmod(t, 86400)
-    wd = _DAYS[(days + 3) % 7]  # 1970-01-01 was a Thursday
+    wd = days % 7 * 3
     z = days + 719468
     era = z // 146097
     doe = z - era * 146097
@@ -74,12 +87,12 @@ def http_date(t):
     doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
     mp = (5 * doy + 2) // 153
     d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    y = yoe + era * 400 + (1 if m <= 2 else 0)
+    m = (mp + 2 if mp < 10 else mp - 10) * 3
+    y = yoe + era * 400 + (1 if m < 6 else 0)
     return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (
-        wd,
+        _DAYS[wd : wd + 3],
         d,
-        _MONTHS[m - 1],
+        _MONTHS[m : m + 3],
         y,
         secs // 3600,
         secs // 60 % 60,
@@ -87,38 +100,28 @@ def http_date(t):
     )
 
 
-_SINGLE = ("host", "content-length", "authorization", "content-type", "transfer-encoding")
-
-
-class Empty(Response):
-    """A 204: no body, so no Content-Type either."""
-
-    def complete(self):
-        self.headers["Content-Length"] = "0"
-
-
-def error(status, code, headers=None, extra=None):
-    body = {"status": "error", "error": code, "message": MESSAGES[code]}
+def error(code, headers=None, extra=None):
+    """The JSON error answer for `code`, with its status from ERRORS."""
+    r = row(ERRORS, code)
+    body = {"status": "error", "error": code, "message": r[4:]}
     if extra:
         body.update(extra)
-    return Response(body, status, headers or {}, REASONS.get(status))
+    return Response(body, int(r[:3]), headers or {})
 
 
 class Reject(Exception):
-    """A request refused while reading it; `reader` set if unread input may follow."""
-
-    def __init__(self, status, code, reader=None):
-        self.status = status
-        self.code = code
-        self.reader = reader
+    """A request refused while reading it: args (code,), or (code, True) if unread input may
+    follow (drained after the answer: closing on it would reset the connection first)."""
 
 
-class _Reader:
-    """Bounded reads into one preallocated buffer: a request never makes the heap grow
-    (or fragment) by more than its small slices. Unread data is buf[a:b]."""
+class _Conn:
+    """A connection's socket (non-blocking; TLS-wrapped or not), read through one
+    preallocated buffer: a request never makes the heap grow (or fragment) by more than its
+    small slices. Unread data is buf[a:b]. The socket is used directly, as asyncio's own
+    streams do, without them (importing asyncio.stream costs 1.7 KB of heap for good)."""
 
-    def __init__(self, stream, buf):
-        self.s = stream
+    def __init__(self, sock, buf):
+        self.s = sock
         self.buf = buf
         self.mv = memoryview(buf)
         self.a = 0
@@ -126,144 +129,105 @@ class _Reader:
 
     async def fill(self):
         if self.b == len(self.buf):
-            if self.a == 0:
-                raise _Full()
+            if self.a == 0:  # only a head can fill the buffer (bodies and chunk lines are small)
+                raise Reject("request_header_fields_too_large", True)
             n = self.b - self.a  # compact: move the unread tail to the front
             self.buf[0:n] = self.mv[self.a : self.b]
             self.a = 0
             self.b = n
         while True:
-            n = await self.s.readinto(self.mv[self.b :])
-            if n is not None:  # None: a TLS record is not complete yet
+            yield core._io_queue.queue_read(self.s)
+            n = self.s.readinto(self.mv[self.b :])
+            if n is not None:  # None: nothing yet (a TLS record is not complete)
                 break
         if not n:
             raise EOFError()
         self.b += n
 
-    def take(self, n):
-        out = bytes(self.mv[self.a : self.a + n])
-        self.a += n
-        return out
-
     async def head(self):
+        """The end of the head (buf[0:end]; it stays there, parse_head reads it line by line, so
+        a big head never needs one big block of heap), or None if the client sent nothing."""
         while True:
-            i = self.buf.find(b"\r\n\r\n", self.a, self.b)
-            if i - self.a > _MAX_HEAD:
-                raise Reject(431, "request_header_fields_too_large", self)
+            i = self.buf.find(b"\r\n\r\n", 0, self.b)
+            if i > _MAX_HEAD or (i < 0 and self.b > _MAX_HEAD):
+                raise Reject("request_header_fields_too_large", True)
             if i >= 0:
-                # the head stays in the buffer: parse_head reads it line by line, so a
-                # big head never needs one big (possibly unavailable) block of heap
-                head = (self.a, i)
                 self.a = i + 4
-                return head
-            if self.b - self.a > _MAX_HEAD:
-                raise Reject(431, "request_header_fields_too_large", self)
+                return i
             try:
                 await self.fill()
             except EOFError:
-                if self.b == self.a:
+                if self.b == 0:
                     return None  # connected and closed without a word
                 raise
-            except _Full:
-                raise Reject(431, "request_header_fields_too_large", self)
 
     async def exactly(self, n):
+        """The next n bytes, as a view of the buffer (valid until the next fill): a body stays
+        where it was read, no 1 KB copy (the hardest block to find in a fragmented heap)."""
         while self.b - self.a < n:
             await self.fill()
-        return self.take(n)
+        self.a += n
+        return self.mv[self.a - n : self.a]
 
     async def line(self):
         while True:
             i = self.buf.find(b"\r\n", self.a, self.b)
             if i >= 0:
-                out = self.take(i - self.a)
-                self.a += 2
+                out = bytes(self.mv[self.a : i])
+                self.a = i + 2
                 return out
             if self.b - self.a > 64:
-                raise Reject(400, "invalid_request")
+                raise Reject("invalid_request")
             await self.fill()
 
-    async def drain(self):
-        """Drop what the client still sends (until it closes, _DRAIN bytes or _DRAIN_MS):
-        closing on unread input would reset the connection before it reads our answer."""
-        try:
-            await asyncio.wait_for_ms(self._drop(), _DRAIN_MS)
-        except Exception:
-            pass
 
-    async def _drop(self):
-        n = 0
-        while n < _DRAIN:
-            self.a = self.b = 0
-            await self.fill()
-            n += self.b
-
-    async def chunked(self):
-        body = b""
-        while True:
-            size = (await self.line()).split(b";")[0].strip()
-            try:
-                n = int(size, 16)
-            except ValueError:
-                raise Reject(400, "invalid_request")
-            if n < 0:
-                raise Reject(400, "invalid_request")
-            if n == 0:
-                while await self.line():
-                    pass  # trailers
-                return body
-            if len(body) + n > _MAX_BODY:
-                raise Reject(413, "payload_too_large", self)
-            body += await self.exactly(n)
-            if await self.exactly(2) != b"\r\n":
-                raise Reject(400, "invalid_request")
+# the only headers kept (each at most once); every line is still checked
+_KEPT = ("host", "content-length", "transfer-encoding", "content-type", "authorization")
 
 
-class _Full(Exception):
-    pass
-
-
-def _lines(buf, a, end):
-    """The lines of buf[a:end] one at a time (no copy of the head, no list of lines)."""
+def parse_head(buf, end):
+    """(method, path, version, headers) of the head in buf[0:end], read one line at a time
+    (no copy of the head, no list of lines); Reject if malformed. headers: a plain dict of
+    the _KEPT headers by lower-case name (the rest are checked, not kept: less heap)."""
     mv = memoryview(buf)
+    a = n = 0
+    parts = None
+    headers = {}
     while a <= end:
         b = buf.find(b"\r\n", a, end)
         if b < 0:
             b = end
         try:
-            yield bytes(mv[a:b]).decode()
+            ln = bytes(mv[a:b]).decode()
         except UnicodeError:
-            raise Reject(400, "invalid_request")
+            raise Reject("invalid_request")
         a = b + 2
-
-
-def parse_head(buf, a, end):
-    """(method, target, version, headers) of the head in buf[a:end]; Reject(400) if malformed."""
-    lines = _lines(buf, a, end)
-    parts = next(lines).split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1].startswith("/"):
-        raise Reject(400, "invalid_request")
-    headers = NoCaseDict()
-    n = 0
-    for ln in lines:
+        if parts is None:  # the request line
+            parts = ln.split(" ")
+            if len(parts) != 3 or not parts[1].startswith("/"):
+                raise Reject("invalid_request")
+            if not parts[2].startswith("HTTP/1."):
+                raise Reject("invalid_request")
+            continue
         n += 1
         if n > _MAX_FIELDS:
-            raise Reject(431, "request_header_fields_too_large")
+            raise Reject("request_header_fields_too_large")
         i = ln.find(":")
         if i <= 0 or ln[0] in " \t":
-            raise Reject(400, "invalid_request")
-        name = ln[:i]
-        value = ln[i + 1 :].strip()
+            raise Reject("invalid_request")
+        name = ln[:i].lower()
         if " " in name or "\t" in name:  # "Host x:1" is no header (RFC 9112 §5.1)
-            raise Reject(400, "invalid_request")
-        if name in headers:
-            if name.lower() in _SINGLE:
-                raise Reject(400, "invalid_request")
-            value = headers[name] + ", " + value
-        headers[name] = value
-    if parts[2] == "HTTP/1.1" and "Host" not in headers:
-        raise Reject(400, "invalid_request")  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
-    return parts[0], parts[1], parts[2][5:], headers
+            raise Reject("invalid_request")
+        if name in _KEPT:
+            if name in headers:
+                raise Reject("invalid_request")
+            headers[name] = ln[i + 1 :].strip()
+    if parts[2] == "HTTP/1.1" and "host" not in headers:
+        raise Reject("invalid_request")  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
+    # the target without its query: no endpoint reads one, so Microdot never parses it
+    target = parts[1]
+    i = target.find("?")
+    return parts[0], target if i < 0 else target[:i], parts[2][5:], headers
 
 
 class App(Microdot):
@@ -275,122 +239,149 @@ class App(Microdot):
         self.idle_s = idle_s
         self.on_request = on_request
         self.options_handler = None  # OPTIONS is a wrong method here: 405 with Allow
+        self.deadlines = {}  # a connection's task -> ticks_ms by which it must be done
 
-    def allowed(self, path):
-        allow = []
-        for methods, pattern, _, _, _ in self.url_map:
-            if pattern.match(path) is not None:
-                for m in methods:
-                    if m not in allow:
-                        allow.append(m)
-        if "GET" in allow:
-            allow.append("HEAD")
-        return allow
+    def limit(self, ms):
+        """The current task (a connection) is cancelled if it is still at it in `ms`."""
+        self.deadlines[asyncio.current_task()] = time.ticks_add(time.ticks_ms(), ms)
 
-    async def read_request(self, r, addr):
-        stream = r.s
-        head = await r.head()
-        if head is None:
+    def tick(self):
+        """Cancel the connections past their deadline: one dict entry each, where
+        asyncio.wait_for costs a task and a closure per wait (and its module 0.7 KB for good)."""
+        now = time.ticks_ms()
+        late = None
+        for task, deadline in self.deadlines.items():
+            if time.ticks_diff(now, deadline) >= 0:
+                late = late or []
+                late.append(task)
+        for task in late or ():
+            del self.deadlines[task]
+            task.cancel()
+
+    async def error_response(self, req, status_code, reason=None):
+        """Microdot's own errors (400, 404, 405, 413, 500) as the protocol's JSON bodies."""
+        if status_code == 405:
+            allow = []
+            for route in self.url_map:
+                if route[1].match(req.path) is not None:
+                    allow += route[0]
+            if "GET" in allow:
+                allow.append("HEAD")
+            return error("method_not_allowed", {"Allow": ", ".join(allow)})
+        i = ERRORS.find(" %d " % status_code)
+        return error(ERRORS[ERRORS.rfind("\n", 0, i) + 1 : i] if i > 0 else "internal_error")
+
+    async def read_request(self, r, addr, scheme):
+        end = await r.head()
+        if end is None:
             return None
-        method, url, version, headers = parse_head(r.buf, head[0], head[1])
-        te = headers.get("Transfer-Encoding")
+        method, url, version, headers = parse_head(r.buf, end)
+        te = headers.get("transfer-encoding")
         if te is not None:
-            if te.lower() != "chunked" or "Content-Length" in headers:
-                raise Reject(400, "invalid_request")
-            body = await r.chunked()
-            del headers["Transfer-Encoding"]
+            if te.lower() != "chunked" or "content-length" in headers:
+                raise Reject("invalid_request")
+            body = b""
+            while True:
+                try:
+                    n = int((await r.line()).split(b";")[0].strip(), 16)
+                    if n < 0:
+                        raise ValueError()
+                except ValueError:
+                    raise Reject("invalid_request")
+                if n == 0:
+                    break
+                if len(body) + n > _MAX_BODY:
+                    raise Reject("payload_too_large", True)
+                body += await r.exactly(n)
+                if await r.exactly(2) != b"\r\n":
+                    raise Reject("invalid_request")
+            while await r.line():
+                pass  # trailers
         else:
-            n = headers.get("Content-Length", "0")
+            n = headers.get("content-length", "0")
             if not n.isdigit() or len(n) > 9:
-                raise Reject(400, "invalid_request")
+                raise Reject("invalid_request")
             n = int(n)
             if n > _MAX_BODY:
-                raise Reject(413, "payload_too_large", r)
+                raise Reject("payload_too_large", True)
             body = await r.exactly(n)
-        headers["Content-Length"] = str(len(body))
-        return Request(self, addr, method, url, version, headers, body=body, sock=(stream, stream))
+        return Request(self, addr, method, url, version, headers, body=body, scheme=scheme)
 
-    async def handle_request(self, reader, writer, scheme="http"):
-        addr = writer.get_extra_info("peername")
+    async def handle_request(self, sock, peer, scheme="http"):
+        """Read, answer and (after a 413/431) drain one request on `sock`, from `peer`
+        ((ip, port)); the caller closes the socket."""
         buf = self.buffers.pop() if self.buffers else bytearray(_BUF)
+        r = _Conn(sock, buf)
+        req = None
+        drain = False
+        me = asyncio.current_task()
         try:
-            await self._handle(_Reader(reader, buf), writer, addr, scheme)
+            self.limit(self.idle_s * 1000)  # the TLS handshake and the whole request
+            try:
+                req = await self.read_request(r, peer, scheme)
+                if req is None:
+                    return
+                res = await self.dispatch_request(req)
+            except Reject as e:
+                res = error(e.args[0])
+                drain = len(e.args) > 1
+            except (OSError, EOFError):
+                return  # the client went away
+            except MemoryError as e:
+                gc.collect()
+                print("MemoryError; in use:", gc.mem_alloc())
+                sys.print_exception(e)
+                res = error("internal_error")
+            if self.on_request:
+                self.on_request(req, res)
+            # one write (one TLS record); the headers every answer has go straight into it, not
+            # into res.headers (a NoCaseDict: a lower-case copy of each name); MicroPython
+            # formats str into bytes
+            s = res.status_code
+            body = res.body
+            out = bytearray(
+                b"HTTP/1.0 %d %s\r\nDate: %s\r\nContent-Length: %d\r\n"
+                b"Cache-Control: no-store\r\nConnection: close\r\n"
+                % (s, row(REASONS, s), http_date(self.clock.now()), len(body))
+            )
+            for k, v in res.headers.items():
+                out += b"%s: %s\r\n" % (k, v)
+            out += b"\r\n"
+            if not res.is_head:
+                out += body
+            self.limit(self.idle_s * 1000)
+            out = memoryview(out)
+            while out:
+                yield core._io_queue.queue_write(sock)
+                n = sock.write(out)
+                if n is not None:  # None: the socket (or TLS) cannot take it yet
+                    out = out[n:]
+            if drain:  # read and drop what the client still sends, until it closes
+                self.limit(_DRAIN_MS)
+                n = 0
+                try:
+                    while n < _DRAIN:
+                        r.a = r.b = 0
+                        await r.fill()
+                        n += r.b
+                except Exception:
+                    pass  # it closed: we close too
+        except asyncio.CancelledError:
+            pass  # past its deadline: an idle or trickling client goes unanswered (INPUT-4)
         finally:
+            self.deadlines.pop(me, None)
             if len(self.buffers) < self.nbuf:
                 self.buffers.append(buf)
 
-    async def _handle(self, r, writer, addr, scheme):
-        req = None
-        res = None
-        unread = None
-        try:
-            req = await asyncio.wait_for(self.read_request(r, addr), self.idle_s)
-            if req is None:
-                return
-            req.scheme = scheme
-        except Reject as e:
-            res = error(e.status, e.code)
-            unread = e.reader
-        except asyncio.TimeoutError:
-            return  # idle or trickling client: dropped without an answer (INPUT-4)
-        except (OSError, EOFError):
-            return  # the client went away mid-request
-        except MemoryError as e:
-            gc.collect()
-            print("MemoryError reading a request; in use:", gc.mem_alloc())
-            sys.print_exception(e)
-            res = error(500, "internal_error")
-        if res is None:
-            try:
-                res = await self.dispatch_request(req)
-            except MemoryError as e:
-                gc.collect()
-                print("MemoryError handling a request; in use:", gc.mem_alloc())
-                sys.print_exception(e)
-                res = error(500, "internal_error")
-        if isinstance(res, tuple):
-            res = Response(*res)
-        res.headers["Date"] = http_date(self.clock.now())
-        res.headers["Cache-Control"] = "no-store"
-        res.headers["Connection"] = "close"
-        if self.on_request:
-            self.on_request(req, res)
-        await asyncio.wait_for(res.write(writer), self.idle_s)
-        if unread is not None:
-            await unread.drain()
 
-
-def install_errors(app):
-    """JSON bodies for the errors Microdot raises itself."""
-
-    @app.errorhandler(404)
-    def not_found(req):
-        return error(404, "not_found")
-
-    @app.errorhandler(405)
-    def not_allowed(req):
-        return error(405, "method_not_allowed", {"Allow": ", ".join(app.allowed(req.path))})
-
-    @app.errorhandler(400)
-    def bad(req):
-        return error(400, "invalid_request")
-
-    @app.errorhandler(413)
-    def too_large(req):
-        return error(413, "payload_too_large")
-
-    @app.errorhandler(500)
-    def internal(req):
-        return error(500, "internal_error")
-
-    @app.errorhandler(Exception)
-    def crash(req, exc):
-        return error(500, "internal_error")
-
-
-def _depth(body):
-    """Deepest nesting of [ and { outside strings."""
-    depth = top = 0
+def json_body(req):
+    """The request's JSON object, or an error Response (415 / 400) to return instead."""
+    ctype = req.headers.get("content-type")
+    if ctype is None or ctype.split(";")[0].strip().lower() != "application/json":
+        return None, error("unsupported_media_type")
+    body = req.body
+    # the parser's stack grows per level: refuse deep nests ([ and { outside strings) first
+    depth = 0
     quoted = escaped = False
     for c in body:
         if quoted:
@@ -404,27 +395,16 @@ def _depth(body):
             quoted = True
         elif c == 91 or c == 123:  # [ {
             depth += 1
-            if depth > top:
-                top = depth
+            if depth > _MAX_DEPTH:
+                return None, error("invalid_request")
         elif c == 93 or c == 125:  # ] }
             depth -= 1
-    return top
-
-
-def json_body(req):
-    """The request's JSON object, or an error Response (415 / 400) to return instead."""
-    ctype = req.headers.get("Content-Type")
-    if ctype is None or ctype.split(";")[0].strip().lower() != "application/json":
-        return None, error(415, "unsupported_media_type")
-    body = req.body
-    if _depth(body) > _MAX_DEPTH:  # the parser's stack grows per level: refuse deep nests
-        return None, error(400, "invalid_request")
     try:
-        data = json.loads(body)  # bytes: it checks UTF-8 itself, with no decoded copy
+        data = json.loads(body)  # a buffer: it checks UTF-8 itself, with no decoded copy
     except (ValueError, UnicodeError):  # not MemoryError: that is ours, not the client's
-        return None, error(400, "invalid_request")
+        return None, error("invalid_request")
     if not isinstance(data, dict):
-        return None, error(400, "invalid_request")
+        return None, error("invalid_request")
     return data, None
 
 
@@ -435,46 +415,36 @@ def text(data, key, lo, hi):
     return None
 
 
-def is_code(v):
-    if not isinstance(v, str) or len(v) != 6:
-        return False
-    for c in v.encode():  # bytes: iterating the str would intern each digit as a qstr
-        if c < 48 or c > 57:
-            return False
-    return True
-
-
-def bearer(req):
-    """("ok", token) | ("missing", None) | ("invalid", None) from Authorization (SESS-3)."""
-    h = req.headers.get("Authorization")
+def bearer(req, use):
+    """(use(token), None) for the request's bearer token, or (None, the 401 answer) (SESS-3)."""
+    h = req.headers.get("authorization")
     if h is None or h[:7].lower() != "bearer ":
-        return "missing", None
+        return None, error("missing_token", {"WWW-Authenticate": 'Bearer realm="tfa"'})
     tok = h[7:]
-    if not tok or " " in tok or len(tok) > 256:
-        return "invalid", None
-    return "ok", tok
+    v = use(tok) if tok and " " not in tok and len(tok) <= 256 else None
+    if v is None:
+        www = 'Bearer realm="tfa", error="invalid_token"'
+        return None, error("invalid_token", {"WWW-Authenticate": www})
+    return v, None
 
 
-def unauthorized(kind):
-    if kind == "missing":
-        return error(401, "missing_token", {"WWW-Authenticate": 'Bearer realm="tfa"'})
-    return error(
-        401, "invalid_token", {"WWW-Authenticate": 'Bearer realm="tfa", error="invalid_token"'}
-    )
+class Exact(str):
+    """An exact route path: Microdot's find_route asks it for the path's arguments (none)."""
+
+    def match(self, path):
+        return {} if path == self else None
 
 
 def routes(app, auth, clock, info_fn, audit, server_fn):
     """The five endpoints of the protocol, each a plain function over `auth`."""
 
-    def source(req):
-        a = req.client_addr
-        return a[0] if isinstance(a, tuple) else str(a)
-
-    @app.get("/api/info")
     def info(req):
         return info_fn()
 
-    @app.post("/api/auth/login")
+    def locked(left):
+        extra = {"status": "locked", "retry_after": left}
+        return error("account_locked", {"Retry-After": str(left)}, extra)
+
     def login(req):
         data, bad = json_body(req)
         name = ""
@@ -482,19 +452,19 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
             name = text(data, "username", 1, 64)
             pw = text(data, "password", 1, 256)
             if name is None or pw is None:
-                bad = error(400, "invalid_request")
+                bad = error("invalid_request")
         if bad is not None:
-            audit("login", name or "", source(req), "invalid_request")
+            audit("login", name or "", req.client_addr[0], "invalid_request")
             return bad
         outcome, extra = auth.login(name, pw)
-        audit("login", name, source(req), outcome)
+        audit("login", name, req.client_addr[0], outcome)
         if outcome == "locked":
             return locked(extra)
         if outcome == "invalid_credentials":
-            return error(401, "invalid_credentials")
-        return {"status": "2fa_required", "challenge_token": extra, "expires_in": auth.challenge_ttl_s}
+            return error(outcome)
+        ttl = auth.challenge_ttl_s
+        return {"status": "2fa_required", "challenge_token": extra, "expires_in": ttl}
 
-    @app.post("/api/auth/verify")
     def verify(req):
         data, bad = json_body(req)
         tok = code = backup = None
@@ -503,22 +473,24 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
             code = data.get("totp_code")
             backup = data.get("backup_code")
             if tok is None or (code is None) == (backup is None):
-                bad = error(400, "invalid_request")
-            elif code is not None and not is_code(code):
-                bad = error(400, "invalid_request")
+                bad = error("invalid_request")
+            # six ASCII digits: MicroPython's isdigit is ASCII-only ("１２３４５６" is no code)
+            elif code is not None and not (
+                isinstance(code, str) and len(code) == 6 and code.isdigit()
+            ):
+                bad = error("invalid_request")
             elif backup is not None and text(data, "backup_code", 1, 32) is None:
-                bad = error(400, "invalid_request")
+                bad = error("invalid_request")
         if bad is not None:
-            audit("verify", auth.challenge_user(tok) or "" if tok else "", source(req), "invalid_request")
+            name = auth.challenge_user(tok) or "" if tok else ""
+            audit("verify", name, req.client_addr[0], "invalid_request")
             return bad
         outcome, name, extra = auth.verify(tok, code, backup)
-        audit("verify", name or "", source(req), outcome)
-        if outcome == "clock_not_synced":
-            return error(503, "clock_not_synced")
+        audit("verify", name or "", req.client_addr[0], outcome)
         if outcome == "locked":
             return locked(extra)
-        if outcome in ("invalid_challenge", "invalid_code"):
-            return error(401, outcome)
+        if outcome != "success":  # clock_not_synced, invalid_challenge, invalid_code
+            return error(outcome)
         return {
             "status": "success",
             "session_token": extra,
@@ -526,12 +498,10 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
             "expires_in": auth.session_ttl_s,
         }
 
-    @app.get("/api/dashboard")
     def dashboard(req):
-        kind, tok = bearer(req)
-        entry = auth.session(tok) if tok else None
-        if entry is None:
-            return unauthorized(kind)
+        entry, bad = bearer(req, auth.session)
+        if bad is not None:
+            return bad
         return {
             "status": "success",
             "user": {"username": entry[0]},
@@ -539,20 +509,18 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
             "server": server_fn(),
         }
 
-    @app.post("/api/auth/logout")
     def logout(req):
-        kind, tok = bearer(req)
-        name = auth.logout(tok) if tok else None
-        if name is None:
-            return unauthorized(kind)
-        audit("logout", name, source(req), "revoked")
-        return Empty(b"", 204, {}, "No Content")
+        name, bad = bearer(req, auth.logout)
+        if bad is not None:
+            return bad
+        audit("logout", name, req.client_addr[0], "revoked")
+        return Response(b"", 204)
 
-    def locked(left):
-        body = {
-            "status": "locked",
-            "error": "account_locked",
-            "message": MESSAGES["account_locked"],
-            "retry_after": left,
-        }
-        return Response(body, 429, {"Retry-After": str(left)}, REASONS[429])
+    # Microdot's routing table: (methods, pattern, handler, url_prefix, subapp)
+    app.url_map = [
+        (["GET"], Exact("/api/info"), info, "", None),
+        (["POST"], Exact("/api/auth/login"), login, "", None),
+        (["POST"], Exact("/api/auth/verify"), verify, "", None),
+        (["GET"], Exact("/api/dashboard"), dashboard, "", None),
+        (["POST"], Exact("/api/auth/logout"), logout, "", None),
+    ]

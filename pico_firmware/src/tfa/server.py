@@ -3,15 +3,14 @@
 Our own accept loop (not asyncio.start_server) because a TLS connection costs a Pico W
 tens of KB of heap the moment it is wrapped: we accept the next connection only when a
 slot is free, so the rest wait in the kernel backlog instead of in RAM. Each connection
-carries one request (the response says Connection: close); the idle timeout in tfa.http
-drops clients that send nothing (INPUT-4), freeing the slot.
+carries one request (the response says Connection: close); the idle timeout drops clients
+that send nothing or trickle (INPUT-4), freeing the slot.
 """
 
 import asyncio
 import gc
 import socket
 import sys
-import time
 
 from asyncio import core
 from micropython import const
@@ -34,9 +33,10 @@ class Server:
 
     A new socket waits, unwrapped, until its first bytes arrive: a client that connects and
     sends nothing never takes the TLS slot and is dropped after the idle timeout (INPUT-4)
-    by `tick()`, which the firmware's loop calls: one deadline per waiting socket, where
-    asyncio.wait_for would cost each of them ~900 bytes more of heap (a task and its
-    coroutine). A client that trickles holds the slot at most the idle timeout (tfa.http).
+    by `tick()`, which the firmware's loop calls: one deadline per connection in the app's
+    table (tfa.http App.limit), where asyncio.wait_for would cost each ~900 bytes more of
+    heap (a task and its coroutine). A client that trickles holds the slot at most the idle
+    timeout (tfa.http).
     """
 
     def __init__(self, app, host, port, ctx=None, max_connections=1, idle_s=5):
@@ -53,7 +53,6 @@ class Server:
         self.dropped_idle = 0
         self.heap_peak = 0
         self.sock = None
-        self.waiting = {}  # task -> ticks_ms deadline: accepted, nothing sent yet
 
     def sample_heap(self):
         a = gc.mem_alloc()
@@ -69,15 +68,12 @@ class Server:
         s.setblocking(False)
         self.sock = s
 
-    async def _until(self, ok):
-        while not ok():
-            self.changed.clear()
-            await self.changed.wait()
-
     async def serve(self):
         s = self.sock
         while True:
-            await self._until(lambda: self.pending < _MAX_PENDING)
+            while self.pending >= _MAX_PENDING:
+                self.changed.clear()
+                await self.changed.wait()
             yield core._io_queue.queue_read(s)
             try:
                 c, addr = s.accept()
@@ -85,60 +81,48 @@ class Server:
                 continue
             c.setblocking(False)
             self.pending += 1
-            asyncio.create_task(self._one(c, _peer(addr)))
+            asyncio.create_task(self._one(c, addr))
 
     def tick(self):
-        """Drop the sockets that have sent nothing within the idle timeout (INPUT-4)."""
-        now = time.ticks_ms()
-        late = None
-        for task, deadline in self.waiting.items():
-            if time.ticks_diff(now, deadline) >= 0:
-                late = late or []
-                late.append(task)
-        for task in late or ():
-            del self.waiting[task]
-            task.cancel()
+        """Drop the connections past their deadline (INPUT-4)."""
+        self.app.tick()
 
-    async def _one(self, c, peer):
-        stream = None
-        holding = False
+    async def _one(self, c, addr):
+        # a socket's life from accept to close; up to _MAX_PENDING of these wait at once, so
+        # the waiting part is kept small (its frame is heap) and serving is in _serve
+        app = self.app
+        app.limit(self.idle_s * 1000)
         try:
-            me = asyncio.current_task()
-            self.waiting[me] = time.ticks_add(time.ticks_ms(), self.idle_s * 1000)
-            try:
-                yield core._io_queue.queue_read(c)  # its first bytes
-            except asyncio.CancelledError:
-                self.dropped_idle += 1
-                return
-            finally:
-                self.waiting.pop(me, None)
-            while self.active >= self.max:  # no closure: a waiting socket costs less heap
-                self.changed.clear()
-                await self.changed.wait()
-            self.active += 1
+            yield core._io_queue.queue_read(c)  # its first bytes
+        except asyncio.CancelledError:  # tick(): nothing sent within the idle timeout
+            self.dropped_idle += 1
+            c.close()
             self.pending -= 1
-            holding = True
+            self.changed.set()
+            return
+        del app.deadlines[asyncio.current_task()]  # waiting for the slot has no deadline
+        while self.active >= self.max:
+            self.changed.clear()
+            await self.changed.wait()
+        self.pending -= 1
+        await self._serve(c, addr)
+
+    async def _serve(self, c, addr):
+        self.active += 1
+        try:
             if self.ctx is not None:
                 c = self.ctx.wrap_socket(c, server_side=True, do_handshake_on_connect=False)
-            stream = asyncio.StreamReader(c, {"peername": peer})
-            await self.app.handle_request(stream, stream, "https" if self.ctx else "http")
+            await self.app.handle_request(c, _peer(addr), "https" if self.ctx else "http")
             self.served += 1
         except Exception as e:  # a broken connection must never stop the server
             if not isinstance(e, OSError):
                 sys.print_exception(e)
         finally:
             try:
-                if stream is not None:
-                    stream.close()
-                    await stream.wait_closed()
-                else:
-                    c.close()
+                c.close()
             except Exception:
                 pass
-            if holding:
-                self.active -= 1
-            else:
-                self.pending -= 1
+            self.active -= 1
             gc.collect()
             self.changed.set()
 
