@@ -271,6 +271,7 @@ def test_login_verify_dashboard_logout_and_the_audit_log():
         app, (f"POST /api/auth/logout HTTP/1.1\r\nHost: x\r\n{auth_h}\r\n").encode()
     )
     assert status == 204 and body is None and "content-type" not in h
+    assert "content-length" not in h  # RFC 9110 §8.6
     status, h, body = _send(app, raw)
     assert status == 401 and body["error"] == "invalid_token"
     assert h["www-authenticate"] == 'Bearer realm="tfa", error="invalid_token"'

@@ -202,8 +202,8 @@ def run(cfg, users, ad, root):
     fw = Firmware(cfg, users, ad, root)
     # collect once an eighth of what is free has been allocated, not only when an allocation
     # fails: garbage is reclaimed while it is small, and new blocks fill the lowest holes, so
-    # the heap stays in few large free runs (a request's ~1 KB body needs one). Measured: with
-    # a quarter, the full suite needs 192K on the Unix port; with an eighth, 184K.
+    # the heap stays in few large free runs. Measured (when the firmware still needed more
+    # heap): with a quarter, the full suite needed 192K on the Unix port; with an eighth, 184K.
     gc.threshold(gc.mem_free() // 8)
     try:
         asyncio.run(fw.main())

@@ -340,10 +340,12 @@ class App(Microdot):
             s = res.status_code
             body = res.body
             out = bytearray(
-                b"HTTP/1.0 %d %s\r\nDate: %s\r\nContent-Length: %d\r\n"
+                b"HTTP/1.0 %d %s\r\nDate: %s\r\n"
                 b"Cache-Control: no-store\r\nConnection: close\r\n"
-                % (s, row(REASONS, s), http_date(self.clock.now()), len(body))
+                % (s, row(REASONS, s), http_date(self.clock.now()))
             )
+            if s != 204:  # RFC 9110 §8.6: a 204 carries no Content-Length
+                out += b"Content-Length: %d\r\n" % len(body)
             for k, v in res.headers.items():
                 out += b"%s: %s\r\n" % (k, v)
             out += b"\r\n"
