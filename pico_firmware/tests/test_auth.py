@@ -46,8 +46,9 @@ def test_wrong_password_and_unknown_user_answer_alike_and_both_lock():
     for _ in range(5):
         assert auth.login("alice", "nope") == ("invalid_credentials", None)
         assert auth.login("mallory", "nope") == ("invalid_credentials", None)
-    assert auth.login("alice", "correct horse") == ("locked", 300)
-    assert auth.login("mallory", "nope") == ("locked", 300)
+    # a 300 s lock from whole second t lasts through second t+300: 301 s at most, rounded up
+    assert auth.login("alice", "correct horse") == ("locked", 301)
+    assert auth.login("mallory", "nope") == ("locked", 301)
 
 
 def test_lock_does_not_extend_and_ends_with_a_zero_count():
@@ -55,7 +56,7 @@ def test_lock_does_not_extend_and_ends_with_a_zero_count():
     for _ in range(5):
         auth.login("alice", "nope")
     clock.t += 100
-    assert auth.login("alice", "nope") == ("locked", 200)  # LOCK-3: not extended
+    assert auth.login("alice", "nope") == ("locked", 201)  # LOCK-3: not extended
     clock.t += 200
     assert auth.login("alice", "nope") == ("locked", 1)  # second 300 may be the lock's last
     clock.t += 1
@@ -91,7 +92,7 @@ def test_locked_verify_answers_locked_before_judging_the_code():
         auth.login("alice", "nope")
     assert auth.verify(tok, _wrong(clock))[0] == "invalid_code"
     outcome, name, left = auth.verify(tok, _code(clock))
-    assert (outcome, name, left) == ("locked", "alice", 300)
+    assert (outcome, name, left) == ("locked", "alice", 301)
 
 
 def test_escalation_doubles_until_a_success_and_is_capped():
@@ -100,20 +101,20 @@ def test_escalation_doubles_until_a_success_and_is_capped():
     for d in want:
         for _ in range(5):
             auth.login("alice", "nope")
-        assert auth.login("alice", "nope") == ("locked", d)
+        assert auth.login("alice", "nope") == ("locked", d + 1)
         clock.t += d + 1
     for _ in range(20):
         for _ in range(5):
             auth.login("alice", "nope")
         left = auth.login("alice", "nope")[1]
-        assert left <= 86400
-        clock.t += left + 1
-    assert left == 86400
+        assert left <= 86401
+        clock.t += left
+    assert left == 86401  # the cap, a day, through its last second
     tok = _challenge(auth)
     assert auth.verify(tok, _code(clock))[0] == "success"
     for _ in range(5):
         auth.login("alice", "nope")
-    assert auth.login("alice", "nope") == ("locked", 300)  # reset by the success
+    assert auth.login("alice", "nope") == ("locked", 301)  # reset by the success
 
 
 def test_replay_is_refused_through_any_challenge():

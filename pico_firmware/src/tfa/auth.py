@@ -110,7 +110,7 @@ class Auth:
         del self.rows[victim]
 
     def retry_after(self, name, now):
-        """Seconds left of the lock on `name` (>= 1), or 0 if it is not locked (LOCK-2/3)."""
+        """Seconds left of the lock on `name`, rounded up (>= 1), or 0 if it is not locked (LOCK-2/3)."""
         row = self.rows.get(name)
         if row is None or not row[_UNTIL]:
             return 0
@@ -119,7 +119,10 @@ class Auth:
             row[_UNTIL] = 0
             self.store.save(self.rows)
             return 0
-        return max(1, row[_UNTIL] - now)
+        # the lock lasts through second `until`: from whole second `now`, between until-now
+        # and until-now+1 seconds are left, so their ceiling (spec/DECISIONS.md) is the latter;
+        # one less would send a client back a second early, into another 429
+        return row[_UNTIL] + 1 - now
 
     def _fail(self, name, now):
         row = self._row(name)
