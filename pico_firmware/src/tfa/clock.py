@@ -17,6 +17,17 @@ _UNSYNCED_RETRY_S = const(60)  # before the first sync, verify is down: keep ask
 _SAVE_EVERY_S = const(3600)
 
 
+def civil(t):
+    """(year, month, day) of Unix seconds t, computed: the port's gmtime epoch may be 2000."""
+    z = int(t) // 86400 + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1
+
 class Clock:
     """`ntp(host)` asks NTP once (Unix seconds, or OSError); `rtc` has now() and set(unix).
     board.py hands in the board's, emulated.py the host's stand-ins."""

@@ -25,6 +25,8 @@ from asyncio import core
 from micropython import const
 from microdot import Microdot, Request, Response
 
+from tfa.clock import civil
+
 _MAX_HEAD = const(4096)
 _MAX_BODY = const(1024)
 _DRAIN = const(262144)  # after a 413/431, read and drop at most this much ...
@@ -76,19 +78,11 @@ def row(table, key):
 
 
 def http_date(t):
-    """RFC 9110 IMF-fixdate of Unix time t, without relying on the port's gmtime epoch."""
-    t = int(t)
-    days, secs = divmod(t, 86400)
+    """RFC 9110 IMF-fixdate of Unix time t."""
+    days, secs = divmod(int(t), 86400)
     wd = days % 7 * 3
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = (mp + 2 if mp < 10 else mp - 10) * 3
-    y = yoe + era * 400 + (1 if m < 6 else 0)
+    y, m, d = civil(t)
+    m = (m - 1) * 3
     return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (
         _DAYS[wd : wd + 3],
         d,

@@ -18,6 +18,7 @@ from micropython import const
 
 import tfa
 from tfa import led as colours
+from tfa.clock import civil
 from tfa.display import AMBER, BLACK, BLUE, DARK, GREEN, GREY, NAVY, RED, WHITE
 
 SCREENS = ("main", "log", "cert", "wifi")
@@ -204,15 +205,7 @@ def main(d, stats, info, page=""):
     text(d, stats.get("ip") or "no address", MARGIN, y, BLUE, 2)
     y += 22
     if synced:
-        # the civil date of Unix seconds, computed (the port's gmtime epoch may be 2000)
-        z = int(now) // 86400 + 719468
-        era = z // 146097
-        doe = z - era * 146097
-        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-        mp = (5 * doy + 2) // 153
-        m = mp + 3 if mp < 10 else mp - 9
-        date = "%04d-%02d-%02d" % (yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1)
+        date = "%04d-%02d-%02d" % civil(now)
         text(d, date + " UTC  clock synced", MARGIN, y, GREEN, 1)
     else:
         text(d, "clock NOT synced: verify answers 503", MARGIN, y, RED, 1)
