@@ -29,6 +29,11 @@ class Requirement:
     level: str
     section: str = ""
     text: str = ""
+    scope: str = "black-box"  # "implementation": checked by each server's own tests, not the suite
+
+    @property
+    def black_box(self) -> bool:
+        return self.scope != "implementation"
 
     @property
     def sort_key(self) -> tuple[str, int]:
@@ -72,6 +77,7 @@ def requirements_from_spec(path: Path = SPEC_PATH) -> dict[str, Requirement]:
             level=str(entry.get("level", "MUST")),
             section=str(entry.get("section", "")),
             text=" ".join(str(entry.get("text", "")).split()),
+            scope=str(entry.get("scope", "black-box")),
         )
         found[req.id] = req
     return found

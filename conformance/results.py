@@ -60,7 +60,8 @@ class RunResult:
     setup_error: str = ""
 
     def verdicts(self) -> dict[str, RequirementVerdict]:
-        ids = set(self.requirements) if self.selected is None else set(self.selected)
+        judged = {i for i, r in self.requirements.items() if r.black_box}
+        ids = judged if self.selected is None else set(self.selected) & judged
         ids |= {c.req_id for c in self.cases}
         out: dict[str, RequirementVerdict] = {}
         for req_id in sort_ids(ids):

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 ID = re.compile(r"^[A-Z]+-[0-9]+$")
-SECTIONS = {"INFO", "LOGIN", "TOTP", "CHAL", "LOCK", "SESS", "INPUT", "TLS", "LOG"}
+SECTIONS = {"INFO", "LOGIN", "TOTP", "CHAL", "LOCK", "SESS", "INPUT", "TLS", "LOG", "STORE"}
 
 
 @pytest.fixture(scope="module")
