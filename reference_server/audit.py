@@ -24,6 +24,7 @@ OUTCOMES = {
     "invalid_request",
     "clock_not_synced",
     "revoked",
+    "busy",
 }
 MAX_USERNAME = 64
 

@@ -35,6 +35,7 @@ from reference_server.core.clock import SystemClock
 from reference_server.edge.app import build_app
 from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import bind, make_server, serve
+from reference_server.hashing import HashingPool
 from reference_server.store import Store
 
 DEFAULT_DB = "reference_server.db"
@@ -171,6 +172,7 @@ def _serve_once(
     sock = bind(args.host, port)
     store = Store(args.db)
     audit = Audit(clock, args.audit_log)
+    hashing = HashingPool()
     try:
         auth = build_authenticator(
             profile=args.profile, durations=durations, store=store, clock=clock, audit=audit
@@ -187,7 +189,7 @@ def _serve_once(
             print(f"serving plain HTTP without TLS ({where})", file=sys.stderr)
         print(f"listening on {base_url} (profile {args.profile}, db {args.db})", flush=True)
         server = make_server(
-            build_app(auth, clock, options),
+            build_app(auth, clock, options, hashing),
             clock=clock,
             options=options,
             tls_cert=args.tls_cert,
@@ -210,6 +212,7 @@ def _serve_once(
         sock.close()
         store.close()
         audit.close()
+        hashing.shutdown()
     if asked:
         print("restarting: state reopened from the database", file=sys.stderr)
         return port

@@ -38,6 +38,7 @@ Seams (keyword arguments; each mutant is a few lines that never edits this packa
   for every account: the lock is lost on restart, LOCK-6).
 - `time_synced`: a callable returning False makes verify answer 503 (TOTP-7).
 - `passwords`: a Passwords instance (default: argon2id at the profile's cost).
+- `hashing`: the HashingPool logins run in (INPUT-6; default: about one worker per core).
 
 Durations: `lockout_seconds`, `session_ttl`, `challenge_ttl` (test profile only, as on the CLI).
 """
@@ -63,6 +64,7 @@ from reference_server.core.clock import Clock, FakeClock
 from reference_server.edge.app import build_app
 from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import IDLE_TIMEOUT_S, BackgroundServer, bind, make_server
+from reference_server.hashing import HashingPool
 from reference_server.store import Store
 
 
@@ -81,6 +83,7 @@ class EmbeddedServer:
         audit_log: str | None = None,
         idle_timeout: float = IDLE_TIMEOUT_S,
         edge: Any = None,
+        hashing: HashingPool | None = None,
         on_restart: Callable[[EmbeddedServer], None] | None = None,
         **seams: Any,
     ) -> None:
@@ -98,6 +101,7 @@ class EmbeddedServer:
             self.cert_path, self.key_path = _self_signed(self._tmpdir or ".")
         self.options: EdgeOptions = resolve(edge, EdgeOptions)
         self.idle_timeout = idle_timeout
+        self.hashing = hashing or HashingPool()
         self.on_restart = on_restart
         self._seams = seams
         self._audit_log = audit_log
@@ -118,7 +122,7 @@ class EmbeddedServer:
             audit=self.audit,
             **self._seams,
         )
-        self.app = build_app(self.auth, self.clock, self.options)
+        self.app = build_app(self.auth, self.clock, self.options, self.hashing)
 
     @property
     def base_url(self) -> str:
@@ -163,6 +167,7 @@ class EmbeddedServer:
         self.stop()
         self.store.close()
         self.audit.close()
+        self.hashing.shutdown()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 

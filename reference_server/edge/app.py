@@ -15,6 +15,7 @@ from reference_server.edge import endpoints
 from reference_server.edge.errors import error_response
 from reference_server.edge.middleware import InputLimits, ResponseHeaders
 from reference_server.edge.options import EdgeOptions
+from reference_server.hashing import HashingPool
 
 ROUTES = [
     Route("/api/info", endpoints.info, methods=["GET"]),
@@ -37,7 +38,13 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return error_response("internal_error")
 
 
-def build_app(auth: Authenticator, clock: Clock, options: EdgeOptions | None = None) -> ASGIApp:
+def build_app(
+    auth: Authenticator,
+    clock: Clock,
+    options: EdgeOptions | None = None,
+    hashing: HashingPool | None = None,
+) -> ASGIApp:
+    """`hashing` runs the logins (INPUT-6); its owner shuts it down."""
     options = options or EdgeOptions()
     app = Starlette(
         routes=ROUTES,
@@ -46,4 +53,5 @@ def build_app(auth: Authenticator, clock: Clock, options: EdgeOptions | None = N
     app.router.redirect_slashes = False  # "/api/info/" is an unknown path: 404, not a 307
     app.state.auth = auth
     app.state.options = options
+    app.state.hashing = hashing or HashingPool()
     return ResponseHeaders(InputLimits(app, options), clock, options)

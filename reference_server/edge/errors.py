@@ -18,6 +18,7 @@ STATUS = {
     "account_locked": 429,
     "request_header_fields_too_large": 431,
     "clock_not_synced": 503,
+    "busy": 503,
     "internal_error": 500,
 }
 
@@ -35,6 +36,7 @@ MESSAGES = {
     "account_locked": "Too many failures; try again later.",
     "request_header_fields_too_large": "The header section is over 4096 bytes.",
     "clock_not_synced": "The server clock is not synchronized; codes cannot be judged.",
+    "busy": "Too many logins at once; try again after Retry-After seconds.",
     "internal_error": "Internal error.",
 }
 
@@ -60,3 +62,8 @@ def locked_response(retry_after: int, header: bool = True) -> JSONResponse:
     }
     headers = {"Retry-After": str(retry_after)} if header else None
     return JSONResponse(body, status_code=429, headers=headers)
+
+
+def busy_response(retry_after: int) -> JSONResponse:
+    """INPUT-6: the login was not judged; nothing changed."""
+    return error_response("busy", headers={"Retry-After": str(retry_after)})
