@@ -25,6 +25,7 @@ OUTCOMES = {
     "clock_not_synced",
     "revoked",
     "busy",
+    "throttled",
 }
 MAX_USERNAME = 64
 

@@ -27,6 +27,7 @@ from reference_server.assembly import (
     build_authenticator,
     create_test_accounts,
     durations_for,
+    parse_throttle,
     target_profile,
 )
 from reference_server.audit import Audit
@@ -64,6 +65,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--write-target-profile", metavar="PATH")
     s.add_argument("--insecure-http", action="store_true", help="allow plain HTTP off loopback")
     s.add_argument("--audit-log", metavar="PATH", help="JSON lines (default: stderr)")
+    s.add_argument(
+        "--throttle",
+        metavar="MAX/WINDOW_S",
+        help="per-address failure limit (LOCK-8), or off; default 50/300 (test profile 50/5)",
+    )
 
     a = sub.add_parser("add-user", help="create an account and show its TOTP QR code")
     a.add_argument("name")
@@ -95,11 +101,11 @@ def write_atomically(path: str, data: bytes) -> None:
     """Temp file then rename: a watcher never reads half a profile."""
     target = Path(path).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file 0600 (STORE-1): it holds passwords and secrets from the first byte
     fd, tmp = tempfile.mkstemp(prefix=".profile-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o600)  # it holds passwords and secrets
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -110,6 +116,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     durations = durations_for(
         args.profile, args.lockout_seconds, args.session_ttl, args.challenge_ttl
     )
+    if args.throttle:
+        parse_throttle(args.throttle)  # refused before anything starts
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     if args.test_accounts is not None:
@@ -175,7 +183,12 @@ def _serve_once(
     hashing = HashingPool()
     try:
         auth = build_authenticator(
-            profile=args.profile, durations=durations, store=store, clock=clock, audit=audit
+            profile=args.profile,
+            durations=durations,
+            store=store,
+            clock=clock,
+            audit=audit,
+            throttle=parse_throttle(args.throttle) if args.throttle else None,
         )
         port = sock.getsockname()[1]
         base_url = f"{'https' if tls else 'http'}://{host}:{port}"

@@ -38,6 +38,8 @@ Seams (keyword arguments; each mutant is a few lines that never edits this packa
   for every account: the lock is lost on restart, LOCK-6).
 - `time_synced`: a callable returning False makes verify answer 503 (TOTP-7).
 - `passwords`: a Passwords instance (default: argon2id at the profile's cost).
+- `throttle`: LOCK-8's per-address limit, as `--throttle`: AddressThrottle fields over the
+  profile's default (`{"max_failures": 500}`), an AddressThrottle, or "off".
 - `hashing`: the HashingPool logins run in (INPUT-6; default: about one worker per core).
 
 Durations: `lockout_seconds`, `session_ttl`, `challenge_ttl` (test profile only, as on the CLI).

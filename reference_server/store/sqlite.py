@@ -6,6 +6,7 @@ lockout (LOCK-5) or accept one code twice (TOTP-4); everything persists across r
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -48,6 +49,11 @@ CREATE TABLE IF NOT EXISTS backup_codes (
     used INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS backup_codes_user ON backup_codes(username);
+CREATE TABLE IF NOT EXISTS address_failures (
+    source TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS address_failures_source ON address_failures(source, at);
 """
 
 # Throttle rows of names nobody tried for this long (and not locked) are pruned; two days is
@@ -124,6 +130,20 @@ class Tx:
             "DELETE FROM sessions WHERE issued_at < ?", (now - session_ttl_s - STALE_AFTER_S,)
         )
 
+    # per-address failures (LOCK-8): one row per failure, dropped once out of the window
+    def address_failures(self, source: str, since: float) -> list[float]:
+        rows = self.conn.execute(
+            "SELECT at FROM address_failures WHERE source=? AND at>? ORDER BY at", (source, since)
+        )
+        return [r[0] for r in rows]
+
+    def add_address_failure(self, source: str, now: float, since: float) -> None:
+        self.conn.execute("DELETE FROM address_failures WHERE source=? AND at<=?", (source, since))
+        self.conn.execute("INSERT INTO address_failures VALUES (?, ?)", (source, now))
+
+    def prune_address_failures(self, since: float) -> None:
+        self.conn.execute("DELETE FROM address_failures WHERE at<=?", (since,))
+
     # challenges
     def add_challenge(self, digest: str, username: str, now: float) -> None:
         self.conn.execute(
@@ -176,6 +196,21 @@ class Tx:
         self.conn.execute("UPDATE backup_codes SET used=1 WHERE rowid=?", (rowid,))
 
 
+def create_private(path: str) -> None:
+    """STORE-1: the database is created 0600 before SQLite opens it, and SQLite gives its -wal
+    and -shm files the database's mode. A file left by an older version is tightened."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path + suffix).st_mode & 0o077:
+                os.chmod(path + suffix, 0o600)
+
+
 class Store:
     """One connection, serialized by a lock within the process and by `BEGIN IMMEDIATE` across
     processes. `path=":memory:"` keeps everything in RAM (nothing survives a restart)."""
@@ -183,6 +218,8 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
+        if path != ":memory:":
+            create_private(path)
         self.conn = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
