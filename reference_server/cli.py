@@ -38,6 +38,7 @@ from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import bind, make_server, serve
 from reference_server.hashing import HashingPool
 from reference_server.store import Store
+from reference_server.store.secret_key import SecretKey, SecretKeyError, default_key_path
 
 DEFAULT_DB = "reference_server.db"
 ISSUER = "pico-tfa"
@@ -85,7 +86,26 @@ def parser() -> argparse.ArgumentParser:
         if name != "list-users":
             c.add_argument("name")
         c.add_argument("--db", default=DEFAULT_DB)
+
+    r = sub.add_parser(
+        "rotate-secret-key",
+        help="reseal every TOTP secret with a new key; stop serve first",
+    )
+    r.add_argument("--db", default=DEFAULT_DB)
+    r.add_argument("--new-key-file", metavar="PATH", required=True, help="made 0600 if missing")
+    for command in sub.choices.values():
+        command.add_argument(
+            "--secret-key-file",
+            metavar="PATH",
+            help="key sealing the TOTP secrets (made 0600 on first use); default: DB path + .key",
+        )
     return p
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    """The database with its secret key (STORE-2)."""
+    key = SecretKey.load_or_create(args.secret_key_file) if args.secret_key_file else None
+    return Store(args.db, key)
 
 
 def is_loopback(host: str) -> bool:
@@ -177,8 +197,12 @@ def _serve_once(
     """One life of the server, built from the database alone; its port if asked to restart."""
     clock = SystemClock()
     options = EdgeOptions()
-    sock = bind(args.host, port)
-    store = Store(args.db)
+    store = open_store(args)  # first: a wrong key refuses before anything listens
+    try:
+        sock = bind(args.host, port)
+    except BaseException:
+        store.close()
+        raise
     audit = Audit(clock, args.audit_log)
     hashing = HashingPool()
     try:
@@ -250,12 +274,12 @@ def write_test_profile(
     print(f"target profile written to {args.write_target_profile}", file=sys.stderr)
 
 
-def admin(db: str) -> Authenticator:
+def admin(args: argparse.Namespace) -> Authenticator:
     clock = SystemClock()
     return build_authenticator(
         profile="production",
         durations=durations_for("production"),
-        store=Store(db),
+        store=open_store(args),
         clock=clock,
         audit=Audit(clock),
     )
@@ -282,7 +306,7 @@ def otpauth_uri(name: str, secret: str) -> str:
 def cmd_add_user(args: argparse.Namespace) -> int:
     if not 1 <= len(args.name) <= 64:
         raise UsageError("a username is 1..64 characters")
-    auth = admin(args.db)
+    auth = admin(args)
     with auth.store.transaction() as tx:
         exists = tx.account(args.name) is not None
     if exists:
@@ -299,7 +323,7 @@ def cmd_add_user(args: argparse.Namespace) -> int:
 
 
 def cmd_list_users(args: argparse.Namespace) -> int:
-    auth = admin(args.db)
+    auth = admin(args)
     now = auth.clock.now()
     with auth.store.transaction() as tx:
         rows = [(name, auth.lockout.current(tx.throttle(name), now)) for name in tx.usernames()]
@@ -313,7 +337,7 @@ def cmd_list_users(args: argparse.Namespace) -> int:
 
 
 def cmd_remove_user(args: argparse.Namespace) -> int:
-    auth = admin(args.db)
+    auth = admin(args)
     with auth.store.transaction() as tx:
         removed = tx.delete_account(args.name)
     if not removed:
@@ -324,9 +348,26 @@ def cmd_remove_user(args: argparse.Namespace) -> int:
 
 
 def cmd_reset_lockout(args: argparse.Namespace) -> int:
-    auth = admin(args.db)
+    auth = admin(args)
     auth.reset_lockout(args.name)
     print(f"lockout cleared for {args.name}")
+    return 0
+
+
+def cmd_rotate_secret_key(args: argparse.Namespace) -> int:
+    """Reseal in one transaction: a failure leaves every secret under the old key."""
+    old_path = args.secret_key_file or default_key_path(args.db)
+    if not Path(old_path).is_file():
+        raise UsageError(f"no secret key file {old_path} (give --secret-key-file)")
+    if Path(args.new_key_file).resolve() == Path(old_path).resolve():
+        raise UsageError("--new-key-file must differ from the current key file")
+    store = Store(args.db, SecretKey.load(old_path))
+    try:
+        count = store.rotate_key(SecretKey.load_or_create(args.new_key_file))
+    finally:
+        store.close()
+    print(f"{count} TOTP secrets resealed with {args.new_key_file}.")
+    print(f"Serve with --secret-key-file {args.new_key_file} (or move it over {old_path}).")
     return 0
 
 
@@ -336,6 +377,7 @@ COMMANDS = {
     "list-users": cmd_list_users,
     "remove-user": cmd_remove_user,
     "reset-lockout": cmd_reset_lockout,
+    "rotate-secret-key": cmd_rotate_secret_key,
 }
 
 
@@ -344,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ProfileError) as exc:
+    except (UsageError, ProfileError, SecretKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

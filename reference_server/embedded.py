@@ -42,6 +42,9 @@ Seams (keyword arguments; each mutant is a few lines that never edits this packa
   profile's default (`{"max_failures": 500}`), an AddressThrottle, or "off".
 - `hashing`: the HashingPool logins run in (INPUT-6; default: about one worker per core).
 
+Files: `db_path` (default: a temporary directory), `secret_key_file` (default: beside it), as
+`serve --db --secret-key-file`.
+
 Durations: `lockout_seconds`, `session_ttl`, `challenge_ttl` (test profile only, as on the CLI).
 """
 
@@ -68,6 +71,7 @@ from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import IDLE_TIMEOUT_S, BackgroundServer, bind, make_server
 from reference_server.hashing import HashingPool
 from reference_server.store import Store
+from reference_server.store.secret_key import SecretKey, default_key_path
 
 
 class EmbeddedServer:
@@ -83,6 +87,7 @@ class EmbeddedServer:
         session_ttl: int | None = None,
         challenge_ttl: int | None = None,
         audit_log: str | None = None,
+        secret_key_file: str | None = None,
         idle_timeout: float = IDLE_TIMEOUT_S,
         edge: Any = None,
         hashing: HashingPool | None = None,
@@ -107,6 +112,7 @@ class EmbeddedServer:
         self.on_restart = on_restart
         self._seams = seams
         self._audit_log = audit_log
+        self.secret_key_file = secret_key_file or default_key_path(self.db_path)
         self._port = 0
         self._background: BackgroundServer | None = None
         self._open()
@@ -114,7 +120,9 @@ class EmbeddedServer:
         self.auth.calibrate()
 
     def _open(self) -> None:
-        self.store = Store(self.db_path)
+        in_memory = self.db_path == ":memory:"
+        key = None if in_memory else SecretKey.load_or_create(self.secret_key_file)
+        self.store = Store(self.db_path, key)
         self.audit = Audit(self.clock, self._audit_log)
         self.auth: Authenticator = build_authenticator(
             profile=self.profile,

@@ -1,6 +1,7 @@
 """SQLite store (WAL). Every decision that reads and changes a counter runs in ONE
 `BEGIN IMMEDIATE` transaction, so concurrent requests, threads and processes cannot race past the
 lockout (LOCK-5) or accept one code twice (TOTP-4); everything persists across restarts (LOCK-6).
+The file is 0600 (STORE-1) and TOTP secrets are sealed with a key kept apart (STORE-2).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from reference_server.core.challenge import Challenge
 from reference_server.core.lockout import ThrottleState
 from reference_server.core.session import Session
+from reference_server.store.secret_key import SecretKey, default_key_path, is_sealed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -70,10 +72,12 @@ class Account:
 
 
 class Tx:
-    """The operations of one transaction."""
+    """The operations of one transaction; TOTP secrets are sealed and opened here, so the rest
+    of the server only ever sees them plain."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, key: SecretKey) -> None:
         self.conn = conn
+        self.key = key
 
     # accounts
     def account(self, username: str) -> Account | None:
@@ -81,7 +85,10 @@ class Tx:
             "SELECT username, password_hash, totp_secret, last_step FROM accounts WHERE username=?",
             (username,),
         ).fetchone()
-        return Account(*row) if row else None
+        if row is None:
+            return None
+        username, password_hash, sealed, last_step = row
+        return Account(username, password_hash, self.key.open(username, sealed), last_step)
 
     def usernames(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT username FROM accounts ORDER BY username")]
@@ -89,8 +96,30 @@ class Tx:
     def put_account(self, account: Account, now: float) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?)",
-            (account.username, account.password_hash, account.totp_secret, account.last_step, now),
+            (
+                account.username,
+                account.password_hash,
+                self.key.seal(account.username, account.totp_secret),
+                account.last_step,
+                now,
+            ),
         )
+
+    def reseal_secrets(self, new_key: SecretKey, *, only_plain: bool = False) -> int:
+        """Every secret opened with this key (which fails on a wrong key) and sealed with
+        new_key; `only_plain` rewrites only the rows still plain. Returns the rows rewritten."""
+        rows = self.conn.execute("SELECT username, totp_secret FROM accounts").fetchall()
+        rewritten = 0
+        for username, stored in rows:
+            plain = self.key.open(username, stored)
+            if only_plain and is_sealed(stored):
+                continue
+            self.conn.execute(
+                "UPDATE accounts SET totp_secret=? WHERE username=?",
+                (new_key.seal(username, plain), username),
+            )
+            rewritten += 1
+        return rewritten
 
     def delete_account(self, username: str) -> bool:
         cur = self.conn.execute("DELETE FROM accounts WHERE username=?", (username,))
@@ -213,10 +242,16 @@ def create_private(path: str) -> None:
 
 class Store:
     """One connection, serialized by a lock within the process and by `BEGIN IMMEDIATE` across
-    processes. `path=":memory:"` keeps everything in RAM (nothing survives a restart)."""
+    processes. `path=":memory:"` keeps everything in RAM (nothing survives a restart).
 
-    def __init__(self, path: str) -> None:
+    `key` seals the TOTP secrets (default: the key file beside the database, made on first use).
+    Opening checks that the key opens every secret and seals any plain one (an older database),
+    in one transaction."""
+
+    def __init__(self, path: str, key: SecretKey | None = None) -> None:
         self.path = path
+        if key is None:
+            key = SecretKey.ephemeral() if path == ":memory:" else None
         self._lock = threading.RLock()
         if path != ":memory:":
             create_private(path)
@@ -227,17 +262,31 @@ class Store:
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=30000")
+        self.conn.execute("PRAGMA secure_delete=ON")  # a replaced plain secret leaves no trace
+        self.key = key or SecretKey.load_or_create(default_key_path(path))
+        try:
+            with self.transaction() as tx:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        tx.conn.execute(statement)
+                tx.reseal_secrets(self.key, only_plain=True)  # migrates; fails on a wrong key
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def rotate_key(self, new_key: SecretKey) -> int:
+        """STORE-2: every secret resealed with new_key in one transaction (all or none)."""
         with self.transaction() as tx:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    tx.conn.execute(statement)
+            count = tx.reseal_secrets(new_key)
+        self.key = new_key
+        return count
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield Tx(self.conn)
+                yield Tx(self.conn, self.key)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
