@@ -13,7 +13,7 @@ from reference_server.auth import Authenticator
 from reference_server.core.clock import Clock
 from reference_server.edge import endpoints
 from reference_server.edge.errors import error_response
-from reference_server.edge.middleware import InputLimits, ResponseHeaders
+from reference_server.edge.middleware import Framing, InputLimits, ResponseHeaders
 from reference_server.edge.options import EdgeOptions
 from reference_server.hashing import HashingPool
 
@@ -54,4 +54,4 @@ def build_app(
     app.state.auth = auth
     app.state.options = options
     app.state.hashing = hashing or HashingPool()
-    return ResponseHeaders(InputLimits(app, options), clock, options)
+    return ResponseHeaders(Framing(InputLimits(app, options)), clock, options)
