@@ -4,12 +4,15 @@ argon2id at the production cost takes 64 MiB and most of a core per hash. Run in
 pool (40 threads), a login flood hashed 40 at once: 2.3 GB and dashboards starved. Here at most
 `workers` logins hash at once (memory: workers x 64 MiB), apart from the thread pool that serves
 dashboards; a login that cannot start within `max_wait_s`, or finds `max_pending` logins already
-waiting, is refused with Busy before anything is judged or counted.
+waiting, is refused with Busy before anything is judged or counted. The pool's threads (and the
+lanes argon2 starts from them, which inherit it) run at a lower CPU priority (nice +10 on Linux),
+so that while they hash, the event loop still gets the cores when it has cheap requests to answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -23,6 +26,13 @@ DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
 MAX_WAIT_S = 2.0
 QUEUE_PER_WORKER = 8
 RETRY_AFTER_S = 1
+NICE = 10  # CFS weight 110 against the event loop's 1024
+
+
+def lower_priority() -> None:
+    """Run in each pool thread: Linux keeps a nice value per thread (a no-op elsewhere)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
 
 
 class Busy(Exception):
@@ -48,7 +58,9 @@ class HashingPool:
         self.max_wait_s = max_wait_s
         self.max_pending = max_pending or workers * (1 + QUEUE_PER_WORKER)
         self.retry_after_s = retry_after_s
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="hashing")
+        self._executor = ThreadPoolExecutor(
+            workers, thread_name_prefix="hashing", initializer=lower_priority
+        )
         self._lock = threading.Lock()
         self._pending = 0
 

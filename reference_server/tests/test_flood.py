@@ -139,3 +139,17 @@ def session_token_without_gate(client, server, passwords: GatedPasswords) -> str
         pass
     passwords.gate.clear()
     return token
+
+
+def test_INPUT_6_pool_threads_run_at_a_lower_priority():
+    import os
+
+    from reference_server.hashing import NICE
+
+    pool = HashingPool(1)
+    try:
+        inner = run(pool.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        outer = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        assert inner == max(NICE, outer)
+    finally:
+        pool.shutdown()
