@@ -104,8 +104,7 @@ def parser() -> argparse.ArgumentParser:
 
 def open_store(args: argparse.Namespace) -> Store:
     """The database with its secret key (STORE-2)."""
-    key = SecretKey.load_or_create(args.secret_key_file) if args.secret_key_file else None
-    return Store(args.db, key)
+    return Store(args.db, args.secret_key_file)
 
 
 def is_loopback(host: str) -> bool:

@@ -71,7 +71,7 @@ from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import IDLE_TIMEOUT_S, BackgroundServer, bind, make_server
 from reference_server.hashing import HashingPool
 from reference_server.store import Store
-from reference_server.store.secret_key import SecretKey, default_key_path
+from reference_server.store.secret_key import default_key_path
 
 
 class EmbeddedServer:
@@ -121,8 +121,7 @@ class EmbeddedServer:
 
     def _open(self) -> None:
         in_memory = self.db_path == ":memory:"
-        key = None if in_memory else SecretKey.load_or_create(self.secret_key_file)
-        self.store = Store(self.db_path, key)
+        self.store = Store(self.db_path, None if in_memory else self.secret_key_file)
         self.audit = Audit(self.clock, self._audit_log)
         self.auth: Authenticator = build_authenticator(
             profile=self.profile,

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from reference_server.core.challenge import Challenge
 from reference_server.core.lockout import ThrottleState
 from reference_server.core.session import Session
-from reference_server.store.secret_key import SecretKey, default_key_path, is_sealed
+from reference_server.store.secret_key import (
+    SEALED,
+    SecretKey,
+    SecretKeyError,
+    default_key_path,
+    is_sealed,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -248,10 +254,8 @@ class Store:
     Opening checks that the key opens every secret and seals any plain one (an older database),
     in one transaction."""
 
-    def __init__(self, path: str, key: SecretKey | None = None) -> None:
+    def __init__(self, path: str, key: SecretKey | str | None = None) -> None:
         self.path = path
-        if key is None:
-            key = SecretKey.ephemeral() if path == ":memory:" else None
         self._lock = threading.RLock()
         if path != ":memory:":
             create_private(path)
@@ -263,16 +267,36 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=30000")
         self.conn.execute("PRAGMA secure_delete=ON")  # a replaced plain secret leaves no trace
-        self.key = key or SecretKey.load_or_create(default_key_path(path))
         try:
+            self.conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA}; COMMIT;")
+            self.key = self._secret_key(key)
             with self.transaction() as tx:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        tx.conn.execute(statement)
                 tx.reseal_secrets(self.key, only_plain=True)  # migrates; fails on a wrong key
         except BaseException:
             self.conn.close()
             raise
+
+    def _secret_key(self, key: SecretKey | str | None) -> SecretKey:
+        """The given key, or the key file (given, or beside the database) read or made on first
+        use; never made for a database that already holds sealed secrets (a missing key file
+        is an error there, not a reason to start a new key)."""
+        if isinstance(key, SecretKey):
+            return key
+        if key is None and self.path == ":memory:":
+            return SecretKey.ephemeral()
+        key_path = key or default_key_path(self.path)
+        if os.path.exists(key_path):
+            return SecretKey.load(key_path)
+        sealed = self.conn.execute(
+            "SELECT count(*) FROM accounts WHERE substr(totp_secret, 1, ?) = ?",
+            (len(SEALED), SEALED),
+        ).fetchone()[0]
+        if sealed:
+            raise SecretKeyError(
+                f"{self.path} holds sealed TOTP secrets but there is no key file {key_path} "
+                "(give --secret-key-file)"
+            )
+        return SecretKey.create(key_path)
 
     def rotate_key(self, new_key: SecretKey) -> int:
         """STORE-2: every secret resealed with new_key in one transaction (all or none)."""

@@ -131,3 +131,16 @@ def test_STORE_2_serve_refuses_a_key_that_does_not_open_the_database(tmp_path, c
     code = main(["serve", "--db", db, "--secret-key-file", other, "--port", "0"])
     assert code == 2
     assert "does not open" in capsys.readouterr().err
+
+
+def test_STORE_2_a_missing_key_is_an_error_never_a_new_key(tmp_path, capsys):
+    db = str(tmp_path / "server.db")
+    embedded(db, accounts=1).close()
+    os.rename(default_key_path(db), str(tmp_path / "kept-elsewhere.key"))
+    assert main(["list-users", "--db", db]) == 2
+    assert "no key file" in capsys.readouterr().err
+    assert not os.path.exists(default_key_path(db)), "a new key was made for sealed secrets"
+    assert (
+        main(["list-users", "--db", db, "--secret-key-file", str(tmp_path / "kept-elsewhere.key")])
+        == 0
+    )
