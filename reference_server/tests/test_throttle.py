@@ -118,3 +118,10 @@ def test_LOCK_8_old_failures_are_pruned(make_server):
     with server.store.transaction() as tx:
         rows = tx.conn.execute("SELECT count(*) FROM address_failures").fetchone()[0]
     assert rows == 1, "failures out of the window stay in the database"
+
+
+def test_LOCK_8_serve_refuses_a_malformed_throttle_before_starting(capsys):
+    from reference_server.cli import main
+
+    assert main(["serve", "--db", ":memory:", "--port", "0", "--throttle", "50"]) == 2
+    assert "--throttle" in capsys.readouterr().err
