@@ -29,6 +29,7 @@ from client.errors import (
     AuthError,
     ClockNotSynced,
     ProtocolError,
+    ServerBusy,
     TransportError,
 )
 from client.models import ServerInfo
@@ -183,7 +184,7 @@ def _outcomes() -> Iterator[None]:
         _fail(EXIT_LOCKED, f"Account locked: try again in {exc.retry_after} seconds")
     except AuthError as exc:
         _fail(EXIT_REFUSED, f"Access denied: {exc}")
-    except ClockNotSynced as exc:
+    except (ClockNotSynced, ServerBusy) as exc:
         _fail(EXIT_NETWORK, f"Server not ready: {exc}")
     except TransportError as exc:
         _fail(EXIT_NETWORK, f"Connection failed: {exc}")

@@ -143,7 +143,10 @@ DASHBOARD = Shape(
         "user": Shape({"username": Str()}),
         "session": Shape({"issued_at": Int(), "expires_at": Int()}),
     },
-    optional={"server": AnyObject()},
+    optional={
+        "server": AnyObject(),
+        "throttle": Shape({"max_failures": Int(minimum=1), "window_s": Int(minimum=1)}),
+    },
 )
 INFO = Shape(
     {
