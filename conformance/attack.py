@@ -29,6 +29,12 @@ SPARE_ADDRESS_FIRST = 10  # 127.0.0.10 ...: sources to spread a churn under a pe
 MAX_BUSY_RETRIES = 5  # a 503 busy is "try again after N s", never a verdict (INPUT-6)
 
 
+def require(condition: bool, message: str) -> None:
+    """Fail the case with `message` alone (a plain `assert` would add pytest's own rendering)."""
+    if not condition:
+        raise AssertionError(message)
+
+
 def fresh_name(kind: str) -> str:
     """A username no target has: 12 random hex digits after what the case uses it for."""
     return f"{kind}-{secrets.token_hex(6)}"

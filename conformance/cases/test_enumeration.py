@@ -16,6 +16,7 @@ from conformance.attack import (
     fresh_name,
     info_of,
     judged_login,
+    require,
     source_addresses,
     throttle_of,
 )
@@ -64,8 +65,9 @@ def test_LOGIN_3_locked_unknown_name_survives_churn(api, conformance, notes):
     for n in range(per_name):
         lock_sent = conformance.now
         response = judged_login(api.client, locked, conformance.wait)
-        assert response.status_code == 401, (
-            f"wrong password {n + 1} for a fresh unknown name answered {describe(response)}"
+        require(
+            response.status_code == 401,
+            (f"wrong password {n + 1} for a fresh unknown name answered {describe(response)}"),
         )
     expect_locked(judged_login(api.client, locked, conformance.wait))
     lock_ends = lock_sent + duration - uncertainty
@@ -95,10 +97,13 @@ def test_LOGIN_3_locked_unknown_name_survives_churn(api, conformance, notes):
                     f"{planned} other names were locked: the target is too slow for this check "
                     "with its lockout duration"
                 )
-            assert check.status_code == 429, (
-                f"a locked unknown name answered {describe(check)} after {churned} other "
-                "unknown names were locked, while its lock still lasts: the lock was evicted, "
-                "and a real account would still answer 429 (an enumeration oracle)"
+            require(
+                check.status_code == 429,
+                (
+                    f"a locked unknown name answered {describe(check)} after {churned} other "
+                    "unknown names were locked, while its lock still lasts: the lock was evicted, "
+                    "and a real account would still answer 429 (an enumeration oracle)"
+                ),
             )
     counts = ", ".join(f"{n} x {status}" for status, n in sorted(answers.items()))
     where = ", ".join(sorted({s or "the suite's address" for s, _ in sources}))

@@ -10,7 +10,15 @@ from __future__ import annotations
 import secrets
 
 from conformance import requirement, runs_alone
-from conformance.attack import client, fresh_name, info_of, judged_login, other_address, throttle_of
+from conformance.attack import (
+    client,
+    fresh_name,
+    info_of,
+    judged_login,
+    other_address,
+    require,
+    throttle_of,
+)
 from conformance.checks import describe, expect_locked
 
 HOUSEHOLD_LIMIT = 50  # DECISIONS' default: a household's typos never reach it
@@ -47,8 +55,9 @@ def test_LOCK_8_per_address_throttle(api, conformance, notes):
             if response.status_code == 429:
                 refused = response
                 break
-            assert response.status_code == 401, (
-                f"a wrong password for a fresh name answered {describe(response)}"
+            require(
+                response.status_code == 401,
+                (f"a wrong password for a fresh name answered {describe(response)}"),
             )
             judged += 1
         if refused is None:
@@ -64,22 +73,25 @@ def test_LOCK_8_per_address_throttle(api, conformance, notes):
             notes.append("the address was throttled, but /api/info shows no `throttle` limit")
             return
         clean_after = throttle.window_s
-        assert retry <= throttle.window_s, (
-            f"retry_after {retry} is longer than the throttle window {throttle.window_s} s"
+        require(
+            retry <= throttle.window_s,
+            (f"retry_after {retry} is longer than the throttle window {throttle.window_s} s"),
         )
         verify = api.client.post(
             "/api/auth/verify",
             json={"challenge_token": secrets.token_urlsafe(32), "totp_code": "000000"},
         )
-        assert verify.status_code == 429, (
-            f"a throttled address may still verify: {describe(verify)} (expected 429)"
+        require(
+            verify.status_code == 429,
+            (f"a throttled address may still verify: {describe(verify)} (expected 429)"),
         )
         expect_locked(verify)
         _other_address_is_judged(api, conformance, notes)
         conformance.wait(retry)
         again = judged_login(api.client, fresh_name("throttle"), conformance.wait)
-        assert again.status_code == 401, (
-            f"{retry} s (retry_after) later, a fresh name is still refused: {describe(again)}"
+        require(
+            again.status_code == 401,
+            (f"{retry} s (retry_after) later, a fresh name is still refused: {describe(again)}"),
         )
     finally:
         if clean_after:
@@ -96,7 +108,10 @@ def _other_address_is_judged(api, conformance, notes) -> None:
         conformance.target.base_url, conformance.verify, other, api.recorder.hooks()
     ) as http:
         response = judged_login(http, fresh_name("throttle"), conformance.wait)
-    assert response.status_code == 401, (
-        f"while this address is throttled, a fresh name from {other} answered "
-        f"{describe(response)}: the throttle is not per address"
+    require(
+        response.status_code == 401,
+        (
+            f"while this address is throttled, a fresh name from {other} answered "
+            f"{describe(response)}: the throttle is not per address"
+        ),
     )

@@ -24,7 +24,7 @@ CASES = {
 # workers, and no throttle (it would turn the flood into cheap 429s: one rule at a time); the
 # trickler case a server that serves one connection at a time, as the board does.
 SETTINGS: dict[str, dict[str, Any]] = {
-    "INPUT-6": {"hash_s": 0.3, "throttle": None},
+    "INPUT-6": {"hash_s": 0.2, "throttle": None},
     "INPUT-7": {"one_slot": True},
 }
 
