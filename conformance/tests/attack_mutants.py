@@ -42,6 +42,14 @@ class EvictingNames(AttackServer):
         return Capped()
 
 
+class EndedLocksForgotten(AttackServer):
+    """LOGIN-3: an unknown name's row goes when its lock ends (a table that keeps only locked
+    rows): its next lock is a first lock again, while a real account's is twice as long."""
+
+    def lock_ended(self, state: NameState) -> NameState:
+        return NameState()
+
+
 class HashingUnbounded(AttackServer):
     """INPUT-6: logins queue without bound (never 503) in the one pool that serves everything,
     as a thread-pool web framework does with sync endpoints."""
@@ -119,6 +127,7 @@ class AttackMutant:
 
 MUTANTS = [
     AttackMutant("churn eviction (16-row table of unknown names)", EvictingNames, "LOGIN-3"),
+    AttackMutant("ended locks forgotten (no second lock)", EndedLocksForgotten, "LOGIN-3"),
     AttackMutant("unbounded hashing in the shared pool", HashingUnbounded, "INPUT-6"),
     AttackMutant("no per-address throttle", NoThrottle, "LOCK-8"),
     AttackMutant("tricklers hold the only slot", FirstComeFirstServed, "INPUT-7"),

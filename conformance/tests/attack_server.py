@@ -52,6 +52,7 @@ class Refused(Exception):
 class NameState:
     failures: int = 0
     locked_until: float = 0.0
+    locks: int = 0  # LOCK-7: each lock without a success in between lasts twice as long
 
 
 @dataclass
@@ -299,7 +300,8 @@ class AttackServer:
             "api_version": "1", "server_time": int(self.now()), "time_synced": True,
             "profile": "test", "totp": {"algorithm": "SHA1", "digits": 6, "period": 30,
                                         "skew_steps": 1},
-            "lockout": {"max_failures": self.lock_failures, "duration_s": self.lock_s},
+            "lockout": {"max_failures": self.lock_failures, "duration_s": self.lock_s,
+                        "escalation": "double"},
             "session_ttl_s": 5, "challenge_ttl_s": 5,
         }  # fmt: skip
         if self.throttle is not None:
@@ -315,10 +317,11 @@ class AttackServer:
             return error(503, "busy", "try again", ("Retry-After", "1"))
         now = self.now()
         if state.locked_until:
-            state = NameState()  # the lock ended: the counter is 0 again
+            state = self.lock_ended(state)
         state.failures += 1
         if state.failures >= self.lock_failures:
-            state.locked_until = now + self.lock_s
+            state.locks += 1
+            state.locked_until = now + self.lock_s * 2 ** (state.locks - 1)
         self.names[name] = state
         self.failures[peer].append(now)
         return error(401, "invalid_credentials")
@@ -327,6 +330,10 @@ class AttackServer:
     def name_table(self) -> MutableMapping[str, NameState]:
         """LOGIN-3: every name's count and lock, evicted by nothing."""
         return {}
+
+    def lock_ended(self, state: NameState) -> NameState:
+        """LOGIN-3, LOCK-7: the counter starts again from 0; the name's locks are remembered."""
+        return NameState(locks=state.locks)
 
     def throttled(self, peer: str, now: float) -> int | None:
         """LOCK-8: seconds until `peer` is below its failure limit, or None when it is."""
