@@ -15,7 +15,6 @@ import secrets
 import socket
 import ssl
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,9 +97,9 @@ def throttle_of(info: Any) -> Throttle | None:
     if not isinstance(found, dict):
         return None
     limit, window = found.get("max_failures"), found.get("window_s")
-    if not (isinstance(limit, int) and isinstance(window, int)) or limit < 1 or window < 1:
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (limit, window)):
         return None
-    return Throttle(limit, window)
+    return Throttle(int(limit), int(window))
 
 
 def info_of(http: httpx.Client) -> dict[str, Any]:
@@ -121,11 +120,10 @@ def busy_retry_after(response: httpx.Response) -> int | None:
     return int(value) if value.isdigit() and int(value) >= 1 else None
 
 
-def judged_login(
-    http: httpx.Client, username: str, sleep: Callable[[float], None] = time.sleep
-) -> httpx.Response:
-    """A wrong-password login that the target judges: a 503 `busy` is waited out and sent again
-    (a bounded number of times); any other answer is returned."""
+def judged_login(http: httpx.Client, username: str) -> httpx.Response:
+    """A wrong-password login that the target judges: a 503 `busy` is waited out (in real time:
+    it is about the target's load, not its clock) and sent again, a bounded number of times;
+    any other answer is returned."""
     for _ in range(MAX_BUSY_RETRIES):
         response = http.post(
             "/api/auth/login", json={"username": username, "password": "wrong-" + username}
@@ -133,7 +131,7 @@ def judged_login(
         retry = busy_retry_after(response)
         if retry is None:
             return response
-        sleep(min(retry, 10))
+        time.sleep(min(retry, 10))
     return response
 
 

@@ -51,7 +51,7 @@ def test_LOCK_8_per_address_throttle(api, conformance, notes):
     judged, refused, clean_after = 0, None, 0.0
     try:
         for _ in range(bound + 1):
-            response = judged_login(api.client, fresh_name("throttle"), conformance.wait)
+            response = judged_login(api.client, fresh_name("throttle"))
             if response.status_code == 429:
                 refused = response
                 break
@@ -88,7 +88,7 @@ def test_LOCK_8_per_address_throttle(api, conformance, notes):
         expect_locked(verify)
         _other_address_is_judged(api, conformance, notes)
         conformance.wait(retry)
-        again = judged_login(api.client, fresh_name("throttle"), conformance.wait)
+        again = judged_login(api.client, fresh_name("throttle"))
         require(
             again.status_code == 401,
             (f"{retry} s (retry_after) later, a fresh name is still refused: {describe(again)}"),
@@ -107,7 +107,7 @@ def _other_address_is_judged(api, conformance, notes) -> None:
     with client(
         conformance.target.base_url, conformance.verify, other, api.recorder.hooks()
     ) as http:
-        response = judged_login(http, fresh_name("throttle"), conformance.wait)
+        response = judged_login(http, fresh_name("throttle"))
     require(
         response.status_code == 401,
         (
