@@ -27,6 +27,7 @@ from conformance.attack import (
     latencies,
     other_address,
     require,
+    source_addresses,
     throttle_of,
 )
 from conformance.rawsock import address, connect, host_header, is_closed
@@ -38,6 +39,7 @@ from conformance.timing import RAW_SOCKET, timed
 # 40 threads room to answer, while its logins queued 7-9 s).
 FLOOD_CONNECTIONS = 64
 FLOOD_S = 5.0
+FLOOD_ADDRESS_FIRST = 100  # 127.0.0.100-163: one source per flood connection, on loopback
 PROBE_LIMIT_S = 10.0  # a client answered later than this was not served (INPUT-7's bound)
 MEDIAN_FLOOR_S = 2.0  # the probes' median during the flood may reach max(this, 3 x baseline)
 BASELINE_PROBES = 4
@@ -84,10 +86,12 @@ def probe(
 @dataclass
 class Flood:
     """`connections` threads, each posting wrong-password logins for fresh names back to back
-    on a kept-alive connection until `seconds` have passed (an attempt in flight may finish)."""
+    on a kept-alive connection until `seconds` have passed (an attempt in flight may finish).
+    Connection i comes from `sources[i]` where there are sources (else the suite's address)."""
 
     base_url: str
     verify: Any
+    sources: list[str] = field(default_factory=list)
     connections: int = FLOOD_CONNECTIONS
     seconds: float = FLOOD_S
     statuses: dict[str, int] = field(default_factory=dict)
@@ -100,8 +104,9 @@ class Flood:
 
     def start(self) -> None:
         self.deadline = time.monotonic() + self.seconds
-        for _ in range(self.connections):
-            thread = threading.Thread(target=self._flood, daemon=True)
+        for i in range(self.connections):
+            source = self.sources[i % len(self.sources)] if self.sources else None
+            thread = threading.Thread(target=self._flood, args=(source,), daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -112,8 +117,8 @@ class Flood:
         for thread in self._threads:
             thread.join(timeout=PROBE_LIMIT_S + 5)
 
-    def _flood(self) -> None:
-        http = client(self.base_url, self.verify, timeout=PROBE_LIMIT_S)
+    def _flood(self, source: str | None) -> None:
+        http = client(self.base_url, self.verify, source, timeout=PROBE_LIMIT_S)
         try:
             while self.running():
                 name = fresh_name("flood")
@@ -126,7 +131,7 @@ class Flood:
                     queued = isinstance(exc, httpx.ReadTimeout)
                     self._count(type(exc).__name__, started, queued=queued)
                     http.close()
-                    http = client(self.base_url, self.verify, timeout=PROBE_LIMIT_S)
+                    http = client(self.base_url, self.verify, source, timeout=PROBE_LIMIT_S)
                     continue
                 self._count(str(response.status_code), started, self._judge(response))
         finally:
@@ -179,11 +184,15 @@ def test_INPUT_6_login_flood_does_not_starve_others(api, conformance, notes):
     bound; a connection the target does not accept is not counted). A 503 `busy` is what a
     saturated server should say, never a failure.
 
-    The flood's failures count against the suite's address (LOCK-8): where /api/info shows a
-    `throttle`, the case waits out `throttle.window_s` afterwards so that later cases start
-    clean, and is not run when that wait is not allowed (a production target without --long)."""
+    On a loopback target each flood connection has its own source address (127.0.0.100-163):
+    "any names, one or many source addresses", and a per-address throttle (LOCK-8) neither turns
+    the flood into cheap 429s nor touches the suite's own address. Off loopback the flood comes
+    from the suite's address: where /api/info shows a `throttle`, the case then waits out
+    `throttle.window_s` afterwards so that later cases start clean, and is not run when that
+    wait is not allowed (a production target without --long)."""
     base_url, verify = conformance.target.base_url, conformance.verify
-    throttle = throttle_of(info_of(api.client))
+    sources = source_addresses(base_url, FLOOD_CONNECTIONS, FLOOD_ADDRESS_FIRST)
+    throttle = None if sources else throttle_of(info_of(api.client))
     if throttle is not None:
         conformance.require_wait(throttle.window_s, "INPUT-6 (then the throttle window)")
     hooks = api.recorder.hooks()
@@ -191,7 +200,7 @@ def test_INPUT_6_login_flood_does_not_starve_others(api, conformance, notes):
         probe(base_url, verify, *PROBES[i % len(PROBES)], hooks=hooks)
         for i in range(BASELINE_PROBES)
     ]
-    flood = Flood(base_url, verify)
+    flood = Flood(base_url, verify, sources)
     flood.start()
     during: list[Probe] = []
     try:
@@ -207,6 +216,11 @@ def test_INPUT_6_login_flood_does_not_starve_others(api, conformance, notes):
     median = statistics.median(p.seconds for p in during)
     limit = max(MEDIAN_FLOOR_S, 3 * base_median)
     notes.append(flood.summary())
+    notes.append(
+        f"flood from {sources[0]}-{sources[-1].rsplit('.', 1)[1]}, one address per connection"
+        if sources
+        else "flood from the suite's own address (the target is not on loopback)"
+    )
     notes.append(
         f"another client, on new connections: before the flood {_latencies(baseline)}; during "
         f"it {_latencies(during)} (median allowed {limit:.2f} s); after it {after.seconds:.2f} s"
