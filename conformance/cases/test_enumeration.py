@@ -85,7 +85,7 @@ def test_LOGIN_3_locked_unknown_name_survives_churn(api, conformance, notes):
     if planned < 1:
         not_run(f"the per-address throttle {throttle_of(info)} leaves no name to churn from here")
     locked = fresh_name("locked")
-    lock_sent, retry = _lock(api, conformance, locked, per_name)
+    lock_sent, _ = _lock(api, conformance, locked, per_name)
     lock_ends = lock_sent + duration - uncertainty
     churned, while_locked, answers = 0, 0, {}
     # One name after another, each locked before the next is tried: names left half-counted
