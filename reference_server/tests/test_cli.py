@@ -67,6 +67,35 @@ def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
     assert account["password"] not in audit_log.read_text()
 
 
+@pytest.mark.slow
+def test_serve_self_signed_audit_beside_the_db_and_a_clean_stop(tmp_path):
+    """--self-signed: HTTPS whose CA the profile carries; audit lines in their own file, not on
+    the console; SIGTERM removes the throwaway certificate and the restart marker."""
+    profile_path = tmp_path / "t.toml"
+    proc, profile = start_process(
+        serve_cmd(tmp_path, tmp_path / "s.db", profile_path, "--self-signed"), profile_path
+    )
+    try:
+        assert profile["base_url"].startswith("https://127.0.0.1:")
+        ca = Path(profile["ca_cert"])
+        account = profile["accounts"][0]
+        ctx = ssl.create_default_context(cafile=str(ca))
+        with checked_client(base_url=profile["base_url"], verify=ctx) as c:
+            wrong = {"username": account["username"], "password": "not-it"}
+            assert c.post("/api/auth/login", json=wrong).status_code == 401
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert b"scheme: HTTPS" in out and str(tmp_path / "s.audit.jsonl").encode() in out
+    audit_log = tmp_path / "s.audit.jsonl"
+    assert json.loads(audit_log.read_text())["outcome"] == "invalid_credentials"
+    assert (audit_log.stat().st_mode & 0o077) == 0
+    assert b"invalid_credentials" not in out + err
+    assert not ca.parent.exists()
+    assert not (tmp_path / "t.toml.generation").exists()
+
+
 @contextlib.contextmanager
 def plain_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict, dict[str, bytes]]]:
     """`serve` over plain HTTP with test accounts; its stdout/stderr in the dict once stopped."""
@@ -87,7 +116,7 @@ def test_serve_plain_http_on_loopback_says_so(tmp_path):
     with plain_server(tmp_path) as (_, profile, output):
         assert profile["base_url"].startswith("http://127.0.0.1:")
         assert "ca_cert" not in profile
-    assert b"plain HTTP" in output["err"]
+    assert b"plain HTTP" in output["out"]
     assert profile["base_url"].encode() in output["out"]
 
 
@@ -117,6 +146,25 @@ def test_restart_command_restarts_from_the_database(tmp_path):
     assert output["out"].count(profile["base_url"].encode()) == 2
     marker = Path(shlex.split(profile["restart_command"])[-1])
     assert marker.parent == tmp_path  # beside the target profile, not left in a shared folder
+
+
+@pytest.mark.slow
+def test_restart_command_works_from_another_directory(tmp_path):
+    """Paths given relative to the server's directory; the suite runs the command elsewhere."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    cmd = serve_cmd(here, Path("s.db"), Path("t.toml"))
+    proc, profile = start_process(cmd, here / "t.toml", cwd=here)
+    try:
+        restart = shlex.split(profile["restart_command"])
+        done = subprocess.run(restart, cwd=elsewhere, timeout=60, check=False)
+        assert done.returncode == 0
+        assert proc.poll() is None
+        assert (here / "t.toml.generation").read_text().split()[1] == "1"  # restarted once
+    finally:
+        stop_process(proc)
+    assert list(elsewhere.iterdir()) == []
 
 
 @pytest.mark.parametrize(
