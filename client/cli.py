@@ -115,7 +115,8 @@ def login(
             raise ValueError("use either --totp-secret or --backup-code, not both")
         password = _password(password_stdin, password_env)
         if totp_secret is not None:
-            totp.check_secret(totp_secret)
+            with _warnings_to_stderr():
+                totp.check_secret(totp_secret)
         with _client(server, ca_cert, pin_sha256, insecure, timeout) as board:
             with _warnings_to_stderr():
                 if totp_secret is not None:
@@ -139,7 +140,8 @@ def demo_totp(
 ) -> None:
     """Show the current code for a secret, as an authenticator app would (local clock)."""
     with _outcomes():
-        totp.check_secret(secret)
+        with _warnings_to_stderr():
+            totp.check_secret(secret)
         if once:
             typer.echo(f"Demo TOTP: {totp.code_at(secret, time.time())}")
             return

@@ -76,16 +76,26 @@ def test_demo_totp_once_agrees_with_pyotp() -> None:
 
 
 @pytest.mark.skipif(shutil.which("oathtool") is None, reason="Debian's oathtool is not installed")
-def test_demo_totp_once_agrees_with_oathtool() -> None:
-    secret = pyotp.random_base32()
+@pytest.mark.parametrize(
+    "secret, short",
+    [
+        (pyotp.random_base32(), False),
+        ("JBSWY3DPEHPK3PXP", True),  # 80 bits: every authenticator tutorial's, and the README's
+    ],
+)
+def test_demo_totp_once_agrees_with_oathtool(secret: str, short: bool) -> None:
     for _ in range(3):  # retry only if a step boundary fell between the two runs
         ours = run("demo-totp", "--secret", secret, "--once")
         theirs = subprocess.run(
             ["oathtool", "--totp", "-b", secret], capture_output=True, text=True, check=True
         )
+        assert ours.returncode == 0, ours.stderr
         if ours.stdout.strip() == f"Demo TOTP: {theirs.stdout.strip()}":
-            return
-    pytest.fail(f"{ours.stdout!r} disagrees with oathtool's {theirs.stdout!r}")
+            break
+    else:
+        pytest.fail(f"{ours.stdout!r} disagrees with oathtool's {theirs.stdout!r}")
+    # a short secret works, as in any authenticator app, with a word about its length
+    assert ("80 bits" in ours.stderr) is short
 
 
 def test_demo_totp_refuses_a_bad_secret() -> None:
