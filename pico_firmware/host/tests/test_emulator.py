@@ -89,6 +89,12 @@ def test_lock_survives_a_restart(tmp_path: Path) -> None:
     assert "MemoryError" not in running.output()
 
 
+def test_profile_is_owner_only_and_the_start_says_where(emulator: Running) -> None:
+    assert (emulator.profile_path.stat().st_mode & 0o077) == 0  # passwords and TOTP secrets
+    assert f"listening on {emulator.profile['base_url']}" in emulator.output()
+    assert f"--ca-cert {emulator.profile['ca_cert']}" in emulator.output()
+
+
 def test_screenshots_plain_http_and_unsynced_clock(tmp_path: Path) -> None:
     shots = tmp_path / "shots"
     running = start_emulator(tmp_path, "--plain-http", "--unsynced", "--screenshot", str(shots))
@@ -107,6 +113,10 @@ def test_screenshots_plain_http_and_unsynced_clock(tmp_path: Path) -> None:
             assert r.status_code == 503 and r.json()["error"] == "clock_not_synced"
     finally:
         assert running.stop() == 0
-    pngs = sorted(p.name for p in shots.glob("*.png"))
-    assert pngs == ["boot.png", "cert.png", "log.png", "main.png", "wifi.png"]
-    assert all((shots / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+    # the start and stop sets are kept apart, and differ where a login happened in between
+    for phase in ("start", "stop"):
+        pngs = sorted(p.name for p in (shots / phase).glob("*.png"))
+        assert pngs == ["boot.png", "cert.png", "log.png", "main.png", "wifi.png"]
+        assert all((shots / phase / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+    assert (shots / "start" / "log.png").read_bytes() != (shots / "stop" / "log.png").read_bytes()
+    assert "is not the 160K board" in running.output()
