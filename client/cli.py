@@ -133,7 +133,7 @@ def login(
                 board.logout(session)
 
 
-@app.command("demo-totp", epilog=EXIT_CODES_HELP)
+@app.command("demo-totp", epilog=EXIT_CODES_HELP, short_help="Show a secret's current code.")
 def demo_totp(
     secret: Annotated[str, typer.Option("--secret", help="Base32 TOTP secret")],
     once: Annotated[bool, typer.Option("--once", help="Print the current code and exit")] = False,
@@ -157,7 +157,7 @@ def demo_totp(
             pass
 
 
-@app.command(epilog=EXIT_CODES_HELP)
+@app.command(epilog=EXIT_CODES_HELP, short_help="Show the server's policy and clock offset.")
 def info(
     server: Server,
     ca_cert: CaCert = None,

@@ -14,9 +14,9 @@ import shlex
 import signal
 import sys
 import tempfile
-import urllib.parse
 from pathlib import Path
 
+import pyotp
 import segno
 import tomli_w
 import uvicorn
@@ -50,7 +50,7 @@ class UsageError(Exception):
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m reference_server", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     db_help = f"SQLite database file (default: {DEFAULT_DB})"
 
     s = sub.add_parser(
@@ -339,9 +339,8 @@ def read_password(from_stdin: bool) -> str:
 
 
 def otpauth_uri(name: str, secret: str) -> str:
-    label = urllib.parse.quote(f"{ISSUER}:{name}")
-    query = urllib.parse.urlencode({"secret": secret, "issuer": ISSUER})
-    return f"otpauth://totp/{label}?{query}"
+    """pyotp's key URI, as provisioning a board writes it (`otpauth://totp/pico-tfa:alice?...`)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=ISSUER)
 
 
 def cmd_add_user(args: argparse.Namespace) -> int:

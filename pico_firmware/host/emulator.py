@@ -189,12 +189,30 @@ class Emulator:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m pico_firmware.host.emulator", description=__doc__)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--profile", choices=sorted(provision.PROFILES), default="test")
-    p.add_argument("--test-accounts", type=int, default=4, metavar="N")
-    p.add_argument("--write-target-profile", metavar="F")
+    p = argparse.ArgumentParser(
+        prog="python -m pico_firmware.host.emulator",
+        description="The board emulator: the firmware's own files on the MicroPython Unix port, "
+        "serving HTTPS (a throwaway certificate) on loopback. SIGHUP restarts the firmware with "
+        "its state kept; SIGINT/SIGTERM stop it.",
+    )
+    p.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    p.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    p.add_argument(
+        "--profile",
+        choices=sorted(provision.PROFILES),
+        default="test",
+        help="test: short timers (default); production: the board's",
+    )
+    p.add_argument(
+        "--test-accounts",
+        type=int,
+        default=4,
+        metavar="N",
+        help="conformance accounts (default: 4; 8 make the suite fastest)",
+    )
+    p.add_argument(
+        "--write-target-profile", metavar="F", help="target profile (TOML) for the suite"
+    )
     p.add_argument("--heap", default=DEFAULT_HEAP, metavar="SIZE", help="e.g. 160K (Pico W budget)")
     p.add_argument(
         "--screenshot",

@@ -168,19 +168,25 @@ def run(p: Plan) -> None:
             raise FlashError(f"step failed ({result.returncode}): {shlex.join(argv)}")
 
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
 @app.command()
 def main(
     device: Annotated[
-        str | None, typer.Option(help="serial port, e.g. /dev/ttyACM0 (default: auto)")
+        str | None,
+        typer.Option(metavar="PORT", help="serial port, e.g. /dev/ttyACM0 (default: auto)"),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="a directory made by provision, copied to the board")
+        Path | None,
+        typer.Option(metavar="DIR", help="a directory made by provision, copied to the board"),
     ] = None,
-    dry_run: Annotated[bool, typer.Option(help="print the commands, run nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the commands, run nothing")
+    ] = False,
 ) -> None:
+    """Compile the firmware to .mpy, copy it with Microdot and the configuration (DIR) to the
+    board with mpremote, set its clock and reset it."""
     try:
         configs = config_files(config) if config is not None else []
         files = firmware_files(SRC)

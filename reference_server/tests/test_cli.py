@@ -191,7 +191,7 @@ def test_user_administration(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
     assert main(["add-user", "alice", "--db", db, "--password-stdin"]) == 0
     out = capsys.readouterr().out
-    assert "otpauth://totp/pico-tfa%3Aalice?secret=" in out and "&issuer=pico-tfa" in out
+    assert "otpauth://totp/pico-tfa:alice?secret=" in out and "&issuer=pico-tfa" in out
     codes = [line.strip() for line in out.splitlines() if len(line.strip()) == 11]
     assert len(codes) == 10
     secret = out.split("secret=")[1].split("&")[0]
