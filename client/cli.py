@@ -276,8 +276,10 @@ def _table(title: str, rows: list[tuple[str, Any]]) -> Table:
 def _print_dashboard(dashboard: dict[str, Any]) -> None:
     rows: list[tuple[str, Any]] = [("user", dashboard["user"]["username"])]
     session = dashboard["session"]
-    rows.append(("session issued", _utc(session["issued_at"])))
-    rows.append(("session expires", _utc(session["expires_at"])))
+    issued, expires = session["issued_at"], session["expires_at"]
+    # whole seconds on the wire, expiry rounded up (never early): 3600 s may read as 3601
+    rows.append(("session issued", _utc(issued)))
+    rows.append(("session expires", f"{_utc(expires)} ({_duration(expires - issued)} after)"))
     for key, value in (dashboard.get("server") or {}).items():
         rows.append((f"server {key}", value))
     out.print(_table("Dashboard", rows))
@@ -312,6 +314,14 @@ def _print_info(facts: ServerInfo) -> None:
 def _printable(text: str) -> str:
     """What a server sent, safe for a terminal: no escape sequences, no control characters."""
     return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
+
+
+def _duration(seconds: int) -> str:
+    """A session's length as people say it: its wire times are whole seconds, the expiry
+    rounded up, so a 3600 s session may show 3601 s between them: that is "60 min"."""
+    if seconds >= 120:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds} s"
 
 
 def _utc(unix: int) -> str:

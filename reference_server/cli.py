@@ -306,7 +306,7 @@ def write_test_profile(
         base_url,
         accounts,
         ca_cert=str(Path(args.tls_cert).resolve()) if tls else None,
-        name=f"reference server ({args.profile} profile)",
+        name="reference server",
     )
     profile["restart_command"] = shlex.join(
         [sys.executable, "-m", "reference_server.restart", str(os.getpid()), str(marker)]

@@ -17,7 +17,7 @@ import pyotp
 import pytest
 from typer.testing import CliRunner
 
-from client.cli import app, main
+from client.cli import _print_dashboard, app, main
 from client.tests.fake_board import FakeBoard
 from client.tests.servers import raw_server, uvicorn_tls
 
@@ -259,3 +259,16 @@ def test_server_text_cannot_drive_the_terminal() -> None:
     from client.cli import _printable
 
     assert _printable("ok\x1b[2J\x07name") == "ok\ufffd[2J\ufffdname"
+
+
+def test_dashboard_gives_the_session_length_as_people_say_it(capsys) -> None:
+    """Whole seconds on the wire with the expiry rounded up: 3601 s apart is a 60 min session."""
+    issued = 1_800_000_000
+    _print_dashboard(
+        {
+            "user": {"username": "alice"},
+            "session": {"issued_at": issued, "expires_at": issued + 3601},
+        }
+    )
+    out = capsys.readouterr().out
+    assert "(60 min after)" in out and "3601" not in out

@@ -346,7 +346,7 @@ def provision(
     if ":" in host:
         host = f"[{host}]"
     target: dict[str, Any] = {
-        "name": f"{hostname} (pico-tfa board, {profile} profile)",
+        "name": f"{hostname} (pico-tfa board)",
         "base_url": f"{scheme}://{host}" + ("" if port == default_port else f":{port}"),
     }
     if tls:

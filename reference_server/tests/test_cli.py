@@ -35,6 +35,7 @@ def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
     proc, profile = start_process(cmd, profile_path)
     try:
         assert profile["base_url"].startswith("https://127.0.0.1:")
+        assert profile["name"] == "reference server"  # the suite's title adds "(test profile)"
         assert profile["ca_cert"] == cert
         assert [a["username"] for a in profile["accounts"]] == [
             f"conformance-{i}" for i in range(1, 5)
