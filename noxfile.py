@@ -1,11 +1,10 @@
-"""The front door: every task of the project is a nox session.
+"""Every task of the project is a nox session: `nox -s NAME -- ARGS` passes ARGS to the module
+that owns the task, so it behaves as `python -m MODULE ARGS` does."""
 
-Dependencies are pinned once, in pyproject.toml. Sessions that need the same things share one
-environment (`project_env`): the project installed once with its extras, again only when
-pyproject.toml changes, with uv when it is installed and venv + pip otherwise. The sessions
-parse nothing themselves: each hands its arguments to the module that owns the task, so
-`nox -s X -- ARGS` and `python -m MODULE ARGS` behave alike.
-"""
+# Dependencies are pinned once, in pyproject.toml. Sessions that need the same things share one
+# environment (project_env): the project installed once with its extras, again only when
+# pyproject.toml changes, with uv when it is installed and venv + pip otherwise. A new session
+# calls run(session, "python", "-m", ...) or project_env(session, extras) for its bin/ folder.
 
 from __future__ import annotations
 

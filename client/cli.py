@@ -303,7 +303,7 @@ def _print_info(facts: ServerInfo) -> None:
         ("challenge ttl", f"{facts.challenge_ttl_s} s"),
     ]
     if facts.date_offset is not None:
-        rows.insert(4, ("Date offset", f"{facts.date_offset:+.1f} s"))
+        rows.insert(4, ("date offset", f"{facts.date_offset:+.1f} s"))
     for key, value in (facts.server or {}).items():
         rows.append((f"server {key}", value))
     out.print(_table("Server", rows))

@@ -371,7 +371,7 @@ def cmd_list_users(args: argparse.Namespace) -> int:
         if auth.lockout.is_locked(state, now):
             status = f"locked for {auth.lockout.retry_after(state, now)} s"
         else:
-            status = f"{state.failures} failures"
+            status = f"{state.failures} failure{'' if state.failures == 1 else 's'}"
         print(f"{name}\t{status}")
     return 0
 

@@ -77,7 +77,7 @@ def test_readme_commands_leave_the_clone_clean(tmp_path: Path) -> None:
     port = str(free_port())
     with running(clone, "target.toml", "reference_server", "serve", "--port", port,
                  "--self-signed", "--profile", "test", "--test-accounts", "4",
-                 "--write-target-profile", "target.toml"):  # fmt: skip
+                 "--db", "test.db", "--write-target-profile", "target.toml"):  # fmt: skip
         python_m(clone, "conformance", "server", "--target-profile", "target.toml",
                  "--only", "INFO-1", "--report-dir", "reports/ref")  # fmt: skip
     python_m(clone, "reference_server", "add-user", "alice", "--password-stdin",
@@ -99,7 +99,7 @@ def test_readme_commands_leave_the_clone_clean(tmp_path: Path) -> None:
     python_m(clone, "client", "demo-totp", "--secret", "JBSWY3DPEHPK3PXP", "--once")
 
     for name in ("target.toml", "emu.toml", "emu.ca.pem", "screens", "board", "reports",
-                 "reference_server.db", "reference_server.audit.jsonl"):  # fmt: skip
+                 "test.db", "test.audit.jsonl", "reference_server.db"):  # fmt: skip
         assert (clone / name).exists(), f"{name} was not written"
     status = subprocess.run(["git", "-C", str(clone), "status", "--porcelain", "--ignored=no"],
                             capture_output=True, text=True, check=True).stdout  # fmt: skip

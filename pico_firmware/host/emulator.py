@@ -297,8 +297,9 @@ def announce(args: argparse.Namespace, ca: Path | None) -> None:
     if args.write_target_profile:
         print(f"  target profile: {args.write_target_profile}", flush=True)
     if args.screenshot:
+        shots = Path(args.screenshot)
         print(
-            f"  screenshots: {args.screenshot}/start and /stop; --screenshot adds "
+            f"  screenshots: {shots / 'start'} and {shots / 'stop'}; --screenshot adds "
             f"{SCREENSHOT_EXTRA // 1024}K of heap to encode PNGs, so this run is not the "
             f"{args.heap} board (measure without it)",
             flush=True,

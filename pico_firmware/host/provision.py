@@ -458,7 +458,7 @@ def show_once(p: Provisioned, out: Path, stream: Any = sys.stdout) -> None:
     if p.conformance:
         echo(
             f"{out / 'board.toml'} holds the conformance accounts' passwords, TOTP secrets and "
-            "backup codes in clear, for the suite (owner-only file): keep it off the board."
+            "backup codes in clear, for the suite (owner-only; flash does not copy it)."
         )
     echo(f"Every file in {out} but cert.der and ca.pem is secret (owner-only, 0600).")
 
