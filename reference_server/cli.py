@@ -167,7 +167,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     console_logging()
     stopping = Stopping()
-    signal.signal(signal.SIGTERM, stopping)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stopping)
     host = f"[{args.host}]" if ":" in args.host else args.host
     marker = restart_marker(args.write_target_profile) if args.test_accounts else None
     port: int | None = args.port
@@ -186,7 +187,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 class Stopping:
-    """SIGTERM: a clean stop (database closed, throwaway files removed) instead of a kill."""
+    """Ctrl-C or SIGTERM: a clean stop (database closed, throwaway files removed). uvicorn
+    stops on either and then raises it again; as KeyboardInterrupt inside its loop, that left
+    the process waiting forever on its worker threads once a request had been served."""
 
     def __init__(self) -> None:
         self.asked = False
@@ -196,9 +199,7 @@ class Stopping:
         self.asked = True
         if self.server is None:
             raise SystemExit(0)  # not serving: leave through the callers' cleanup
-        # serving: uvicorn stops on it and re-raises it here; raising inside its loop would
-        # leave its worker threads waiting forever
-        self.server.should_exit = True
+        self.server.should_exit = True  # serving: uvicorn raised it again here, once stopped
 
 
 def default_audit_log(db: str) -> Path:

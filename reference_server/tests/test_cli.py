@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import shlex
+import signal
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -147,6 +148,26 @@ def test_restart_command_restarts_from_the_database(tmp_path):
     assert output["out"].count(profile["base_url"].encode()) == 2
     marker = Path(shlex.split(profile["restart_command"])[-1])
     assert marker.parent == tmp_path  # beside the target profile, not left in a shared folder
+
+
+@pytest.mark.slow
+def test_ctrl_c_after_requests_stops_the_server(tmp_path):
+    """Ctrl-C once a request was served (and after a restart): the server exits, status 0."""
+    profile_path = tmp_path / "t.toml"
+    proc, profile = start_process(
+        serve_cmd(tmp_path, tmp_path / "s.db", profile_path), profile_path
+    )
+    try:
+        with checked_client(base_url=profile["base_url"]) as c:
+            assert c.post("/api/auth/login", json={"username": "x", "password": "y"}).status_code
+        restart = subprocess.run(shlex.split(profile["restart_command"]), timeout=60, check=False)
+        assert restart.returncode == 0
+        with checked_client(base_url=profile["base_url"]) as c:
+            assert c.post("/api/auth/login", json={"username": "x", "password": "y"}).status_code
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        stop_process(proc)
 
 
 @pytest.mark.slow
