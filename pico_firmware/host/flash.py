@@ -165,7 +165,11 @@ def run(p: Plan) -> None:
         tool = sys.executable if argv[0] == "python" else _tool(argv[0])
         result = subprocess.run([tool, *argv[1:]], env=env, check=False)
         if result.returncode != 0:
-            raise FlashError(f"step failed ({result.returncode}): {shlex.join(argv)}")
+            step = shlex.join(argv[:3]) + (" ... (printed above)" if len(argv) > 3 else "")
+            hint = (
+                "; is the board connected by USB? (--device PORT)" if argv[0] == "mpremote" else ""
+            )
+            raise FlashError(f"step failed ({result.returncode}): {step}{hint}")
 
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
