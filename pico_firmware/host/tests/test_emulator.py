@@ -3,8 +3,10 @@ a valid target profile, state kept across a restart, screenshots, plain HTTP, no
 
 from __future__ import annotations
 
+import signal
 import ssl
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 
 from conformance.profile import load_profile
 from pico_firmware.host import emulator as emu
-from pico_firmware.host.tests.conftest import Running, start_emulator
+from pico_firmware.host.tests.conftest import REPO, Running, free_port, start_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -120,3 +122,25 @@ def test_screenshots_plain_http_and_unsynced_clock(tmp_path: Path) -> None:
         assert all((shots / phase / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
     assert (shots / "start" / "log.png").read_bytes() != (shots / "stop" / "log.png").read_bytes()
     assert "is not the 160K board" in running.output()
+
+
+def test_without_a_target_profile_the_ca_is_printed_and_trusted(tmp_path: Path) -> None:
+    """`--screenshot` alone (as in the README): the client still gets a CA file to trust."""
+    port = free_port()
+    log = tmp_path / "emulator.log"
+    cmd = [sys.executable, "-m", "pico_firmware.host.emulator", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "--ca-cert " not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        ca = log.read_text().split("--ca-cert ")[1].split(")")[0]
+        verify = ssl.create_default_context(cafile=ca)
+        with httpx.Client(verify=verify, timeout=20) as c:
+            assert c.get(f"https://127.0.0.1:{port}/api/info").json()["api_version"] == "1"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert not Path(ca).exists()  # it went with the board's temp dir
