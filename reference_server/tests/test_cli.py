@@ -110,7 +110,12 @@ def plain_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict, dict[
         yield proc, profile, output
     finally:
         proc.terminate()
-        output["out"], output["err"] = proc.communicate(timeout=10)
+        try:
+            output["out"], output["err"] = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # a server that does not stop fails the test, and is not left behind
+            proc.communicate()
+            raise
 
 
 @pytest.mark.slow
