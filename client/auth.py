@@ -397,10 +397,16 @@ def _caused_by_tls(exc: BaseException) -> bool:
     return any(isinstance(e, ssl.SSLError) for e in _causes(exc))
 
 
+# OpenSSL's reasons when the first bytes back are not a TLS record (a plain HTTP answer)
+NOT_TLS = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"}
+
+
 def _tls_reason(exc: BaseException) -> str:
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
             return cause.verify_message or str(cause)
         if isinstance(cause, ssl.SSLError):
+            if cause.reason in NOT_TLS:
+                return "the server answered without TLS: a plain HTTP server? then use http://"
             return cause.reason or str(cause)
     return str(exc)

@@ -1,12 +1,11 @@
-"""Command line: serve, and the account administration around one SQLite database.
+"""The reference server: serve the protocol, and manage the accounts in its SQLite database."""
 
-argparse keeps the exact flag spellings other tools rely on (CONTRACT target profile, nox,
-conformance/selfstart.py).
-"""
+# The flag spellings are an interface: nox, conformance/selfstart.py and target profiles use them.
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import ipaddress
 import logging
@@ -15,11 +14,14 @@ import shlex
 import signal
 import sys
 import tempfile
-import urllib.parse
 from pathlib import Path
 
+import pyotp
 import segno
 import tomli_w
+import uvicorn
+from rich.console import Console
+from rich.logging import RichHandler
 
 from reference_server.assembly import (
     Durations,
@@ -39,6 +41,7 @@ from reference_server.edge.server import bind, make_server, serve
 from reference_server.hashing import HashingPool
 from reference_server.store import Store
 from reference_server.store.secret_key import SecretKey, SecretKeyError, default_key_path
+from reference_server.tls import LOOPBACK, make_self_signed
 
 DEFAULT_DB = "reference_server.db"
 ISSUER = "pico-tfa"
@@ -50,22 +53,49 @@ class UsageError(Exception):
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m reference_server", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    db_help = f"SQLite database file (default: {DEFAULT_DB})"
 
-    s = sub.add_parser("serve", help="serve the protocol over HTTP(S)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    s.add_argument("--db", default=DEFAULT_DB, help="SQLite file, or :memory:")
-    s.add_argument("--tls-cert")
-    s.add_argument("--tls-key")
-    s.add_argument("--profile", choices=["production", "test"], default="production")
-    s.add_argument("--lockout-seconds", type=int)
-    s.add_argument("--session-ttl", type=int)
-    s.add_argument("--challenge-ttl", type=int)
-    s.add_argument("--test-accounts", type=int, metavar="N")
-    s.add_argument("--write-target-profile", metavar="PATH")
+    s = sub.add_parser(
+        "serve",
+        help="serve the protocol over HTTPS (or plain HTTP on loopback)",
+        description="Serve the protocol. Without --tls-cert/--tls-key or --self-signed it serves "
+        "plain HTTP, on loopback only.",
+    )
+    s.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    s.add_argument("--port", type=int, default=8000, help="0 picks a free port (default: 8000)")
+    s.add_argument("--db", default=DEFAULT_DB, help=f"{db_help}, or :memory:")
+    s.add_argument("--tls-cert", metavar="PEM", help="certificate chain for HTTPS")
+    s.add_argument("--tls-key", metavar="PEM", help="its private key")
+    s.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="HTTPS with a throwaway certificate (made for this run, deleted at exit)",
+    )
+    s.add_argument(
+        "--profile",
+        choices=["production", "test"],
+        default="production",
+        help="durations: production 300/3600/120 s, test 5 s (default: production)",
+    )
+    s.add_argument("--lockout-seconds", type=int, metavar="S", help="test profile only")
+    s.add_argument("--session-ttl", type=int, metavar="S", help="test profile only")
+    s.add_argument("--challenge-ttl", type=int, metavar="S", help="test profile only")
+    s.add_argument(
+        "--test-accounts", type=int, metavar="N", help="create N fresh conformance accounts"
+    )
+    s.add_argument(
+        "--write-target-profile", metavar="F", help="write their target profile (TOML) to F"
+    )
     s.add_argument("--insecure-http", action="store_true", help="allow plain HTTP off loopback")
-    s.add_argument("--audit-log", metavar="PATH", help="JSON lines (default: stderr)")
+    s.add_argument(
+        "--audit-log",
+        metavar="F",
+        help="auth events as JSON lines, appended (default: beside the database, "
+        "NAME.audit.jsonl; '-' for stderr)",
+    )
     s.add_argument(
         "--throttle",
         metavar="MAX/WINDOW_S",
@@ -73,8 +103,8 @@ def parser() -> argparse.ArgumentParser:
     )
 
     a = sub.add_parser("add-user", help="create an account and show its TOTP QR code")
-    a.add_argument("name")
-    a.add_argument("--db", default=DEFAULT_DB)
+    a.add_argument("name", help="the username (1..64 characters)")
+    a.add_argument("--db", default=DEFAULT_DB, help=db_help)
     a.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
     for name, help_text in (
@@ -84,14 +114,14 @@ def parser() -> argparse.ArgumentParser:
     ):
         c = sub.add_parser(name, help=help_text)
         if name != "list-users":
-            c.add_argument("name")
-        c.add_argument("--db", default=DEFAULT_DB)
+            c.add_argument("name", help="the username")
+        c.add_argument("--db", default=DEFAULT_DB, help=db_help)
 
     r = sub.add_parser(
         "rotate-secret-key",
         help="reseal every TOTP secret with a new key; stop serve first",
     )
-    r.add_argument("--db", default=DEFAULT_DB)
+    r.add_argument("--db", default=DEFAULT_DB, help=db_help)
     r.add_argument("--new-key-file", metavar="PATH", required=True, help="made 0600 if missing")
     for command in sub.choices.values():
         command.add_argument(
@@ -139,6 +169,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         parse_throttle(args.throttle)  # refused before anything starts
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
+    if args.self_signed and args.tls_cert:
+        raise UsageError("--self-signed makes its own certificate: drop --tls-cert/--tls-key")
     if args.test_accounts is not None:
         if args.profile != "test":
             raise UsageError("--test-accounts needs --profile test")
@@ -148,37 +180,76 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise UsageError("--test-accounts must be at least 1")
     elif args.write_target_profile:
         raise UsageError("--write-target-profile needs --test-accounts N")
-    tls = bool(args.tls_cert)
+    tls = bool(args.tls_cert) or args.self_signed
     if not tls and not is_loopback(args.host) and not args.insecure_http:
         raise UsageError(
-            f"refusing plain HTTP on {args.host}: give --tls-cert/--tls-key, or --insecure-http "
-            "to choose plain HTTP explicitly"
+            f"refusing plain HTTP on {args.host}: give --tls-cert/--tls-key (or --self-signed), "
+            "or --insecure-http to choose plain HTTP explicitly"
         )
-    if tls:
+    if args.tls_cert:
         for path in (args.tls_cert, args.tls_key):
             if not Path(path).is_file():
                 raise UsageError(f"no such file: {path}")
+    if args.audit_log is None:
+        args.audit_log = str(default_audit_log(args.db))
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    logging.getLogger("uvicorn").setLevel(logging.WARNING)
+    console_logging()
+    stopping = Stopping()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stopping)
     host = f"[{args.host}]" if ":" in args.host else args.host
     marker = restart_marker(args.write_target_profile) if args.test_accounts else None
     port: int | None = args.port
     generation = 0
-    try:
-        while port is not None:
-            port = _serve_once(args, port, host, tls, durations, generation, marker)
-            generation += 1
-    finally:
+    with contextlib.ExitStack() as cleanup:
+        if args.self_signed:
+            folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="tfa-serve-tls-"))
+            hosts = tuple({*LOOPBACK, args.host})
+            args.tls_cert, args.tls_key = make_self_signed(folder, hosts=hosts)
         if marker is not None:
-            marker.unlink(missing_ok=True)
+            cleanup.callback(marker.unlink, missing_ok=True)
+        while port is not None and not stopping.asked:
+            port = _serve_once(args, port, host, tls, durations, generation, marker, stopping)
+            generation += 1
     return 0
+
+
+class Stopping:
+    """Ctrl-C or SIGTERM: a clean stop (database closed, throwaway files removed). uvicorn
+    stops on either and then raises it again; as KeyboardInterrupt inside its loop, that left
+    the process waiting forever on its worker threads once a request had been served."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.server: uvicorn.Server | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.asked = True
+        if self.server is None:
+            raise SystemExit(0)  # not serving: leave through the callers' cleanup
+        self.server.should_exit = True  # serving: uvicorn raised it again here, once stopped
+
+
+def default_audit_log(db: str) -> Path:
+    """Beside the database (reference_server.db -> reference_server.audit.jsonl)."""
+    if db == ":memory:":
+        return Path(DEFAULT_DB).with_suffix(".audit.jsonl")
+    return Path(db).with_suffix(".audit.jsonl")
+
+
+def console_logging() -> None:
+    """A console for people: uvicorn's warnings and our notes through rich, no JSON lines."""
+    handler = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(message)s")
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
 
 
 def restart_marker(target_profile: str) -> Path:
     """The file `serve` rewrites each time it accepts connections (reference_server.restart),
-    beside the target profile that names it (a server killed by a signal leaves it there)."""
-    marker = Path(target_profile).with_name(Path(target_profile).name + ".generation")
+    beside the target profile that names it (a server killed by SIGKILL leaves it there).
+    Absolute: the suite runs the restart_command from wherever it was started."""
+    target = Path(target_profile).resolve()
+    marker = target.with_name(target.name + ".generation")
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text("")
     return marker
@@ -192,6 +263,7 @@ def _serve_once(
     durations: Durations,
     generation: int,
     marker: Path | None,
+    stopping: Stopping,
 ) -> int | None:
     """One life of the server, built from the database alone; its port if asked to restart."""
     clock = SystemClock()
@@ -218,12 +290,7 @@ def _serve_once(
         if marker is not None and generation == 0:
             write_test_profile(args, auth, base_url, tls, marker)
         auth.calibrate()
-        if not tls:
-            where = (
-                "loopback only" if is_loopback(args.host) else "explicitly chosen (--insecure-http)"
-            )
-            print(f"serving plain HTTP without TLS ({where})", file=sys.stderr)
-        print(f"listening on {base_url} (profile {args.profile}, db {args.db})", flush=True)
+        announce(args, base_url, tls)
         server = make_server(
             build_app(auth, clock, options, hashing),
             clock=clock,
@@ -240,19 +307,34 @@ def _serve_once(
         previous = signal.signal(signal.SIGHUP, on_hup)
         if marker is not None:
             marker.write_text(f"{os.getpid()} {generation}\n")
+        stopping.server = server
         try:
-            serve(server, sock)
+            if not stopping.asked:
+                serve(server, sock)
         finally:
+            stopping.server = None
             signal.signal(signal.SIGHUP, previous)
     finally:
         sock.close()
         store.close()
         audit.close()
         hashing.shutdown()
-    if asked:
+    if asked and not stopping.asked:
         print("restarting: state reopened from the database", file=sys.stderr)
         return port
     return None
+
+
+def announce(args: argparse.Namespace, base_url: str, tls: bool) -> None:
+    """Where to reach the server, over what, and where its files are."""
+    if tls:
+        scheme = "HTTPS" + (f" (throwaway certificate {args.tls_cert})" if args.self_signed else "")
+    else:
+        where = "loopback only" if is_loopback(args.host) else "explicitly chosen (--insecure-http)"
+        scheme = f"plain HTTP without TLS ({where}; HTTPS: --self-signed or --tls-cert/--tls-key)"
+    print(f"listening on {base_url} (profile {args.profile}, db {args.db})", flush=True)
+    print(f"  scheme: {scheme}", flush=True)
+    print(f"  audit log: {'stderr' if args.audit_log == '-' else args.audit_log}", flush=True)
 
 
 def write_test_profile(
@@ -264,7 +346,7 @@ def write_test_profile(
         base_url,
         accounts,
         ca_cert=str(Path(args.tls_cert).resolve()) if tls else None,
-        name=f"reference server ({args.profile} profile)",
+        name="reference server",
     )
     profile["restart_command"] = shlex.join(
         [sys.executable, "-m", "reference_server.restart", str(os.getpid()), str(marker)]
@@ -297,9 +379,8 @@ def read_password(from_stdin: bool) -> str:
 
 
 def otpauth_uri(name: str, secret: str) -> str:
-    label = urllib.parse.quote(f"{ISSUER}:{name}")
-    query = urllib.parse.urlencode({"secret": secret, "issuer": ISSUER})
-    return f"otpauth://totp/{label}?{query}"
+    """pyotp's key URI, as provisioning a board writes it (`otpauth://totp/pico-tfa:alice?...`)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=ISSUER)
 
 
 def cmd_add_user(args: argparse.Namespace) -> int:
@@ -330,7 +411,7 @@ def cmd_list_users(args: argparse.Namespace) -> int:
         if auth.lockout.is_locked(state, now):
             status = f"locked for {auth.lockout.retry_after(state, now)} s"
         else:
-            status = f"{state.failures} failures"
+            status = f"{state.failures} failure{'' if state.failures == 1 else 's'}"
         print(f"{name}\t{status}")
     return 0
 

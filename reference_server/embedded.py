@@ -185,7 +185,7 @@ class EmbeddedServer:
             self.base_url,
             self.accounts,
             ca_cert=self.cert_path,
-            name=f"reference server (embedded, {self.profile})",
+            name="reference server (embedded)",
         )
 
     def __enter__(self) -> EmbeddedServer:
