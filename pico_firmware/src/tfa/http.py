@@ -191,8 +191,14 @@ def parse_head(buf, end):
         b = buf.find(b"\r\n", a, end)
         if b < 0:
             b = end
+        ln = bytes(mv[a:b])
+        # no control character but HTAB in any line: NUL, a bare CR or LF, DEL (INPUT-8)
+        if ln and (min(ln) < 32 or 127 in ln):
+            for c in ln:
+                if c < 32 and c != 9 or c == 127:
+                    raise Reject("invalid_request")
         try:
-            ln = bytes(mv[a:b]).decode()
+            ln = ln.decode()
         except UnicodeError:
             raise Reject("invalid_request")
         a = b + 2
@@ -200,8 +206,8 @@ def parse_head(buf, end):
             parts = ln.split(" ")
             if len(parts) != 3 or not parts[1].startswith("/"):
                 raise Reject("invalid_request")
-            if not parts[2].startswith("HTTP/1."):
-                raise Reject("invalid_request")
+            if parts[2] != "HTTP/1.1" and parts[2] != "HTTP/1.0":
+                raise Reject("invalid_request")  # HTTP/2.0, HTTP/1.5, HTTP/9.9 (INPUT-8)
             continue
         n += 1
         if n > _MAX_FIELDS:
@@ -293,11 +299,12 @@ class App(Microdot):
                 pass  # trailers
         else:
             n = headers.get("content-length", "0")
-            if not n.isdigit() or len(n) > 9:
+            if not n.isdigit():
                 raise Reject("invalid_request")
-            n = int(n)
-            if n > _MAX_BODY:
+            # all digits but more than the limit, however many digits: 413 (INPUT-8)
+            if len(n) > 9 or int(n) > _MAX_BODY:
                 raise Reject("payload_too_large", True)
+            n = int(n)
             body = await r.exactly(n)
         return Request(self, addr, method, url, version, headers, body=body, scheme=scheme)
 
@@ -452,7 +459,7 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
         if bad is not None:
             audit("login", name or "", req.client_addr[0], "invalid_request")
             return bad
-        outcome, extra = auth.login(name, pw)
+        outcome, extra = auth.login(name, pw, req.client_addr[0])
         audit("login", name, req.client_addr[0], outcome)
         if outcome == "locked":
             return locked(extra)
@@ -481,7 +488,7 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
             name = auth.challenge_user(tok) or "" if tok else ""
             audit("verify", name, req.client_addr[0], "invalid_request")
             return bad
-        outcome, name, extra = auth.verify(tok, code, backup)
+        outcome, name, extra = auth.verify(tok, code, backup, req.client_addr[0])
         audit("verify", name or "", req.client_addr[0], outcome)
         if outcome == "locked":
             return locked(extra)
