@@ -75,7 +75,7 @@ def compile_firmware(dest: Path) -> list[Path]:
     for src in sorted(FIRMWARE.rglob("*.py")):
         rel = src.relative_to(FIRMWARE)
         if rel.name == "main.py" and len(rel.parts) == 1:
-            shutil.copy(src, dest / "main.py")
+            shutil.copyfile(src, dest / "main.py")  # under our umask, not with its mode
         elif rel.name not in EMULATOR_ONLY:
             jobs.append((src, dest / rel.with_suffix(".mpy")))
     for src, target in jobs:
@@ -218,7 +218,6 @@ def build_board(
         pem = cert.cert_pem.decode()
         (board / "cert.der").write_bytes(cert.cert_der)
         (board / "key.der").write_bytes(cert.key_der)
-        os.chmod(board / "key.der", 0o600)
     cfg = config_json(args, cert)
     if args.unsynced:
         cfg["synced"] = False
@@ -249,6 +248,10 @@ def write_profile(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # STORE-1: every file this emulator and its firmware write (the target profile with its
+    # passwords, secrets and backup codes; the board's users, key and state) is created
+    # 0600 from the start, never chmod-ed afterwards
+    os.umask(0o077)
     board = Path(tempfile.mkdtemp(prefix="tfa-board-"))
     emu = Emulator(args, board)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -279,7 +279,9 @@ class App(Microdot):
         te = headers.get("transfer-encoding")
         if te is not None:
             if te.lower() != "chunked" or "content-length" in headers:
-                raise Reject("invalid_request")
+                # RFC 9112 §6.1: refused and closed; what follows is read and dropped, never
+                # served, so the close does not reset the connection before our 400 is read
+                raise Reject("invalid_request", True)
             body = b""
             while True:
                 try:

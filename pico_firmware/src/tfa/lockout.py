@@ -21,7 +21,7 @@ from micropython import const
 
 from tfa.hmac_sha1 import hmac_sha256
 
-SLOTS = const(1024)
+SLOTS = const(4096)  # 24 KB of flash; none of it on the heap
 _REC = const(6)
 _KEY = const(16)
 
