@@ -107,7 +107,7 @@ os.mkdir("/flash/state")
 with open("/flash/static.bin", "wb") as f:  # what else a board keeps: firmware, logs (~200 KB)
     for _ in range(50):
         f.write(bytes(4096))
-table = Lockout("/flash/state/lockout.bin", os.urandom)
+table = Lockout("/flash/state/lockout", os.urandom)
 before = sum(flash.erased)
 most = list(flash.erased)
 for k in range(%d):

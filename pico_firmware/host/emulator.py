@@ -36,11 +36,11 @@ BIN = Path(sys.executable).parent
 # but is 64-bit: pointers and GC blocks (32 bytes instead of 16) are twice a RP2040's, so
 # this heap is a stricter test than the board's, never a looser one.
 # Measured (`python -m pico_firmware.host.bench --suite`: HTTPS, 12 accounts, the full
-# conformance suite, 160K): ~127 KiB in use after boot, ~141 KiB at peak, no MemoryError;
-# the suite also passes at 150K. What fills it: the UI's 38 KB frame (picographics
+# conformance suite, 160K): ~131 KiB in use after boot, ~143 KiB at peak, no MemoryError
+# (the lockout table is on flash, not in RAM). What fills it: the UI's 38 KB frame (picographics
 # allocates it on the board's heap too), the loaded code (.mpy bytecode, function objects
 # and ~530 interned names: one name past ~620 makes the name table grow by ~7 KB), and at
-# peak the lockout rows, challenges, sessions, waiting sockets and one request.
+# peak the per-address throttle, challenges, sessions, waiting sockets and one request.
 DEFAULT_HEAP = "160K"
 EMULATOR_ONLY = ("board.py",)
 SCREENSHOT_EXTRA = 256 * 1024  # save_png holds the frame ~3 times while encoding

@@ -66,7 +66,7 @@ def make(
     policy = {"lockout_s": lockout, "session_ttl_s": session, "challenge_ttl_s": challenge}
     clock = clock or Clock()
     store = store or MemoryStore()
-    table = table or Lockout(scratch("lockout") + "lockout.bin", os.urandom)
+    table = table or Lockout(scratch("lockout") + "table", os.urandom)
     auth = Auth(users or [user()], policy, clock, os.urandom, store, ITER, table, throttle)
     return auth, clock, store
 

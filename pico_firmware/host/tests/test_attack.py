@@ -142,6 +142,6 @@ def test_files_are_created_owner_only(emulator: Running) -> None:
     board = Path(shlex.split(emulator.profile["restart_command"])[-1]).parent
     files = [emulator.profile_path, *(p for p in board.rglob("*") if p.is_file())]
     names = {p.name for p in files}
-    assert {"lockout.bin", "users.json", "key.der", "target.toml"} <= names
+    assert {"key", "users.json", "key.der", "target.toml"} <= names
     loose = [str(p) for p in files if stat.S_IMODE(p.stat().st_mode) & 0o077]
     assert loose == []

@@ -44,7 +44,7 @@ class Firmware:
             "challenge_ttl_s": cfg["challenge_ttl_s"],
         }
         rand = ad.get("rand") or os.urandom
-        lockout = Lockout(path(root, "/state/lockout.bin"), rand)
+        lockout = Lockout(path(root, "/state/lockout"), rand)
         throttle = Throttle(cfg["throttle_max_failures"], cfg["throttle_window_s"])
         # users: a tfa.users.UserFile; unknown names cost as much as its costliest entry
         self.auth = Auth(

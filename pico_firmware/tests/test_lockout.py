@@ -1,0 +1,36 @@
+"""The lockout table on flash: its key, its shards, a torn first write."""
+
+import os
+
+from fakes import scratch
+from tfa.lockout import SLOTS, Lockout
+
+
+def test_the_key_is_the_boards_own_and_kept():
+    a = Lockout(scratch("lk") + "t", os.urandom)
+    b = Lockout(scratch("lk") + "t", os.urandom)
+    assert len(a.key) == 16 and a.key != b.key
+    assert Lockout(a.dir, None).key == a.key  # a reboot reads it back
+    names = ["n" + str(i) for i in range(64)]
+    assert [a.slot(x) for x in names] != [b.slot(x) for x in names]
+    assert all(0 <= a.slot(x) < SLOTS for x in names)
+
+
+def test_a_record_round_trips_in_place():
+    t = Lockout(scratch("lk") + "t", os.urandom)
+    i = t.get("alice")[0]
+    t.put(i, 1795000320, 5, 3)
+    assert Lockout(t.dir, None).get("alice") == (i, 1795000320, 5, 3)
+    assert t.writes == 1
+
+
+def test_a_torn_shard_is_made_again_and_the_rest_kept():
+    t = Lockout(scratch("lk") + "t", os.urandom)
+    i = t.get("alice")[0]
+    t.put(i, 7, 1, 1)
+    other = (i // 256 + 1) % (SLOTS // 256)
+    with open(f"{t.dir}/{other}", "wb") as f:
+        f.write(b"\x01\x02")  # a reset during the first boot's write
+    again = Lockout(t.dir, None)
+    assert again.key == t.key and again.get("alice")[1:] == (7, 1, 1)
+    assert os.stat(f"{t.dir}/{other}")[6] == 256 * 6
