@@ -215,16 +215,37 @@ def test_a_locked_unknown_name_stays_locked_however_many_names_are_tried():
     assert auth.login("ghost-x", "nope") == ("invalid_credentials", None)
 
 
-def test_names_that_share_a_slot_share_its_lock():
-    # a collision only makes a name stricter: the table is the same for every name
-    auth, clock, _ = make()
-    i = auth.lockout.slot("alice")
-    other = None
+def _meeting(table, slot):
+    """A name whose first candidate slot is `slot`."""
     n = 0
-    while other is None:
-        if auth.lockout.slot("name" + str(n)) == i:
-            other = "name" + str(n)
+    while table.candidates("name" + str(n))[0] != slot:
         n += 1
+    return "name" + str(n)
+
+
+def test_a_name_that_meets_anothers_count_keeps_its_own():
+    auth, clock, _ = make()
+    for _ in range(4):
+        auth.login("alice", "nope")
+    other = _meeting(auth.lockout, auth.lockout.get("alice")[0] & 0xFFFF)
     for _ in range(5):
-        auth.login(other, "nope")
+        assert auth.login(other, "nope") == ("invalid_credentials", None)
+    assert auth.login(other, "nope") == ("locked", 301)  # exactly 5, as for any name
+    assert auth.lockout.get("alice")[2] == 4  # alice's count is hers alone
+    assert auth.login("alice", "nope") == ("invalid_credentials", None)
     assert auth.login("alice", "correct horse") == ("locked", 301)
+
+
+def test_a_name_whose_slots_both_hold_counts_shares_the_stricter_and_loses_nothing():
+    auth, clock, _ = make()
+    t = auth.lockout
+    i1, i2, _ = t.candidates("mallory")
+    t.put(i1 | 99 << 16, 0, 3, 0)  # two other names' counts (tags 99 and 98)
+    t.put(i2 | 98 << 16, 0, 1, 0)
+    assert t.get("mallory")[1:] == (0, 3, 0)  # stricter: the first's count
+    assert auth.login("mallory", "nope")[0] == "invalid_credentials"
+    assert t._read(i1) == (0, 4, 0, 0)  # counted in it, now marked shared (tag 0)
+    assert t._read(i2) == (0, 1, 0, 98)  # the other untouched
+    assert auth.login("mallory", "nope")[0] == "invalid_credentials"
+    assert auth.login("mallory", "nope") == ("locked", 301)
+    assert t._read(i1)[:2] == (clock.now() + 300, 5)  # the first's owner is locked too
