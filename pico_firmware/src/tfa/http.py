@@ -105,7 +105,8 @@ def error(code, headers=None, extra=None):
 
 class Reject(Exception):
     """A request refused while reading it: args (code,), or (code, True) if unread input may
-    follow (drained after the answer: closing on it would reset the connection first)."""
+    follow (drained after the answer: closing on it would reset the connection first), or
+    (code, False) to drop only what has arrived already, then close at once."""
 
 
 class _Conn:
@@ -279,9 +280,9 @@ class App(Microdot):
         te = headers.get("transfer-encoding")
         if te is not None:
             if te.lower() != "chunked" or "content-length" in headers:
-                # RFC 9112 §6.1: refused and closed; what follows is read and dropped, never
-                # served, so the close does not reset the connection before our 400 is read
-                raise Reject("invalid_request", True)
+                # RFC 9112 §6.1: refused and closed at once; what has arrived after it is
+                # dropped unread, never served (dropping it first spares our 400 a reset)
+                raise Reject("invalid_request", False)
             body = b""
             while True:
                 try:
@@ -316,7 +317,7 @@ class App(Microdot):
         buf = self.buffers.pop() if self.buffers else bytearray(_BUF)
         r = _Conn(sock, buf)
         req = None
-        drain = False
+        drain = None
         me = asyncio.current_task()
         try:
             self.limit(self.idle_s * 1000)  # the TLS handshake and the whole request
@@ -327,7 +328,7 @@ class App(Microdot):
                 res = await self.dispatch_request(req)
             except Reject as e:
                 res = error(e.args[0])
-                drain = len(e.args) > 1
+                drain = e.args[1] if len(e.args) > 1 else None
             except (OSError, EOFError):
                 return  # the client went away
             except MemoryError as e:
@@ -361,6 +362,12 @@ class App(Microdot):
                 n = sock.write(out)
                 if n is not None:  # None: the socket (or TLS) cannot take it yet
                     out = out[n:]
+            if drain is False:  # drop what has arrived, without waiting for more
+                try:
+                    while sock.readinto(r.mv):
+                        pass
+                except OSError:
+                    pass
             if drain:  # read and drop what the client still sends, until it closes
                 self.limit(_DRAIN_MS)
                 n = 0

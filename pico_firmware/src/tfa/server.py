@@ -24,7 +24,7 @@ import time
 from asyncio import core
 from micropython import const
 
-_BACKLOG = const(8)
+_BACKLOG = const(32)
 _MAX_PENDING = const(8)  # accepted, not yet served: a socket each, no TLS state
 _WAIT_S = const(20)  # a connection's life from accept until it is served (INPUT-4: 30)
 
