@@ -72,3 +72,37 @@ def test_a_crowd_loses_its_oldest_but_a_fresh_burst_is_kept():
     assert all(e is not victim for e in s.waiting)
     _waiting(s, [("a", True, 100), ("a", True, 50), ("b", True, 9000)])
     assert s.crowd() is None  # a burst from one client waits its turn, none is dropped
+
+
+def test_a_new_address_queues_behind_those_waiting_but_not_behind_the_last_served():
+    s = Server(App(Clock()), "127.0.0.1", 0)
+    s.turn = 10
+    s.turns = {"old": 3, "last": 10}  # "old" was served long ago, "last" just now
+    last, old = _waiting(s, [("last", True, 9000), ("old", True, 10)])
+    s.waiting = []
+    for e in (last, old):
+        s.join(e)
+    new1, new2 = [[Task(), ip, True, Sock(), time.ticks_ms()] for ip in ("new1", "new2")]
+    s.join(new1)
+    s.join(new2)
+    assert s.chosen() is old
+    s.leave(old)
+    assert s.chosen() is new1  # the new ones, oldest first, before the one served last
+    s.leave(new1)
+    assert s.chosen() is new2
+    s.leave(new2)
+    assert s.chosen() is last
+
+
+def test_addresses_served_long_ago_keep_their_place_when_many_come():
+    s = Server(App(Clock()), "127.0.0.1", 0)
+    s.served_now("probe")
+    for i in range(100):  # a flood from 100 addresses, each served once
+        s.served_now("flood" + str(i))
+    assert len(s.turns) <= 32
+    assert s.turns["probe"] == 1 and s.turns["flood99"] == 101
+    s.turns.pop("flood98", None)
+    s.join([Task(), "flood98", True, Sock(), time.ticks_ms()])
+    probe = [Task(), "probe", True, Sock(), time.ticks_ms()]
+    s.join(probe)
+    assert s.chosen() is probe  # ahead of the flood that came before it

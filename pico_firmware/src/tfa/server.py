@@ -6,9 +6,10 @@ slot, and the rest wait as bare sockets. Each connection carries one request (th
 says Connection: close); the idle timeout drops clients that send nothing or trickle
 (INPUT-4), freeing the slot.
 
-Fairness (INPUT-7): the next connection served is the one whose source address was served
-least recently (the oldest first among equals), so connections from one address, however
-many, take turns with every other address rather than queueing ahead of it. At most
+Fairness (INPUT-7, INPUT-6): the next connection served is the one whose source address was
+served least recently (a new address counts as served when it came; the oldest connection
+first among equals), so connections from one address, however many, take turns with every
+other address, and a flood of new addresses queues behind the addresses already waiting. At most
 _MAX_PENDING sockets wait; when one more comes, the oldest waiting socket of the address
 holding most is dropped, so a crowd from one address cannot keep another address out.
 A burst from one address (simultaneous logins from one client, LOCK-5) is not thinned
@@ -26,6 +27,7 @@ from micropython import const
 
 _BACKLOG = const(32)
 _MAX_PENDING = const(8)  # accepted, not yet served: a socket each, no TLS state
+_ADDRESSES = const(32)  # source addresses whose last turn is remembered
 _WAIT_S = const(20)  # a connection's life from accept until it is served (INPUT-4: 30)
 
 # a waiting connection: [task, source ip, has sent bytes, socket, accepted at (ticks_ms)]
@@ -66,7 +68,9 @@ class Server:
         self.idle_s = idle_s
         self.waiting = []  # the waiting connections (see _TASK...), oldest first
         self.turn = 0
-        self.turns = {}  # source ip -> the turn its last connection was served at
+        # source ip -> the turn its last connection was served at, or when it came (a new
+        # address queues behind those already waiting, never ahead of them)
+        self.turns = {}
         self.active = 0
         self.changed = asyncio.Event()
         self.served = 0
@@ -109,8 +113,15 @@ class Server:
                 victim[_TASK].cancel()  # first: it leaves the poller while its socket is open
                 self.forget(victim)
             entry = [None, _peer(addr)[0], False, c, time.ticks_ms()]
-            self.waiting.append(entry)
+            self.join(entry)
             entry[_TASK] = asyncio.create_task(self._one(c, addr, entry))
+
+    def join(self, entry):
+        """A new waiting connection; an address not seen lately queues as if served just
+        before the last one: behind those waiting longer, ahead of the one served last."""
+        if entry[_IP] not in self.turns:
+            self.turns[entry[_IP]] = self.turn - 1
+        self.waiting.append(entry)
 
     def crowd(self):
         """The waiting connection to drop for a newcomer: the oldest of the address holding
@@ -156,6 +167,20 @@ class Server:
                 best = e
         return best
 
+    def served_now(self, ip):
+        """ip's connection takes the slot: its turn is the newest."""
+        self.turn += 1
+        turns = self.turns
+        turns[ip] = self.turn
+        if len(turns) > _ADDRESSES:  # forget addresses not waiting: first the recent ones,
+            # which would come back at about the same place; those served long ago keep it
+            for recent in (self.turn - _ADDRESSES, -1):
+                for k in list(turns):
+                    if k != ip and turns[k] > recent and not any(e[_IP] == k for e in self.waiting):
+                        del turns[k]
+                if len(turns) <= _ADDRESSES:
+                    break
+
     def tick(self):
         """Drop the connections past their deadline (INPUT-4)."""
         self.app.tick()
@@ -177,13 +202,7 @@ class Server:
                 self.dropped_idle += 1
             return
         self.leave(entry)  # with more than one slot, the next may go too
-        self.turn += 1
-        turns = self.turns
-        turns[entry[_IP]] = self.turn
-        if len(turns) > 2 * _MAX_PENDING:  # keep only the addresses still waiting
-            for ip in list(turns):
-                if not any(e[_IP] == ip for e in self.waiting):
-                    del turns[ip]
+        self.served_now(entry[_IP])
         await self._serve(c, addr)
 
     async def _serve(self, c, addr):
