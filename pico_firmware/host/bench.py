@@ -7,7 +7,14 @@ headers, parallel requests), then prints:
   busiest point, reported by /api/info "server.heap_peak") against the budget;
 - request latency per endpoint (median, p95), and the same for a baseline GET /api/info;
 - PBKDF2 iterations/s of the firmware's own pbkdf2 on the Unix port, and the estimated
-  login time on an RP2040 at 125 MHz (x params.HOST_TO_RP2040, see tfa/params.py).
+  login time on an RP2040 at 125 MHz (x params.HOST_TO_RP2040, see tfa/params.py);
+- INPUT-7: the latency (p50, max) of a client at 127.0.0.2 while 8 tricklers from
+  127.0.0.1 hold on (each sends one byte, holds, and reconnects when dropped), against a
+  baseline without them in the same run (goal: max <= 10 s);
+- STORE-3: flash wear of writing each failure before its 401: the firmware's tfa.lockout
+  on LittleFS (MicroPython's own VfsLfs2) over a RAM block device shaped like a Pico W's
+  filesystem (4096-byte blocks, 212 of them, ~200 KB of it held by other files), counting
+  block erases.
 
 With --suite it runs the whole conformance suite against the emulator (12 accounts, as the
 firmware's conformance test does) instead of the workload, and prints the suite's verdict
@@ -19,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
 import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections import defaultdict
@@ -37,6 +46,10 @@ from pico_firmware.host import emulator as emu
 from pico_firmware.host import provision
 
 BUDGET_TARGET = 150 * 1024
+TRICKLERS = 8
+TRICKLE_GOAL_S = 10.0
+ERASE_CYCLES = 100_000  # a typical rating for the Pico W's QSPI NOR flash
+FS_BLOCKS = 212  # ~848 KB of 4096-byte blocks: the Pico W's MicroPython filesystem
 
 
 def pbkdf2_rate(iterations: int = 4000) -> float:
@@ -53,6 +66,141 @@ def pbkdf2_rate(iterations: int = 4000) -> float:
         [emu.tool("micropython"), "-c", code], capture_output=True, text=True, check=True
     )
     return iterations / (int(out.stdout.split()[-1]) / 1e6)
+
+
+# the firmware's lockout table on LittleFS over a RAM block device that counts erases
+# (a block written whole, without an offset, is an erase and a program on real flash)
+_WEAR = """
+import os, sys, vfs
+sys.path.insert(0, %r)
+from tfa.lockout import Lockout
+
+class Flash:
+    def __init__(self, n):
+        self.n = n
+        self.data = bytearray(4096 * n)
+        self.erased = [0] * n
+
+    def readblocks(self, b, buf, off=0):
+        a = b * 4096 + off
+        buf[:] = self.data[a : a + len(buf)]
+
+    def writeblocks(self, b, buf, off=None):
+        a = b * 4096 + (off or 0)
+        self.data[a : a + len(buf)] = buf
+        if off is None:
+            self.erased[b] += 1
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self.n
+        if op == 5:
+            return 4096
+        if op == 6:
+            self.erased[arg] += 1
+            return 0
+
+flash = Flash(%d)
+vfs.VfsLfs2.mkfs(flash)
+vfs.mount(vfs.VfsLfs2(flash), "/flash")
+os.mkdir("/flash/state")
+with open("/flash/static.bin", "wb") as f:  # what else a board keeps: firmware, logs (~200 KB)
+    for _ in range(50):
+        f.write(bytes(4096))
+table = Lockout("/flash/state/lockout", os.urandom)
+before = sum(flash.erased)
+most = list(flash.erased)
+for k in range(%d):
+    i, until, fails, level = table.get("name%%d" %% k)
+    table.put(i, until, (fails + 1) %% 5, level)
+print(sum(flash.erased) - before, max(e - m for e, m in zip(flash.erased, most)))
+"""
+
+
+def flash_wear(failures: int = 5000) -> tuple[float, float]:
+    """(block erases per failure, erases of the most-erased block per failure)."""
+    code = _WEAR % (str(emu.FIRMWARE), FS_BLOCKS, failures)
+    out = subprocess.run(
+        [emu.tool("micropython"), "-X", "heapsize=8M", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    total, worst = (int(n) for n in out.stdout.split())
+    return total / failures, worst / failures
+
+
+class Tricklers:
+    """k connections that each send one byte and hold; each reconnects when it is dropped."""
+
+    def __init__(self, address: tuple[str, int], k: int, source: str = "127.0.0.1") -> None:
+        self.address = address
+        self.source = source
+        self.stop = threading.Event()
+        self.connections = 0
+        self.threads = [threading.Thread(target=self._one, daemon=True) for _ in range(k)]
+
+    def _one(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with socket.create_connection(
+                    self.address, timeout=0.5, source_address=(self.source, 0)
+                ) as s:
+                    self.connections += 1
+                    s.sendall(b"\x16")  # a TLS handshake record's first byte, and no more
+                    while not self.stop.is_set():
+                        try:
+                            if s.recv(1) == b"":
+                                break
+                        except TimeoutError:
+                            continue
+            except OSError:
+                time.sleep(0.1)
+
+    def __enter__(self) -> Tricklers:
+        for t in self.threads:
+            t.start()
+        time.sleep(1)  # they hold the slot and the waiting places before the client comes
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(5)
+
+
+def address(profile: dict) -> tuple[str, int]:
+    host, port = profile["base_url"].rsplit("/", 1)[1].rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def other_client(profile: dict, source: str = "127.0.0.2") -> httpx.Client:
+    """A client at another loopback address than the tricklers' (INPUT-7)."""
+    verify: ssl.SSLContext | bool = True
+    if "ca_cert" in profile:
+        verify = ssl.create_default_context(cafile=profile["ca_cert"])
+    transport = httpx.HTTPTransport(verify=verify, local_address=source)
+    return httpx.Client(base_url=profile["base_url"], transport=transport, timeout=60)
+
+
+def trickle_latency(profile: dict, n: int = 8) -> tuple[list[float], list[float], int]:
+    """Seconds for GET /api/info (a new connection each) from 127.0.0.2: n alone, then n
+    while TRICKLERS tricklers from 127.0.0.1 hold on; and how many connections they made."""
+
+    def timed() -> list[float]:
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            with other_client(profile) as c:
+                c.get("/api/info").raise_for_status()
+            out.append(time.perf_counter() - t)
+            time.sleep(0.2)
+        return out
+
+    alone = timed()
+    with Tricklers(address(profile), TRICKLERS) as attack:
+        attacked = timed()
+    return alone, attacked, attack.connections
 
 
 class Workload:
@@ -135,14 +283,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         proc, target, log = start(args.heap, port, Path(tmp))
         try:
-            work = Workload(tomllib.loads(target.read_text()))
+            profile = tomllib.loads(target.read_text())
+            work = Workload(profile)
             work.run(args.rounds)
+            trickle = trickle_latency(profile)
             server = work.client.get("/api/info").json()["server"]
         finally:
             proc.terminate()
             proc.wait(15)
         output = log.read_text(errors="replace")
     report(work.times, server, args.heap, output)
+    report_trickle(*trickle)
+    report_wear(*flash_wear())
     if "Error" in output or "Traceback" in output:
         print("firmware output:")
         print(output)
@@ -254,6 +406,29 @@ def report(times: dict[str, list[float]], server: dict, heap: str, output: str) 
     print(
         f"estimated login on an RP2040 @125 MHz (x{ratio}): {host_s * ratio:.2f} s "
         f"(target ~1 s; params.py explains the ratio)"
+    )
+
+
+def report_trickle(alone: list[float], attacked: list[float], connections: int) -> None:
+    p50, worst = statistics.median(attacked), max(attacked)
+    met = "met" if worst <= TRICKLE_GOAL_S else "NOT met"
+    print(
+        f"INPUT-7, a client at 127.0.0.2 (HTTPS, new connection each, n={len(attacked)}): "
+        f"alone p50 {statistics.median(alone) * 1000:.0f} ms, max {max(alone) * 1000:.0f} ms; "
+        f"with {TRICKLERS} tricklers from 127.0.0.1 ({connections} connections) "
+        f"p50 {p50:.2f} s, max {worst:.2f} s (goal max <= {TRICKLE_GOAL_S:.0f} s: {met}); "
+        f"x{p50 / statistics.median(alone):.0f} the p50 alone"
+    )
+
+
+def report_wear(per_failure: float, worst: float) -> None:
+    failures = ERASE_CYCLES / worst
+    print(
+        f"STORE-3, each failure written before its 401 (tfa.lockout on LittleFS, "
+        f"{FS_BLOCKS} blocks of 4096 B): {per_failure:.2f} block erases per failure, "
+        f"the most-erased block {worst * 1000:.1f} per 1000 failures: {ERASE_CYCLES:,} cycles "
+        f"last {failures / 1e6:.1f} M failures, {failures / 86400:.0f} days of one failure "
+        f"a second without pause"
     )
 
 

@@ -36,11 +36,11 @@ BIN = Path(sys.executable).parent
 # but is 64-bit: pointers and GC blocks (32 bytes instead of 16) are twice a RP2040's, so
 # this heap is a stricter test than the board's, never a looser one.
 # Measured (`python -m pico_firmware.host.bench --suite`: HTTPS, 12 accounts, the full
-# conformance suite, 160K): ~127 KiB in use after boot, ~141 KiB at peak, no MemoryError;
-# the suite also passes at 150K. What fills it: the UI's 38 KB frame (picographics
+# conformance suite, 160K): ~131 KiB in use after boot, ~143 KiB at peak, no MemoryError
+# (the lockout table is on flash, not in RAM). What fills it: the UI's 38 KB frame (picographics
 # allocates it on the board's heap too), the loaded code (.mpy bytecode, function objects
 # and ~530 interned names: one name past ~620 makes the name table grow by ~7 KB), and at
-# peak the lockout rows, challenges, sessions, waiting sockets and one request.
+# peak the per-address throttle, challenges, sessions, waiting sockets and one request.
 DEFAULT_HEAP = "160K"
 EMULATOR_ONLY = ("board.py",)
 SCREENSHOT_EXTRA = 256 * 1024  # save_png holds the frame ~3 times while encoding
@@ -75,7 +75,7 @@ def compile_firmware(dest: Path) -> list[Path]:
     for src in sorted(FIRMWARE.rglob("*.py")):
         rel = src.relative_to(FIRMWARE)
         if rel.name == "main.py" and len(rel.parts) == 1:
-            shutil.copy(src, dest / "main.py")
+            shutil.copyfile(src, dest / "main.py")  # under our umask, not with its mode
         elif rel.name not in EMULATOR_ONLY:
             jobs.append((src, dest / rel.with_suffix(".mpy")))
     for src, target in jobs:
@@ -240,7 +240,6 @@ def build_board(
         pem = cert.cert_pem.decode()
         (board / "cert.der").write_bytes(cert.cert_der)
         (board / "key.der").write_bytes(cert.key_der)
-        os.chmod(board / "key.der", 0o600)
     cfg = config_json(args, cert)
     if args.unsynced:
         cfg["synced"] = False
@@ -308,6 +307,10 @@ def announce(args: argparse.Namespace, ca: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # STORE-1: every file this emulator and its firmware write (the target profile with its
+    # passwords, secrets and backup codes; the board's users, key and state) is created
+    # 0600 from the start, never chmod-ed afterwards
+    os.umask(0o077)
     board = Path(tempfile.mkdtemp(prefix="tfa-board-"))
     emu = Emulator(args, board)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -423,10 +423,12 @@ def qr_name(username: str) -> str:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """A new file, 0600 from its creation (STORE-1): a file it replaces (--force) is removed
+    first, so a secret is never written into a file that others could read."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    os.chmod(path, 0o600)
 
 
 def show_once(p: Provisioned, out: Path, stream: Any = sys.stdout) -> None:

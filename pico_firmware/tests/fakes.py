@@ -7,6 +7,7 @@ from binascii import b2a_base64
 from tfa import pbkdf2
 from tfa.auth import Auth, User
 from tfa.led import Led
+from tfa.lockout import Lockout
 
 T0 = 1795000020  # 20 s into a TOTP step
 SECRET = b"12345678901234567890"
@@ -28,18 +29,14 @@ class Clock:
 class MemoryStore:
     def __init__(self, rows=None):
         self.rows = rows or {}
-        self.urgent = 0
-        self.lazy = 0
+        self.saves = 0
 
     def load(self):
         return self.rows
 
-    def save(self, rows, urgent=False):
+    def save(self, rows):
         self.rows = rows
-        if urgent:
-            self.urgent += 1
-        else:
-            self.lazy += 1
+        self.saves += 1
 
 
 def entry(secret, n=ITER):
@@ -55,11 +52,23 @@ def user(name="alice", password="correct horse", backups=("abcde12345", "fghij67
     return User(name, pbkdf2.pack(pbkdf2.parse(entry(password))), SECRET, codes)
 
 
-def make(lockout=300, session=3600, challenge=120, clock=None, store=None, users=None):
+def make(
+    lockout=300,
+    session=3600,
+    challenge=120,
+    clock=None,
+    store=None,
+    users=None,
+    table=None,
+    throttle=None,
+):
+    """(Auth, clock, store); the lockout table is a fresh file unless `table` is given."""
     policy = {"lockout_s": lockout, "session_ttl_s": session, "challenge_ttl_s": challenge}
     clock = clock or Clock()
     store = store or MemoryStore()
-    return Auth(users or [user()], policy, clock, os.urandom, store, ITER), clock, store
+    table = table or Lockout(scratch("lockout") + "table", os.urandom)
+    auth = Auth(users or [user()], policy, clock, os.urandom, store, ITER, table, throttle)
+    return auth, clock, store
 
 
 class RecordingLed(Led):

@@ -2,6 +2,7 @@
 
 from fakes import SECRET, make
 from tfa import totp
+from tfa.lockout import Lockout
 
 
 def _code(clock, d=0):
@@ -63,7 +64,7 @@ def test_lock_does_not_extend_and_ends_with_a_zero_count():
     tok = _challenge(auth)  # the lock is over, never early
     for _ in range(4):
         assert auth.verify(tok, _wrong(clock))[0] == "invalid_code"
-    assert auth.rows["alice"][0] == 4  # counted from zero after the lock
+    assert auth.lockout.get("alice")[2] == 4  # counted from zero after the lock
 
 
 def test_correct_password_does_not_reset_the_count():
@@ -82,7 +83,7 @@ def test_wrong_codes_count_and_a_success_resets():
     for _ in range(4):
         assert auth.verify(tok, wrong)[0] == "invalid_code"
     assert auth.verify(tok, _code(clock))[0] == "success"
-    assert auth.rows["alice"][0] == 0
+    assert auth.lockout.get("alice")[2] == 0
 
 
 def test_locked_verify_answers_locked_before_judging_the_code():
@@ -162,7 +163,7 @@ def test_unsynced_clock_judges_nothing():
     tok = _challenge(auth)
     clock.is_synced = False
     assert auth.verify(tok, _code(clock))[0] == "clock_not_synced"
-    assert auth.rows.get("alice") is None or auth.rows["alice"][0] == 0
+    assert auth.lockout.get("alice")[2] == 0
     clock.is_synced = True
     assert auth.verify(tok, _code(clock))[0] == "success"
 
@@ -172,32 +173,79 @@ def test_backup_codes_are_single_use_and_normalised():
     assert auth.verify(_challenge(auth), backup="ABCDE-12345")[0] == "success"
     assert auth.verify(_challenge(auth), backup="abcde12345")[0] == "invalid_code"
     assert auth.verify(_challenge(auth), backup="fghij 67890")[0] == "success"
-    assert auth.rows["alice"][4] == 3
+    assert auth.rows["alice"][1] == 3
     assert auth.verify(_challenge(auth), backup="nothing")[0] == "invalid_code"
 
 
-def test_lasting_changes_are_saved_urgently():
+def test_every_change_is_written_before_it_is_answered():
+    # STORE-3: a failure is in the table on flash when login returns, not later
     auth, clock, store = make()
     auth.login("alice", "nope")
-    assert store.lazy == 1 and store.urgent == 0
+    fresh = Lockout(auth.lockout.dir, None)  # what a board that reset now would read
+    assert fresh.get("alice")[2] == 1
     for _ in range(4):
         auth.login("alice", "nope")
-    assert store.urgent == 1  # the lock
+    assert fresh.get("alice")[1] == clock.now() + 300  # the lock
     clock.t += 301
     auth.verify(_challenge(auth), _code(clock))
-    assert store.urgent == 2  # the accepted step
+    assert store.saves == 1  # the accepted step
+    assert fresh.get("alice")[1:] == (0, 0, 0)
 
 
 def test_state_is_reloaded_from_the_store():
     auth, clock, store = make()
     for _ in range(5):
         auth.login("alice", "nope")
-    auth2, _, _ = make(clock=clock, store=store)
+    auth2, _, _ = make(clock=clock, store=store, table=Lockout(auth.lockout.dir, None))
     assert auth2.login("alice", "correct horse")[0] == "locked"
 
 
-def test_unknown_names_are_bounded():
+def test_a_locked_unknown_name_stays_locked_however_many_names_are_tried():
+    # LOGIN-3 (rev. 2): nothing is evicted, for unknown names as for real ones
     auth, clock, _ = make()
-    for i in range(100):
-        auth.login("ghost" + str(i), "nope")
-    assert len(auth.rows) <= 17
+    for _ in range(5):
+        auth.login("ghost-x", "nope")
+        auth.login("alice", "nope")
+    for i in range(40):
+        for _ in range(5):
+            auth.login("ghost" + str(i), "nope")
+    assert auth.login("ghost-x", "nope") == ("locked", 301)
+    assert auth.login("alice", "correct horse") == ("locked", 301)
+    clock.t += 301
+    assert auth.login("ghost-x", "nope") == ("invalid_credentials", None)
+
+
+def _meeting(table, slot):
+    """A name whose first candidate slot is `slot`."""
+    n = 0
+    while table.candidates("name" + str(n))[0] != slot:
+        n += 1
+    return "name" + str(n)
+
+
+def test_a_name_that_meets_anothers_count_keeps_its_own():
+    auth, clock, _ = make()
+    for _ in range(4):
+        auth.login("alice", "nope")
+    other = _meeting(auth.lockout, auth.lockout.get("alice")[0] & 0xFFFF)
+    for _ in range(5):
+        assert auth.login(other, "nope") == ("invalid_credentials", None)
+    assert auth.login(other, "nope") == ("locked", 301)  # exactly 5, as for any name
+    assert auth.lockout.get("alice")[2] == 4  # alice's count is hers alone
+    assert auth.login("alice", "nope") == ("invalid_credentials", None)
+    assert auth.login("alice", "correct horse") == ("locked", 301)
+
+
+def test_a_name_whose_slots_both_hold_counts_shares_the_stricter_and_loses_nothing():
+    auth, clock, _ = make()
+    t = auth.lockout
+    i1, i2, _ = t.candidates("mallory")
+    t.put(i1 | 99 << 16, 0, 3, 0)  # two other names' counts (tags 99 and 98)
+    t.put(i2 | 98 << 16, 0, 1, 0)
+    assert t.get("mallory")[1:] == (0, 3, 0)  # stricter: the first's count
+    assert auth.login("mallory", "nope")[0] == "invalid_credentials"
+    assert t._read(i1) == (0, 4, 0, 0)  # counted in it, now marked shared (tag 0)
+    assert t._read(i2) == (0, 1, 0, 98)  # the other untouched
+    assert auth.login("mallory", "nope")[0] == "invalid_credentials"
+    assert auth.login("mallory", "nope") == ("locked", 301)
+    assert t._read(i1)[:2] == (clock.now() + 300, 5)  # the first's owner is locked too

@@ -38,6 +38,8 @@ def test_boot_screen_is_shown_while_starting():
         "idle_timeout_s": 5,
         "max_connections": 1,
         "hostname": "tfa.local",
+        "throttle_max_failures": 50,
+        "throttle_window_s": 5,
     }
     ad = {
         "clock": Clock(),
@@ -60,3 +62,4 @@ def test_boot_screen_is_shown_while_starting():
         tfa.ui.UI.__init__ = made
     assert display.shown == [("boot", "loading state"), ("boot", "starting HTTP")], display.shown
     assert fw.url == "http://tfa.local:8080"
+    assert fw.info()["throttle"] == {"max_failures": 50, "window_s": 5}  # LOCK-8

@@ -179,7 +179,7 @@ def test_bad_bodies_change_nothing():
         assert status == want, (raw, status, body)
         if code:
             assert body["error"] == code
-    assert auth.rows == {}
+    assert auth.rows == {} and auth.lockout.writes == 0
 
 
 def test_brackets_inside_strings_are_not_nesting():
@@ -315,3 +315,31 @@ def test_peer_addresses_from_raw_sockaddrs():
     assert _peer(v6) == ("0:0:0:0:0:0:0:1", 8080)
     assert _peer(("192.0.2.1", 5)) == ("192.0.2.1", 5)
     assert _peer(b"") == ("?", 0)
+
+
+def test_framing_rfc_9112():
+    # INPUT-8: each refused request is answered 400 or 413 and changes nothing
+    app, auth, _ = _app()
+    get = b"GET /api/info HTTP/1.1\r\nHost: x\r\n"
+    login = b'{"username": "alice", "password": "x"}'
+    cases = [
+        (get + b"X-A: a\x00b\r\n\r\n", 400),  # NUL in a value
+        (get + b"X-A: a\rb\r\n\r\n", 400),  # bare CR
+        (get + b"X-A: a\nb\r\n\r\n", 400),  # bare LF
+        (get + b"X-A: a\x1bb\r\n\r\n", 400),  # another control character
+        (get + b"X-A: a\x7fb\r\n\r\n", 400),  # DEL
+        (b"GET /api/info HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+        (b"GET /api/info HTTP/2.0\r\nHost: x\r\n\r\n", 400),
+        (b"GET /api/info HTTP/1.5\r\nHost: x\r\n\r\n", 400),
+        (b"GET /api/info\x00 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (_post("/api/auth/login", login, extra="Transfer-Encoding: chunked\r\n"), 400),
+        (_post("/api/auth/login", b"", extra="Content-Length: 5\r\n"), 400),  # repeated
+    ]
+    for length, want in (("99999999999999999999", 413), ("1025", 413), ("+5", 400), ("-1", 400)):
+        head = b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        cases.append((head + b"Content-Length: " + length.encode() + b"\r\n\r\n" + login, want))
+    for raw, want in cases:
+        assert _send(app, raw)[0] == want, raw
+    assert auth.lockout.writes == 0
+    assert _send(app, get + b"X-A: a\tb\r\n\r\n")[0] == 200  # HTAB is allowed in a value
+    assert _send(app, get + b"\r\n")[0] == 200

@@ -36,3 +36,73 @@ def test_tick_with_nothing_waiting():
     s = Server(app, "127.0.0.1", 0)
     s.tick()
     assert app.deadlines == {}
+
+
+def _waiting(s, rows):
+    """Waiting connections as the accept loop records them: (ip, ready, waited ms)."""
+    now = time.ticks_ms()
+    s.waiting = [[Task(), ip, ready, Sock(), time.ticks_add(now, -ms)] for ip, ready, ms in rows]
+    return s.waiting
+
+
+class Sock:
+    def close(self):
+        self.closed = True
+
+
+def test_the_address_served_least_recently_goes_next():
+    s = Server(App(Clock()), "127.0.0.1", 0)
+    w = _waiting(s, [("a", True, 9000), ("a", True, 8000), ("b", False, 10), ("c", True, 5)])
+    s.turns = {"a": 3, "c": 2}
+    assert s.chosen() is w[3]  # c before a; b has sent nothing yet
+    w[2][2] = True
+    assert s.chosen() is w[2]  # b was never served
+    s.turns["b"] = 4
+    s.turns["c"] = 5
+    assert s.chosen() is w[0]  # a, oldest first
+
+
+def test_a_crowd_loses_its_oldest_but_a_fresh_burst_is_kept():
+    s = Server(App(Clock()), "127.0.0.1", 0, idle_s=5)
+    w = _waiting(s, [("b", True, 9000), ("a", True, 7000), ("a", True, 6000), ("a", True, 10)])
+    victim = w[1]
+    assert s.crowd() is victim  # a holds most; its oldest has waited past the idle timeout
+    assert s.forget(victim) and not s.forget(victim)
+    assert len(s.waiting) == 3 and victim[3].closed
+    assert all(e is not victim for e in s.waiting)
+    _waiting(s, [("a", True, 100), ("a", True, 50), ("b", True, 9000)])
+    assert s.crowd() is None  # a burst from one client waits its turn, none is dropped
+
+
+def test_a_new_address_queues_behind_those_waiting_but_not_behind_the_last_served():
+    s = Server(App(Clock()), "127.0.0.1", 0)
+    s.turn = 10
+    s.turns = {"old": 3, "last": 10}  # "old" was served long ago, "last" just now
+    last, old = _waiting(s, [("last", True, 9000), ("old", True, 10)])
+    s.waiting = []
+    for e in (last, old):
+        s.join(e)
+    new1, new2 = [[Task(), ip, True, Sock(), time.ticks_ms()] for ip in ("new1", "new2")]
+    s.join(new1)
+    s.join(new2)
+    assert s.chosen() is old
+    s.leave(old)
+    assert s.chosen() is new1  # the new ones, oldest first, before the one served last
+    s.leave(new1)
+    assert s.chosen() is new2
+    s.leave(new2)
+    assert s.chosen() is last
+
+
+def test_addresses_served_long_ago_keep_their_place_when_many_come():
+    s = Server(App(Clock()), "127.0.0.1", 0)
+    s.served_now("probe")
+    for i in range(100):  # a flood from 100 addresses, each served once
+        s.served_now("flood" + str(i))
+    assert len(s.turns) <= 32
+    assert s.turns["probe"] == 1 and s.turns["flood99"] == 101
+    s.turns.pop("flood98", None)
+    s.join([Task(), "flood98", True, Sock(), time.ticks_ms()])
+    probe = [Task(), "probe", True, Sock(), time.ticks_ms()]
+    s.join(probe)
+    assert s.chosen() is probe  # ahead of the flood that came before it

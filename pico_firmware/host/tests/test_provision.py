@@ -325,6 +325,18 @@ def test_secret_files_are_owner_only(board: tuple[Path, str]) -> None:
         assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
+def test_a_replaced_secret_file_is_a_new_owner_only_file(tmp_path: Path) -> None:
+    # STORE-1: --force over a loose (0644) file never writes the secret into that file
+    path = tmp_path / "users.json"
+    path.write_text("old")
+    path.chmod(0o644)
+    seen_by_others = tmp_path / "link"
+    os.link(path, seen_by_others)  # another name for the loose file
+    pv._write_private(path, b"secret")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_bytes() == b"secret"
+    assert seen_by_others.read_text() == "old"  # the loose file never held the secret
+
+
 def test_missing_wifi_password_env_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "board"
     r = run_cli(["--out", str(out), *BASE_ARGS, "--hostname", "h.local"])

@@ -1,9 +1,12 @@
 """The protocol core: accounts, failures and lockout, challenges, sessions, backup codes.
 
 Pure logic: time comes from `clock` (now() -> int, synced() -> bool), randomness from
-`rand(n) -> bytes`, persistence through `store` (load() / save(rows, urgent)). Every
-decision runs without awaiting, so on the one-threaded asyncio board a check and its
-update are one atomic step (LOCK-5, TOTP-4).
+`rand(n) -> bytes`, persistence through `lockout` (a tfa.lockout.Lockout: failures and locks
+by name) and `store` (load() / save(rows): each account's last accepted step and spent
+backup codes); `throttle` (a tfa.throttle.Throttle, or None) counts failures by source
+address (LOCK-8). Every decision runs without awaiting, so on the one-threaded asyncio
+board a check and its update are one atomic step (LOCK-5, TOTP-4), and every change is
+written before the answer that reports it (STORE-3).
 The clock has whole seconds, so a moment `t` stands for [t, t+1): a lock, challenge or
 session of `d` seconds from `t` lasts through second t+d and ends at t+d+1, never before
 its full length (it may last up to a second longer).
@@ -23,14 +26,11 @@ _MAX_FAILURES = const(5)
 _LOCK_CAP_S = const(86400)
 _MAX_CHALLENGES = const(16)
 _MAX_SESSIONS = const(16)  # a personal board: the oldest session goes first when full
-_MAX_STRANGERS = const(16)  # unknown names tracked for lockout (LOGIN-3)
+_MAX_LEVEL = const(20)  # lock levels past ~9 all last the cap
 
-# row fields
-_FAILS = const(0)
-_UNTIL = const(1)
-_LEVEL = const(2)
-_STEP = const(3)
-_USED = const(4)
+# an account's row fields (tfa.store)
+_STEP = const(0)
+_USED = const(1)
 
 # a dummy entry for unknown names: the same cost as a real check, never a match (LOGIN-3/4)
 _DUMMY_SALT = b"tfa-dummy-salt-0"
@@ -63,7 +63,7 @@ class User:
 
 
 class Auth:
-    def __init__(self, users, policy, clock, rand, store, iterations):
+    def __init__(self, users, policy, clock, rand, store, iterations, lockout, throttle=None):
         # a mapping of name -> User (`in`, `get`): tfa.users.UserFile on a board, or a list
         self.users = users
         if isinstance(users, list):
@@ -76,82 +76,61 @@ class Auth:
         self.clock = clock
         self.rand = rand
         self.store = store
-        self.rows = store.load()
+        self.rows = store.load()  # username -> [last_step, used_mask]
+        self.lockout = lockout
+        self.throttle = throttle
         self.challenges = {}  # sha256(token) -> (username, issued_at)
         self.sessions = {}  # sha256(token) -> (username, issued_at)
         self.dummy = (iterations, _DUMMY_SALT, bytes(32))  # parsed already
         self.logins_ok = 0
         self.logins_failed = 0
 
-    # ---- rows: failures and lockout -------------------------------------------------
-    def _row(self, name, create=True):
-        row = self.rows.get(name)
-        if row is None and create:
-            if name not in self.users:
-                self._make_room()
-            row = [0, 0, 0, -1, 0]
-            self.rows[name] = row
-        return row
-
-    def _make_room(self):
-        strangers = [k for k in self.rows if k not in self.users]
-        if len(strangers) < _MAX_STRANGERS:
-            return
-        now = self.clock.now()
-        victim = None
-        for k in strangers:
-            r = self.rows[k]
-            if r[_UNTIL] < now and (victim is None or r[_FAILS] < self.rows[victim][_FAILS]):
-                victim = k
-        if victim is None:
-            for k in strangers:
-                if victim is None or self.rows[k][_UNTIL] < self.rows[victim][_UNTIL]:
-                    victim = k
-        del self.rows[victim]
-
+    # ---- failures and lockout -------------------------------------------------------
     def retry_after(self, name, now):
         """Seconds left of the lock on `name`, rounded up (>= 1), or 0 if it is not locked (LOCK-2/3)."""
-        row = self.rows.get(name)
-        if row is None or not row[_UNTIL]:
-            return 0
-        if now > row[_UNTIL]:
-            row[_FAILS] = 0  # the lock is over: the count starts from zero (LOCK-3)
-            row[_UNTIL] = 0
-            self.store.save(self.rows)
+        until = self.lockout.get(name)[1]
+        if not until or now > until:
             return 0
         # the lock lasts through second `until`: from whole second `now`, between until-now
         # and until-now+1 seconds are left, so their ceiling (spec/DECISIONS.md) is the latter;
         # one less would send a client back a second early, into another 429
-        return row[_UNTIL] + 1 - now
+        return until + 1 - now
 
-    def _fail(self, name, now):
-        row = self._row(name)
-        row[_FAILS] += 1
+    def _refused(self, source, now):
+        """Seconds the address `source` must wait (LOCK-8), or 0."""
+        return self.throttle.retry_after(source, now) if self.throttle and source else 0
+
+    def _fail(self, name, source, now):
+        i, until, fails, level = self.lockout.get(name)
+        if until and now > until:
+            fails = until = 0  # the lock is over: the count starts from zero (LOCK-3)
+        fails += 1
         self.logins_failed += 1
-        if row[_FAILS] >= _MAX_FAILURES:
-            row[_LEVEL] += 1
+        if fails >= _MAX_FAILURES:
+            level = min(level + 1, _MAX_LEVEL)
             d = self.lockout_s
-            for _ in range(row[_LEVEL] - 1):
+            for _ in range(level - 1):
                 d *= 2
                 if d >= _LOCK_CAP_S:
                     break
-            row[_UNTIL] = now + min(d, _LOCK_CAP_S)
-            self.store.save(self.rows, True)
-        else:
-            self.store.save(self.rows)
+            until = now + min(d, _LOCK_CAP_S)
+        self.lockout.put(i, until, fails, level)
+        if self.throttle and source:
+            self.throttle.fail(source, now)
 
     # ---- login ------------------------------------------------------------------------
-    def login(self, username, password):
-        """("locked", retry_after) | ("invalid_credentials", None) | ("challenge_issued", token)."""
+    def login(self, username, password, source=None):
+        """("locked", retry_after) | ("invalid_credentials", None) | ("challenge_issued", token).
+        source: the client's address, for the per-address throttle (LOCK-8)."""
         now = self.clock.now()
-        left = self.retry_after(username, now)
+        left = self._refused(source, now) or self.retry_after(username, now)
         if left:
             return "locked", left
         user = self.users.get(username)
         entry = next(pbkdf2.unpack(user.password)) if user else self.dummy
         ok = pbkdf2.verify(password, entry)
         if not ok or user is None:
-            self._fail(username, now)
+            self._fail(username, source, now)
             return "invalid_credentials", None
         tok = token(self.rand)
         self._prune(self.challenges, self.challenge_ttl_s, _MAX_CHALLENGES, now)
@@ -164,9 +143,12 @@ class Auth:
         entry = self._lookup(self.challenges, tok, self.challenge_ttl_s)
         return entry[0] if entry else None
 
-    def verify(self, tok, code=None, backup=None):
+    def verify(self, tok, code=None, backup=None, source=None):
         """(outcome, username, extra): outcome in clock_not_synced, invalid_challenge,
         locked (extra = retry_after), invalid_code, success (extra = session token)."""
+        left = self._refused(source, self.clock.now())
+        if left:  # the address is throttled (LOCK-8): before anything is judged
+            return "locked", self.challenge_user(tok), left
         if not self.clock.synced():
             return "clock_not_synced", self.challenge_user(tok), None
         now = self.clock.now()
@@ -181,7 +163,7 @@ class Auth:
         user = self.users.get(name)
         if user is None:  # the account is gone since the challenge was issued
             return "invalid_challenge", None, None
-        row = self._row(name)
+        row = self.rows.get(name) or [-1, 0]
         used_backup = -1
         matched = None
         if code is not None:
@@ -195,17 +177,19 @@ class Auth:
                     used_backup = i
                 i += 1
         if matched is None and used_backup < 0:
-            self._fail(name, now)
+            self._fail(name, source, now)
             return "invalid_code", name, None
         del self.challenges[key]
-        row[_FAILS] = 0
-        row[_UNTIL] = 0
-        row[_LEVEL] = 0
+        # a success clears its slot's count and level; never a lock: a locked slot got 429
+        i, until, fails, level = self.lockout.get(name)
+        if fails or level or until:
+            self.lockout.put(i, 0, 0, 0)
         if matched is not None:
             row[_STEP] = matched
         else:
             row[_USED] |= 1 << used_backup
-        self.store.save(self.rows, True)
+        self.rows[name] = row
+        self.store.save(self.rows)
         self.logins_ok += 1
         tok = token(self.rand)
         self._prune(self.sessions, self.session_ttl_s, _MAX_SESSIONS, now)
@@ -254,8 +238,8 @@ class Auth:
         now = self.clock.now()
         self._prune(self.sessions, self.session_ttl_s, _MAX_SESSIONS + 1, now)
         locked = 0
-        for r in self.rows.values():
-            if r[_UNTIL] >= now:
+        for name in self.users:  # the accounts (not the unknown names) locked now
+            if self.retry_after(name, now):
                 locked += 1
         return {
             "logins_ok": self.logins_ok,

@@ -12,7 +12,9 @@ message that names the key, rather than serving with a guessed policy.
   optional, for the emulator and tests: "bind" (listen address, default "0.0.0.0"),
   "idle_timeout_s" (default 5), "max_connections" (default 1: one TLS connection at a
   time fits a Pico W's heap), "synced" (emulator clock: false = never NTP-synced),
-  "events_max_bytes" (default 16384), "stop_file" (emulator: when this file appears the
+  "events_max_bytes" (default 16384), "throttle_max_failures" and "throttle_window_s"
+  (LOCK-8, failures per source address per window: default 50 in 300 s, 50 in 5 s in the
+  "test" profile; spec/DECISIONS.md), "stop_file" (emulator: when this file appears the
   firmware stops cleanly between requests), "screenshot_dir" (emulator: PNGs of every
   screen, in its start/ and stop/ folders).
 /users.json:
@@ -75,6 +77,9 @@ def load_config(root="/"):
     cfg["idle_timeout_s"] = _int(cfg, "idle_timeout_s", 1, 600, 5)
     cfg["max_connections"] = _int(cfg, "max_connections", 1, 8, 1)
     cfg["events_max_bytes"] = _int(cfg, "events_max_bytes", 1024, 1048576, 16384)
+    cfg["throttle_max_failures"] = _int(cfg, "throttle_max_failures", 1, 100000, 50)
+    window = 300 if cfg["profile"] == "production" else 5
+    cfg["throttle_window_s"] = _int(cfg, "throttle_window_s", 1, 86400, window)
     if cfg["profile"] == "production" and (
         cfg["lockout_s"] != 300 or cfg["session_ttl_s"] != 3600 or cfg["challenge_ttl_s"] > 300
     ):

@@ -12,6 +12,8 @@ from micropython import const
 
 from tfa import http
 from tfa.auth import Auth
+from tfa.lockout import Lockout
+from tfa.throttle import Throttle
 from tfa.store import Store, exists
 
 _TICK_MS = const(100)
@@ -42,8 +44,12 @@ class Firmware:
             "challenge_ttl_s": cfg["challenge_ttl_s"],
         }
         rand = ad.get("rand") or os.urandom
+        lockout = Lockout(path(root, "/state/lockout"), rand)
+        throttle = Throttle(cfg["throttle_max_failures"], cfg["throttle_window_s"])
         # users: a tfa.users.UserFile; unknown names cost as much as its costliest entry
-        self.auth = Auth(users, policy, self.clock, rand, self.store, users.iterations)
+        self.auth = Auth(
+            users, policy, self.clock, rand, self.store, users.iterations, lockout, throttle
+        )
         if self.store.recovered:
             print("state:", self.store.recovered)
         slots = cfg["max_connections"]
@@ -97,6 +103,10 @@ class Firmware:
             "profile": self.cfg["profile"],
             "totp": {"algorithm": "SHA1", "digits": 6, "period": 30, "skew_steps": 1},
             "lockout": {"max_failures": 5, "duration_s": self.cfg["lockout_s"], "escalation": "double"},
+            "throttle": {
+                "max_failures": self.cfg["throttle_max_failures"],
+                "window_s": self.cfg["throttle_window_s"],
+            },
             "session_ttl_s": self.cfg["session_ttl_s"],
             "challenge_ttl_s": self.cfg["challenge_ttl_s"],
             "server": self.server_stats(),
@@ -111,7 +121,8 @@ class Firmware:
             "heap_free": gc.mem_free(),
             "requests": self.server.served,
             "dropped_idle": self.server.dropped_idle,
-            "state_writes": self.store.writes,
+            "dropped_crowd": self.server.dropped_crowd,
+            "state_writes": self.store.writes + self.auth.lockout.writes,
         }
 
     def ui_stats(self):
@@ -153,7 +164,6 @@ class Firmware:
                 self.server.tick()
                 if self.wifi is not None:
                     self.wifi.tick()
-                self.store.tick()
                 if self.ui is not None:
                     self.ui.tick()
             except Exception as e:  # an adapter's hiccup must not stop the server
@@ -190,10 +200,6 @@ class Firmware:
         # each run's peak and interned strings, for the bench (a restart starts again)
         print("heap peak:", self.server.heap_peak)
         micropython.qstr_info()
-        try:
-            self.store.flush()
-        except MemoryError:  # interrupted mid-collection (Ctrl-C): the heap may be locked
-            print("state not flushed: interrupted during a collection")
         shots = self.cfg.get("screenshot_dir")
         if shots:
             self.screenshots(shots, "stop")

@@ -105,7 +105,8 @@ def error(code, headers=None, extra=None):
 
 class Reject(Exception):
     """A request refused while reading it: args (code,), or (code, True) if unread input may
-    follow (drained after the answer: closing on it would reset the connection first)."""
+    follow (drained after the answer: closing on it would reset the connection first), or
+    (code, False) to drop only what has arrived already, then close at once."""
 
 
 class _Conn:
@@ -191,8 +192,14 @@ def parse_head(buf, end):
         b = buf.find(b"\r\n", a, end)
         if b < 0:
             b = end
+        ln = bytes(mv[a:b])
+        # no control character but HTAB in any line: NUL, a bare CR or LF, DEL (INPUT-8)
+        if ln and (min(ln) < 32 or 127 in ln):
+            for c in ln:
+                if c < 32 and c != 9 or c == 127:
+                    raise Reject("invalid_request")
         try:
-            ln = bytes(mv[a:b]).decode()
+            ln = ln.decode()
         except UnicodeError:
             raise Reject("invalid_request")
         a = b + 2
@@ -200,8 +207,8 @@ def parse_head(buf, end):
             parts = ln.split(" ")
             if len(parts) != 3 or not parts[1].startswith("/"):
                 raise Reject("invalid_request")
-            if not parts[2].startswith("HTTP/1."):
-                raise Reject("invalid_request")
+            if parts[2] != "HTTP/1.1" and parts[2] != "HTTP/1.0":
+                raise Reject("invalid_request")  # HTTP/2.0, HTTP/1.5, HTTP/9.9 (INPUT-8)
             continue
         n += 1
         if n > _MAX_FIELDS:
@@ -273,7 +280,9 @@ class App(Microdot):
         te = headers.get("transfer-encoding")
         if te is not None:
             if te.lower() != "chunked" or "content-length" in headers:
-                raise Reject("invalid_request")
+                # RFC 9112 §6.1: refused and closed at once; what has arrived after it is
+                # dropped unread, never served (dropping it first spares our 400 a reset)
+                raise Reject("invalid_request", False)
             body = b""
             while True:
                 try:
@@ -293,11 +302,12 @@ class App(Microdot):
                 pass  # trailers
         else:
             n = headers.get("content-length", "0")
-            if not n.isdigit() or len(n) > 9:
+            if not n.isdigit():
                 raise Reject("invalid_request")
-            n = int(n)
-            if n > _MAX_BODY:
+            # all digits but more than the limit, however many digits: 413 (INPUT-8)
+            if len(n) > 9 or int(n) > _MAX_BODY:
                 raise Reject("payload_too_large", True)
+            n = int(n)
             body = await r.exactly(n)
         return Request(self, addr, method, url, version, headers, body=body, scheme=scheme)
 
@@ -307,7 +317,7 @@ class App(Microdot):
         buf = self.buffers.pop() if self.buffers else bytearray(_BUF)
         r = _Conn(sock, buf)
         req = None
-        drain = False
+        drain = None
         me = asyncio.current_task()
         try:
             self.limit(self.idle_s * 1000)  # the TLS handshake and the whole request
@@ -318,7 +328,7 @@ class App(Microdot):
                 res = await self.dispatch_request(req)
             except Reject as e:
                 res = error(e.args[0])
-                drain = len(e.args) > 1
+                drain = e.args[1] if len(e.args) > 1 else None
             except (OSError, EOFError):
                 return  # the client went away
             except MemoryError as e:
@@ -352,6 +362,12 @@ class App(Microdot):
                 n = sock.write(out)
                 if n is not None:  # None: the socket (or TLS) cannot take it yet
                     out = out[n:]
+            if drain is False:  # drop what has arrived, without waiting for more
+                try:
+                    while sock.readinto(r.mv):
+                        pass
+                except OSError:
+                    pass
             if drain:  # read and drop what the client still sends, until it closes
                 self.limit(_DRAIN_MS)
                 n = 0
@@ -452,7 +468,7 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
         if bad is not None:
             audit("login", name or "", req.client_addr[0], "invalid_request")
             return bad
-        outcome, extra = auth.login(name, pw)
+        outcome, extra = auth.login(name, pw, req.client_addr[0])
         audit("login", name, req.client_addr[0], outcome)
         if outcome == "locked":
             return locked(extra)
@@ -481,7 +497,7 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
             name = auth.challenge_user(tok) or "" if tok else ""
             audit("verify", name, req.client_addr[0], "invalid_request")
             return bad
-        outcome, name, extra = auth.verify(tok, code, backup)
+        outcome, name, extra = auth.verify(tok, code, backup, req.client_addr[0])
         audit("verify", name or "", req.client_addr[0], outcome)
         if outcome == "locked":
             return locked(extra)

@@ -1,11 +1,11 @@
-"""Account state that must outlive a reboot (LOCK-6, TOTP-4, SESS-6), in one small JSON file.
+"""Each account's state that must outlive a reboot (TOTP-4, SESS-6), in one small JSON file.
 
-Format of /state/auth.json: {"v": 1, "a": {username: [failures, lock_until, lock_level,
-last_step, used_backup_mask]}}. It is replaced atomically: the new text goes to auth.tmp,
-then os.rename() swaps it in (atomic on LittleFS and POSIX). Writes are coalesced: the
-state machine asks for `save(urgent)`; urgent changes (a lock begins, a code or backup code
-is accepted) are written at once, routine ones (a failure count below the lock) at most
-every FLUSH_MS by `tick()`, and on shutdown by `flush()`.
+Format of /state/auth.json: {"v": 2, "a": {username: [last_step, used_backup_mask]}}
+(failures and locks are tfa.lockout's). It is replaced atomically: the new text goes to
+auth.tmp, then os.rename() swaps it in (atomic on LittleFS and POSIX). It changes only when
+a code or backup code is accepted, and is written at once, before the answer (STORE-3).
+A version 1 file's rows ([failures, lock_until, level, last_step, used_mask]) keep their
+last two fields.
 
 Recovery: a leftover auth.tmp that parses is the newer complete write (the crash came
 between write and rename) and wins; an unparsable file is ignored. Either way the board
@@ -14,11 +14,6 @@ boots; at worst it forgets counts, never refuses to start.
 
 import json
 import os
-import time
-
-from micropython import const
-
-FLUSH_MS = const(5000)
 
 
 def exists(path):
@@ -41,7 +36,7 @@ def _read(path):
 
 
 def _valid(row):
-    if not isinstance(row, list) or len(row) != 5:
+    if not isinstance(row, list) or len(row) not in (2, 5):
         return False
     for v in row:
         if not isinstance(v, int):
@@ -50,20 +45,17 @@ def _valid(row):
 
 
 class Store:
-    def __init__(self, directory="/state", ticks_ms=None):
+    def __init__(self, directory="/state"):
         self.dir = directory
         self.path = directory + "/auth.json"
         self.tmp = directory + "/auth.tmp"
-        self._ticks = ticks_ms or time.ticks_ms
-        self._dirty = False
-        self._since = 0
         self.writes = 0
         self.recovered = None
         if not exists(directory):
             os.mkdir(directory)
 
     def load(self):
-        """{username: [failures, lock_until, level, last_step, used_mask]} from flash."""
+        """{username: [last_step, used_mask]} from flash."""
         rows = None
         if exists(self.tmp):
             rows = _read(self.tmp)
@@ -80,30 +72,11 @@ class Store:
         out = {}
         for k, v in (rows or {}).items():
             if _valid(v):
-                out[k] = v
+                out[k] = v[-2:]
         return out
 
-    def save(self, rows, urgent=False):
-        if urgent:
-            self.write(rows)
-            return
-        if not self._dirty:
-            self._dirty = True
-            self._since = self._ticks()
-        self._rows = rows
-
-    def tick(self):
-        if self._dirty and time.ticks_diff(self._ticks(), self._since) >= FLUSH_MS:
-            self.write(self._rows)
-
-    def flush(self):
-        if self._dirty:
-            self.write(self._rows)
-
-    def write(self, rows):
+    def save(self, rows):
         with open(self.tmp, "w") as f:
-            json.dump({"v": 1, "a": rows}, f)
+            json.dump({"v": 2, "a": rows}, f)
         os.rename(self.tmp, self.path)
-        self._dirty = False
-        self._rows = None
         self.writes += 1

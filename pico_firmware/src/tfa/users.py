@@ -85,6 +85,9 @@ class UserFile:
     def __len__(self):
         return len(self.index)
 
+    def __iter__(self):
+        return iter(self.index)
+
     def get(self, name):
         """The User called name, or None. An unknown name reads a record too, so the time
         a lookup takes does not tell which names exist (LOGIN-3/4).
