@@ -43,8 +43,8 @@ def embedded_target(light: bool = False) -> Iterator[Target]:
     from reference_server.core.passwords import Passwords
     from reference_server.embedded import EmbeddedServer
 
-    seams = {"passwords": Passwords.for_profile("test")} if light else {}
-    server = EmbeddedServer(profile="production", tls=True, idle_timeout=1.0, **seams)
+    hasher = {"passwords": Passwords.for_profile("test")} if light else {}
+    server = EmbeddedServer(profile="production", tls=True, idle_timeout=1.0, **hasher)
     try:
         server.start()
         clock = MovableClock(server.clock.now, server.clock.advance)

@@ -33,7 +33,6 @@ from reference_server.audit import Audit
 from reference_server.auth import Authenticator
 from reference_server.core.clock import SystemClock
 from reference_server.edge.app import build_app
-from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import bind, make_server, serve
 from reference_server.store import Store
 
@@ -167,7 +166,6 @@ def _serve_once(
 ) -> int | None:
     """One life of the server, built from the database alone; its port if asked to restart."""
     clock = SystemClock()
-    options = EdgeOptions()
     sock = bind(args.host, port)
     store = Store(args.db)
     audit = Audit(clock, args.audit_log)
@@ -187,9 +185,8 @@ def _serve_once(
             print(f"serving plain HTTP without TLS ({where})", file=sys.stderr)
         print(f"listening on {base_url} (profile {args.profile}, db {args.db})", flush=True)
         server = make_server(
-            build_app(auth, clock, options),
+            build_app(auth, clock),
             clock=clock,
-            options=options,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
         )

@@ -1,4 +1,8 @@
-"""The ASGI app: explicit routing table, JSON errors for everything, cross-cutting middleware."""
+"""The ASGI app: explicit routing table, JSON errors for everything, cross-cutting middleware.
+
+`build_app` composes the layers; each is public so that another composition (other routes, a
+layer left out or added) is built from the same pieces rather than by switches in them.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from reference_server.core.clock import Clock
 from reference_server.edge import endpoints
 from reference_server.edge.errors import error_response
 from reference_server.edge.middleware import InputLimits, ResponseHeaders
-from reference_server.edge.options import EdgeOptions
 
 ROUTES = [
     Route("/api/info", endpoints.info, methods=["GET"]),
@@ -37,13 +40,17 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return error_response("internal_error")
 
 
-def build_app(auth: Authenticator, clock: Clock, options: EdgeOptions | None = None) -> ASGIApp:
-    options = options or EdgeOptions()
+def protocol_app(auth: Authenticator, routes: list[Route] = ROUTES) -> Starlette:
+    """The endpoints alone: routing, JSON errors, the Authenticator in `app.state.auth`."""
     app = Starlette(
-        routes=ROUTES,
+        routes=routes,
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
     app.router.redirect_slashes = False  # "/api/info/" is an unknown path: 404, not a 307
     app.state.auth = auth
-    app.state.options = options
-    return ResponseHeaders(InputLimits(app, options), clock, options)
+    return app
+
+
+def build_app(auth: Authenticator, clock: Clock) -> ASGIApp:
+    """What every server serves: input limits inside, Date and no-store on every response."""
+    return ResponseHeaders(InputLimits(protocol_app(auth)), clock)

@@ -26,7 +26,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reference_server.core.clock import Clock
 from reference_server.edge.errors import error_body
-from reference_server.edge.options import EdgeOptions
+from reference_server.edge.middleware import HEADER_LIMIT
 
 IDLE_TIMEOUT_S = 5.0
 KEEP_ALIVE_S = 5
@@ -34,9 +34,7 @@ KEEP_ALIVE_S = 5
 log = logging.getLogger("reference_server")
 
 
-def guarded_protocol(
-    clock: Clock, options: EdgeOptions, idle_timeout: float = IDLE_TIMEOUT_S
-) -> type[H11Protocol]:
+def guarded_protocol(clock: Clock, idle_timeout: float = IDLE_TIMEOUT_S) -> type[H11Protocol]:
     class GuardedH11Protocol(H11Protocol):
         _deadline: asyncio.TimerHandle | None = None
 
@@ -75,9 +73,7 @@ def guarded_protocol(
         def send_400_response(self, msg: str) -> None:
             buffered = len(self.conn.trailing_data[0])
             code = (
-                "request_header_fields_too_large"
-                if buffered > options.header_limit
-                else "invalid_request"
+                "request_header_fields_too_large" if buffered > HEADER_LIMIT else "invalid_request"
             )
             status = 431 if code == "request_header_fields_too_large" else 400
             body = json.dumps(error_body(code)).encode()
@@ -85,9 +81,8 @@ def guarded_protocol(
                 (b"content-type", b"application/json"),
                 (b"connection", b"close"),
                 (b"date", email.utils.formatdate(clock.now(), usegmt=True).encode()),
+                (b"cache-control", b"no-store"),
             ]
-            if options.cache_control:
-                headers.append((b"cache-control", b"no-store"))
             try:
                 for event in (
                     h11.Response(status_code=status, headers=headers),
@@ -118,7 +113,6 @@ def make_server(
     app: ASGIApp,
     *,
     clock: Clock,
-    options: EdgeOptions,
     tls_cert: str | None = None,
     tls_key: str | None = None,
     idle_timeout: float = IDLE_TIMEOUT_S,
@@ -126,11 +120,11 @@ def make_server(
 ) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
-        http=guarded_protocol(clock, options, idle_timeout),
+        http=guarded_protocol(clock, idle_timeout),
         lifespan="off",
         date_header=False,
         server_header=False,
-        h11_max_incomplete_event_size=options.header_limit,
+        h11_max_incomplete_event_size=HEADER_LIMIT,
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=2,
         ssl_certfile=tls_cert,
