@@ -23,8 +23,8 @@ USAGE = """python -m conformance server [--target-profile FILE] [--report-dir DI
 def server_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m conformance server",
-        description="Judge a server against CONTRACT.md. Without --target-profile, start the "
-        "reference server (test profile, HTTPS on 127.0.0.1) and judge it.",
+        description="Judge a server against the spec's requirements. Without --target-profile, "
+        "start the reference server (test profile, HTTPS on 127.0.0.1) and judge it.",
     )
     parser.add_argument("--target-profile", help="TOML target profile (base_url, accounts, ...)")
     parser.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, help="default: reports/")

@@ -56,7 +56,7 @@ NOTES = pytest.StashKey[list[str]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "protocol conformance suite")
-    group.addoption("--target-profile", default=None, help="TOML target profile (CONTRACT.md)")
+    group.addoption("--target-profile", default=None, help="TOML target profile (DECISIONS.md)")
     group.addoption("--report-dir", default=DEFAULT_REPORT_DIR, help="where reports go")
     group.addoption(
         "--only", default=None, help="comma-separated requirement IDs, e.g. LOCK-1,TOTP-4"
@@ -221,7 +221,9 @@ def _target_from_options(config: pytest.Config, state: PluginState) -> Target:
         except ProfileError as exc:
             raise pytest.UsageError(str(exc)) from None
         return selfstart.target_from_profile(profile)
-    server = selfstart.ReferenceServer()
+    from conformance.harness.reference import ReferenceServer
+
+    server = ReferenceServer()
     state.cleanups.append(server.stop)
     return server.start()
 

@@ -20,11 +20,11 @@ from schemathesis.config import SchemathesisConfig
 
 from conformance import oracle
 from conformance.accounts import Account
-from conformance.requirements import REPO_ROOT, SPEC_PATH
+from conformance.requirements import SPEC_PATH, spec_file
 from conformance.session import Conformance
 from conformance.timing import SCHEMATHESIS, timed
 
-CONFIG_PATH = REPO_ROOT / "schemathesis.toml"
+CONFIG_PATH = spec_file("schemathesis.toml")
 MAX_EXAMPLES = 5
 STATEFUL_EXAMPLES = 4
 STATEFUL_STEPS = 5
@@ -34,7 +34,7 @@ BEARER_OPERATIONS = ("GET /api/dashboard", "POST /api/auth/logout")
 @functools.cache
 def load_schema() -> Any:
     """Parsed once per process: the positive, negative and stateful runs share it."""
-    config = SchemathesisConfig.from_path(CONFIG_PATH) if CONFIG_PATH.exists() else None
+    config = SchemathesisConfig.from_path(CONFIG_PATH)
     return schemathesis.openapi.from_path(Path(SPEC_PATH), config=config)
 
 

@@ -1,7 +1,7 @@
 """Command line: serve, and the account administration around one SQLite database.
 
-argparse keeps the exact flag spellings other tools rely on (CONTRACT target profile, nox,
-conformance/selfstart.py).
+argparse keeps the exact flag spellings other tools rely on (the target profile of
+spec/DECISIONS.md, nox, conformance/harness/reference.py).
 """
 
 from __future__ import annotations

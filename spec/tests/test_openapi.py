@@ -1,4 +1,4 @@
-"""The spec is the contract: valid OpenAPI 3.1 that carries every requirement of CONTRACT.md."""
+"""The spec is the contract: valid OpenAPI 3.1 that carries every requirement with its text."""
 
 from __future__ import annotations
 
