@@ -25,7 +25,15 @@ from conformance.beside import SIDE_RUN, TIMINGS, SideRuns, is_alone, is_beside
 from conformance.profile import ProfileError, load_profile
 from conformance.recorder import Recorder
 from conformance.requirements import ALONE, BESIDE, MARKER, load_requirements, sort_ids
-from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
+from conformance.results import (
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    WARNING,
+    CaseResult,
+    RunResult,
+    broken_rule_cases,
+)
 from conformance.session import Conformance, Target
 
 DEFAULT_REPORT_DIR = "reports"
@@ -304,6 +312,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if recorder is not None and case.outcome == FAILED:
             case.exchanges = [e.to_dict() for e in recorder.exchanges[-40:]]
         case.notes = list(item.stash.get(NOTES, []))
+        for found in broken_rule_cases(case, report.user_properties, load_requirements()):
+            if state.session is not None:
+                found.message = state.session.masker.text(found.message)
+            state.cases[found.nodeid] = found
         if item.config.getoption("--rich-progress"):
             capture = item.config.pluginmanager.getplugin("capturemanager")
             with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():

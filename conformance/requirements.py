@@ -34,6 +34,7 @@ def spec_file(name: str) -> Path:
 
 SPEC_PATH = spec_file("openapi.yaml")
 _ID = re.compile(r"^[A-Z]+-[0-9]+$")
+CLIENT = "client"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,9 @@ class Requirement:
     level: str
     section: str = ""
     text: str = ""
-    scope: str = "black-box"  # "implementation": checked by each server's own tests, not the suite
+    # "black-box": judged by the server suite; "implementation": by each server's own tests;
+    # "client": by the client suite (`python -m conformance client`), never asked of a server
+    scope: str = "black-box"
 
     @property
     def black_box(self) -> bool:
@@ -97,7 +100,16 @@ def requirements_from_spec(path: Path = SPEC_PATH) -> dict[str, Requirement]:
 
 
 def load_requirements() -> dict[str, Requirement]:
-    """Every requirement of the spec, with its level, section and text."""
+    """Every requirement of a server, with its level, section and text (the server suite's)."""
+    return {i: r for i, r in _all_requirements().items() if r.scope != CLIENT}
+
+
+def client_requirements() -> dict[str, Requirement]:
+    """The requirements of a client of the protocol (the client suite's)."""
+    return {i: r for i, r in _all_requirements().items() if r.scope == CLIENT}
+
+
+def _all_requirements() -> dict[str, Requirement]:
     found = requirements_from_spec(SPEC_PATH)
     if not found:
         raise ValueError(f"{SPEC_PATH} has no x-requirements")

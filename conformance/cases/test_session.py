@@ -44,6 +44,10 @@ def test_SESS_1_session_token_issued(api, conformance, account):
         )
         tokens.append(token)
     assert tokens[0] not in earlier, "a session token was issued twice"
+    # A challenge token is a token response too.
+    response = api.login(account.username, account.password)
+    expect_status(response, 200)
+    expect_no_store(response)
 
 
 @requirement("SESS-2", "MUST", "a valid token opens the dashboard and says when it expires")
