@@ -309,7 +309,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if timings is not None:
             case.timings = timings.as_dict()
         recorder = item.stash.get(RECORDER, None)
-        if recorder is not None and case.outcome == FAILED:
+        if recorder is not None:  # passed cases keep theirs too (collapsed in the HTML report)
             case.exchanges = [e.to_dict() for e in recorder.exchanges[-40:]]
         case.notes = list(item.stash.get(NOTES, []))
         for found in broken_rule_cases(case, report.user_properties, load_requirements()):
@@ -339,8 +339,11 @@ def _failure_text(call: pytest.CallInfo[Any]) -> str:
         return "failed"
     exc = call.excinfo.value
     if isinstance(exc, AssertionError):
-        text = str(exc) or "assertion failed"
-        return text
+        if str(exc):
+            return str(exc)
+        entry = call.excinfo.traceback[-1]  # a bare assert: show the check that failed
+        where = f"{Path(str(entry.path)).name}:{entry.lineno + 1}"
+        return f"assertion failed: {str(entry.statement).strip()} ({where})"
     lines = traceback.format_exception_only(type(exc), exc)
     return "".join(lines).strip()
 

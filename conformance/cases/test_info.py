@@ -1,4 +1,7 @@
-"""INFO: server facts (`GET /api/info`)."""
+"""INFO: server facts (`GET /api/info`).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""INPUT: bad input, oversized requests, slow clients, and the server still standing afterwards."""
+"""INPUT: bad input, oversized requests, slow clients, and the server still standing afterwards.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

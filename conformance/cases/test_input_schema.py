@@ -1,4 +1,7 @@
-"""INPUT, through Schemathesis: generated requests, answers checked against spec/openapi.yaml."""
+"""INPUT, through Schemathesis: generated requests, answers checked against spec/openapi.yaml.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""LOGIN: the first factor (`POST /api/auth/login`)."""
+"""LOGIN: the first factor (`POST /api/auth/login`).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

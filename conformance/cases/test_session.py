@@ -1,4 +1,7 @@
-"""SESS: session tokens (verify issues them; dashboard and logout take them)."""
+"""SESS: session tokens (verify issues them; dashboard and logout take them).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

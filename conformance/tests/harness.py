@@ -27,7 +27,8 @@ def embedded(server_class: Any = None, **keywords: Any) -> Iterator[Target]:
 
     keywords.setdefault("idle_timeout", IDLE_TIMEOUT_S)
     keywords.setdefault("passwords", Passwords.for_profile("test"))  # light argon2: fast
-    server = (server_class or EmbeddedServer)(profile="production", tls=True, **keywords)
+    keywords.setdefault("tls", True)
+    server = (server_class or EmbeddedServer)(profile="production", **keywords)
     try:
         server.start()
         profile = profile_from_dict(server.target_profile())
