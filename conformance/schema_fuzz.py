@@ -156,11 +156,13 @@ def attribute(failure: Failure, case: Any, response: Any, mode: GenerationMode) 
     return [Finding(None, detail)]
 
 
-def run_stateful(session: Conformance, account: Account) -> None:
-    """Follow the spec's links (login -> verify -> dashboard/logout) with a real account."""
+def run_stateful(session: Conformance, account: Account) -> list[Finding]:
+    """Follow the spec's links (login -> verify -> dashboard/logout) with a real account;
+    returns what each answer broke (empty when conformant)."""
     schema = load_schema()
     base_url, verify = session.target.base_url, _requests_verify(session)
     pending: dict[int, int] = {}
+    findings: list[Finding] = []
 
     class Links(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
@@ -188,9 +190,19 @@ def run_stateful(session: Conformance, account: Account) -> None:
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": base_url, "verify": verify}
 
+        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                super().validate_response(response, case, *args, **kwargs)
+            except FailureGroup as group:
+                meta = case.meta
+                mode = meta.generation.mode if meta is not None else GenerationMode.POSITIVE
+                for failure in group.exceptions:
+                    findings.extend(attribute(failure, case, response, mode))
+
     with warnings.catch_warnings(), timed(SCHEMATHESIS):
         warnings.simplefilter("ignore")
         Links.run(settings=_settings(STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS))
+    return list(dict.fromkeys(findings))
 
 
 def _wants_code(body: Any) -> bool:

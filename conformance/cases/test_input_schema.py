@@ -44,8 +44,8 @@ def test_INPUT_1_schema_negative_rejected(api, conformance, record_property):
 
 
 @requirement("INPUT-5", "MUST", "the spec's links followed at random leave the server standing")
-def test_INPUT_5_schema_stateful_links(api, conformance, account):
-    run_stateful(conformance, account)
+def test_INPUT_5_schema_stateful_links(api, conformance, account, record_property):
+    _judge(run_stateful(conformance, account), "INPUT-5", record_property)
     response = api.info()
     expect_status(response, 200)
     assert expect_json_object(response).get("api_version") == "1"
