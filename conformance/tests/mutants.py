@@ -215,16 +215,33 @@ def reads_unicode_digits(verify: Endpoint) -> Endpoint:
     return lenient
 
 
-class WithoutHeader:
-    """An ASGI layer that drops one response header."""
+Where = Callable[[Scope, int], bool]  # (request, response status) -> drop the header here?
+TOKEN_PATHS = ("/api/auth/login", "/api/auth/verify")
 
-    def __init__(self, app: ASGIApp, name: bytes) -> None:
+
+def everywhere(scope: Scope, status: int) -> bool:
+    return True
+
+
+def on_token_responses(scope: Scope, status: int) -> bool:
+    return status == 200 and scope["path"] in TOKEN_PATHS
+
+
+def off_token_responses(scope: Scope, status: int) -> bool:
+    return not on_token_responses(scope, status)
+
+
+class WithoutHeader:
+    """An ASGI layer that drops one response header (from the responses `where` picks)."""
+
+    def __init__(self, app: ASGIApp, name: bytes, where: Where = everywhere) -> None:
         self.app = app
         self.name = name
+        self.where = where
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def dropping(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and self.where(scope, message["status"]):
                 headers = [(k, v) for k, v in message["headers"] if k.lower() != self.name]
                 message = {**message, "headers": headers}
             await send(message)
@@ -232,9 +249,9 @@ class WithoutHeader:
         await self.app(scope, receive, dropping)
 
 
-def without_header(name: str) -> Callable[..., ASGIApp]:
+def without_header(name: str, where: Where = everywhere) -> Callable[..., ASGIApp]:
     def app(auth: Authenticator, clock: Clock) -> ASGIApp:
-        return WithoutHeader(build_app(auth, clock), name.lower().encode())
+        return WithoutHeader(build_app(auth, clock), name.lower().encode(), where)
 
     return app
 
@@ -312,7 +329,16 @@ MUTANTS = [
         also=("INPUT-5",),
     ),
     Mutant("no body limit", "INPUT-2", {"app": without_body_limit}),
-    Mutant("no Cache-Control: no-store", "SESS-1", {"app": without_header("Cache-Control")}),
+    Mutant(
+        "token responses stored (no Cache-Control)",
+        "SESS-1",
+        {"app": without_header("Cache-Control", on_token_responses)},
+    ),
+    Mutant(
+        "other responses stored (no Cache-Control)",
+        "INFO-4",
+        {"app": without_header("Cache-Control", off_token_responses)},
+    ),
     Mutant(
         "malformed codes counted",
         "TOTP-5",
