@@ -27,6 +27,7 @@ from client.errors import (
     InvalidCredentials,
     NetworkError,
     ProtocolError,
+    ServerBusy,
     SessionExpired,
     TLSError,
 )
@@ -309,20 +310,29 @@ class AuthClient:
         status = response.status_code
         if status == 429 and username is not None:
             data = _answer(response, body, wire.LOCKED, operation)
-            header = response.headers.get("retry-after")
-            if header is None or not header.isascii() or not header.isdigit():
-                raise ProtocolError(f"{operation}: a 429 needs an integer Retry-After header")
-            if int(header) != data["retry_after"]:
+            if _retry_after(response, operation) != data["retry_after"]:
                 raise ProtocolError(f"{operation}: Retry-After differs from retry_after")
             self._gate.hold(username, data["retry_after"])
             return AccountLocked(data["retry_after"])
         if 400 <= status < 600 and status != 429:
             data = _answer(response, body, wire.ERROR, operation)
+            if (status, data["error"]) == (503, "busy"):
+                return ServerBusy(_retry_after(response, operation))
             make = refusals.get((status, data["error"]))
             if make is not None:
                 return make(_MESSAGES.get(data["error"], data["error"]))
             return ProtocolError(f"{operation}: unexpected {status} {data['error']!r}")
         return ProtocolError(f"{operation}: unexpected status {status}")
+
+
+def _retry_after(response: httpx.Response, operation: str) -> int:
+    """The integer `Retry-After` that a 429 or a 503 `busy` must carry."""
+    header = response.headers.get("retry-after")
+    if header is None or not header.isascii() or not header.isdigit():
+        raise ProtocolError(
+            f"{operation}: a {response.status_code} needs an integer Retry-After header"
+        )
+    return int(header)
 
 
 _MESSAGES = {
@@ -387,10 +397,16 @@ def _caused_by_tls(exc: BaseException) -> bool:
     return any(isinstance(e, ssl.SSLError) for e in _causes(exc))
 
 
+# OpenSSL's reasons when the first bytes back are not a TLS record (a plain HTTP answer)
+NOT_TLS = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"}
+
+
 def _tls_reason(exc: BaseException) -> str:
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
             return cause.verify_message or str(cause)
         if isinstance(cause, ssl.SSLError):
+            if cause.reason in NOT_TLS:
+                return "the server answered without TLS: a plain HTTP server? then use http://"
             return cause.reason or str(cause)
     return str(exc)

@@ -29,6 +29,7 @@ from client.errors import (
     AuthError,
     ClockNotSynced,
     ProtocolError,
+    ServerBusy,
     TransportError,
 )
 from client.models import ServerInfo
@@ -115,7 +116,8 @@ def login(
             raise ValueError("use either --totp-secret or --backup-code, not both")
         password = _password(password_stdin, password_env)
         if totp_secret is not None:
-            totp.check_secret(totp_secret)
+            with _warnings_to_stderr():
+                totp.check_secret(totp_secret)
         with _client(server, ca_cert, pin_sha256, insecure, timeout) as board:
             with _warnings_to_stderr():
                 if totp_secret is not None:
@@ -132,14 +134,15 @@ def login(
                 board.logout(session)
 
 
-@app.command("demo-totp", epilog=EXIT_CODES_HELP)
+@app.command("demo-totp", epilog=EXIT_CODES_HELP, short_help="Show a secret's current code.")
 def demo_totp(
     secret: Annotated[str, typer.Option("--secret", help="Base32 TOTP secret")],
     once: Annotated[bool, typer.Option("--once", help="Print the current code and exit")] = False,
 ) -> None:
     """Show the current code for a secret, as an authenticator app would (local clock)."""
     with _outcomes():
-        totp.check_secret(secret)
+        with _warnings_to_stderr():
+            totp.check_secret(secret)
         if once:
             typer.echo(f"Demo TOTP: {totp.code_at(secret, time.time())}")
             return
@@ -155,7 +158,7 @@ def demo_totp(
             pass
 
 
-@app.command(epilog=EXIT_CODES_HELP)
+@app.command(epilog=EXIT_CODES_HELP, short_help="Show the server's policy and clock offset.")
 def info(
     server: Server,
     ca_cert: CaCert = None,
@@ -183,7 +186,7 @@ def _outcomes() -> Iterator[None]:
         _fail(EXIT_LOCKED, f"Account locked: try again in {exc.retry_after} seconds")
     except AuthError as exc:
         _fail(EXIT_REFUSED, f"Access denied: {exc}")
-    except ClockNotSynced as exc:
+    except (ClockNotSynced, ServerBusy) as exc:
         _fail(EXIT_NETWORK, f"Server not ready: {exc}")
     except TransportError as exc:
         _fail(EXIT_NETWORK, f"Connection failed: {exc}")
@@ -274,8 +277,10 @@ def _table(title: str, rows: list[tuple[str, Any]]) -> Table:
 def _print_dashboard(dashboard: dict[str, Any]) -> None:
     rows: list[tuple[str, Any]] = [("user", dashboard["user"]["username"])]
     session = dashboard["session"]
-    rows.append(("session issued", _utc(session["issued_at"])))
-    rows.append(("session expires", _utc(session["expires_at"])))
+    issued, expires = session["issued_at"], session["expires_at"]
+    # whole seconds on the wire, expiry rounded up (never early): 3600 s may read as 3601
+    rows.append(("session issued", _utc(issued)))
+    rows.append(("session expires", f"{_utc(expires)} ({_duration(expires - issued)} after)"))
     for key, value in (dashboard.get("server") or {}).items():
         rows.append((f"server {key}", value))
     out.print(_table("Dashboard", rows))
@@ -299,7 +304,7 @@ def _print_info(facts: ServerInfo) -> None:
         ("challenge ttl", f"{facts.challenge_ttl_s} s"),
     ]
     if facts.date_offset is not None:
-        rows.insert(4, ("Date offset", f"{facts.date_offset:+.1f} s"))
+        rows.insert(4, ("date offset", f"{facts.date_offset:+.1f} s"))
     for key, value in (facts.server or {}).items():
         rows.append((f"server {key}", value))
     out.print(_table("Server", rows))
@@ -310,6 +315,14 @@ def _print_info(facts: ServerInfo) -> None:
 def _printable(text: str) -> str:
     """What a server sent, safe for a terminal: no escape sequences, no control characters."""
     return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
+
+
+def _duration(seconds: int) -> str:
+    """A session's length as people say it: its wire times are whole seconds, the expiry
+    rounded up, so a 3600 s session may show 3601 s between them: that is "60 min"."""
+    if seconds >= 120:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds} s"
 
 
 def _utc(unix: int) -> str:

@@ -43,6 +43,17 @@ class ClockNotSynced(ClientError):
     """503 `clock_not_synced`: the server's clock is not known to be right, so it judges no code."""
 
 
+class ServerBusy(ClientError):
+    """503 `busy` (INPUT-6): the server's password hashing is saturated; nothing was judged.
+
+    The attempt counted for nothing: send it again after `retry_after` seconds.
+    """
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message or f"the server is busy: try again in {retry_after} seconds")
+
+
 class TransportError(ClientError):
     """The exchange did not complete."""
 

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import binascii
 import re
+import warnings
 
 import pyotp
 
 PERIOD_S = 30
 DIGITS = 6
 CODE_PATTERN = re.compile(r"[0-9]{6}")
+ENROLLED_BITS = 128  # TOTP-8: what a server of the protocol enrols
+
+
+class AppTOTP(pyotp.TOTP):
+    """An authenticator app's reading: any base32 secret makes codes. pyotp's 112-bit floor is for
+    servers choosing secrets; the servers here enrol 128+ bits (TOTP-8) and keep refusing less."""
+
+    min_secret_length_bits = 8
 
 
 def _totp(secret: str) -> pyotp.TOTP:
-    """A pyotp TOTP for a base32 secret as people copy it (spaces, dashes, lower case allowed)."""
+    """A TOTP for a base32 secret as people copy it (spaces, dashes, lower case allowed)."""
     cleaned = re.sub(r"[\s-]", "", secret).upper().rstrip("=")
     cleaned += "=" * (-len(cleaned) % 8)
     try:
-        # pyotp refuses secrets under 112 bits (NIST SP 800-63B); the contract asks for 128+.
-        return pyotp.TOTP(cleaned, digits=DIGITS, interval=PERIOD_S)
+        return AppTOTP(cleaned, digits=DIGITS, interval=PERIOD_S)
     except binascii.Error:
         raise ValueError("the TOTP secret is not valid base32") from None
     except ValueError as exc:
@@ -41,5 +49,11 @@ def is_code(text: str) -> bool:
 
 
 def check_secret(secret: str) -> None:
-    """Raise ValueError now, before any request is sent, if the secret cannot make codes."""
-    _totp(secret)
+    """Raise ValueError now, before any request is sent, if the secret cannot make codes; warn
+    if it is shorter than a server of the protocol would enrol."""
+    bits = len(_totp(secret).byte_secret()) * 8
+    if bits < ENROLLED_BITS:
+        warnings.warn(
+            f"the secret has {bits} bits: servers of this protocol enrol {ENROLLED_BITS} or more",
+            stacklevel=2,
+        )

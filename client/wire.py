@@ -167,7 +167,10 @@ INFO = Shape(
         "session_ttl_s": Int(minimum=1),
         "challenge_ttl_s": Int(minimum=1),
     },
-    optional={"server": AnyObject()},
+    optional={
+        "server": AnyObject(),
+        "throttle": Shape({"max_failures": Int(minimum=1), "window_s": Int(minimum=1)}),
+    },
 )
 
 

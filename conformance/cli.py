@@ -23,12 +23,19 @@ USAGE = """python -m conformance server [--target-profile FILE] [--report-dir DI
 def server_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m conformance server",
-        description="Judge a server against the spec's requirements. Without --target-profile, "
-        "start the reference server (test profile, HTTPS on 127.0.0.1) and judge it.",
+        description="Judge a server against the protocol's requirements (spec/openapi.yaml). "
+        "Without --target-profile, start the reference server (test profile, HTTPS on "
+        "127.0.0.1) and judge it.",
     )
-    parser.add_argument("--target-profile", help="TOML target profile (base_url, accounts, ...)")
-    parser.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, help="default: reports/")
-    parser.add_argument("--only", help="comma-separated requirement IDs, e.g. LOCK-1,TOTP-4")
+    parser.add_argument(
+        "--target-profile", metavar="F", help="TOML target profile (base_url, accounts, ...)"
+    )
+    parser.add_argument(
+        "--report-dir", metavar="DIR", default=DEFAULT_REPORT_DIR, help="default: reports/"
+    )
+    parser.add_argument(
+        "--only", metavar="IDS", help="comma-separated requirement IDs, e.g. LOCK-1,TOTP-4"
+    )
     parser.add_argument(
         "--long", action="store_true", help="run timed cases against production durations (300 s)"
     )

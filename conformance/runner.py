@@ -38,7 +38,9 @@ def pytest_args(
     extra: Sequence[str] = (),
 ) -> list[str]:
     args = [str(CASES_DIR), "-p", "conformance.plugin", "-p", "no:cacheprovider"]
-    args += ["--rootdir", str(CASES_DIR.parent.parent)]
+    # the suite's own options only: not the project's pytest settings (addopts such as -rs
+    # need the terminal reporter, which the suite replaces)
+    args += ["--rootdir", str(CASES_DIR.parent.parent), "-o", "addopts="]
     if target_profile:
         args += ["--target-profile", target_profile]
     if report_dir:

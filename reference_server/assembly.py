@@ -13,6 +13,7 @@ from typing import Any
 
 from reference_server.audit import Audit
 from reference_server.auth import Authenticator, NewAccount
+from reference_server.core.address_throttle import AddressThrottle
 from reference_server.core.challenge import ChallengePolicy
 from reference_server.core.clock import Clock
 from reference_server.core.lockout import Lockout
@@ -36,8 +37,41 @@ PRODUCTION_DURATIONS = Durations(lockout_s=300, session_ttl_s=3600, challenge_tt
 TEST_DURATIONS = Durations(lockout_s=5, session_ttl_s=5, challenge_ttl_s=5)
 
 
+# LOCK-8 defaults (spec/DECISIONS.md): a household's typos never reach them.
+PRODUCTION_THROTTLE = AddressThrottle(max_failures=50, window_s=300)
+TEST_THROTTLE = AddressThrottle(max_failures=50, window_s=5)
+
+
 class ProfileError(ValueError):
     """A setting the profile does not allow."""
+
+
+def parse_throttle(text: str) -> AddressThrottle | str:
+    """`--throttle MAX/WINDOW_S` (e.g. 50/300), or `off` (no per-address limit)."""
+    if text.strip().lower() == "off":
+        return "off"
+    count, slash, window = text.partition("/")
+    try:
+        if not slash:
+            raise ValueError
+        return AddressThrottle(max_failures=int(count), window_s=int(window))
+    except ValueError:
+        raise ProfileError(
+            f"--throttle {text!r}: give MAX/WINDOW_S with both at least 1 (e.g. 50/300), or off"
+        ) from None
+
+
+def throttle_for(
+    profile: str, throttle: AddressThrottle | str | None = None
+) -> AddressThrottle | None:
+    """LOCK-8: the profile's default (None), a given AddressThrottle, or "off"."""
+    if throttle == "off":
+        return None
+    if throttle is None:
+        return PRODUCTION_THROTTLE if profile == "production" else TEST_THROTTLE
+    if not isinstance(throttle, AddressThrottle):
+        raise ProfileError(f'throttle {throttle!r}: an AddressThrottle, "off" or None')
+    return throttle
 
 
 def durations_for(
@@ -87,6 +121,7 @@ def build_authenticator(
     passwords: Passwords | None = None,
     authenticator: Callable[..., Authenticator] = Authenticator,
     time_synced: Callable[[], bool] | None = None,
+    throttle: AddressThrottle | str | None = None,
 ) -> Authenticator:
     return authenticator(
         store,
@@ -100,6 +135,7 @@ def build_authenticator(
         passwords=passwords or Passwords.for_profile(profile),
         audit=audit,
         time_synced=time_synced or (lambda: True),
+        throttle=throttle_for(profile, throttle),
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import threading
 from pathlib import Path
 from typing import TextIO
@@ -24,20 +26,26 @@ OUTCOMES = {
     "invalid_request",
     "clock_not_synced",
     "revoked",
+    "busy",
+    "throttled",
 }
 MAX_USERNAME = 64
 
 
 class Audit:
-    """Writes to a file (line-buffered, appended) or, without one, to the `reference_server.audit`
-    logger (stderr by default)."""
+    """Writes to a file (line-buffered, appended, owner-only), to stderr for path "-", or, without
+    a path, to the `reference_server.audit` logger."""
 
     def __init__(self, clock: Clock, path: str | Path | None = None) -> None:
         self.clock = clock
         self._lock = threading.Lock()
         self._file: TextIO | None = None
-        if path is not None:
-            self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._owned = path != "-"
+        if path == "-":
+            self._file = sys.stderr
+        elif path is not None:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._file = open(fd, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self.logger = logging.getLogger("reference_server.audit")
 
     def record(self, event: str, username: str | None, source: str | None, outcome: str) -> None:
@@ -60,6 +68,6 @@ class Audit:
             self.logger.info(line)
 
     def close(self) -> None:
-        if self._file is not None:
+        if self._file is not None and self._owned:
             self._file.close()
             self._file = None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from reference_server.audit import Audit
 from reference_server.core import backup_codes
+from reference_server.core.address_throttle import AddressThrottle
 from reference_server.core.challenge import ChallengePolicy
 from reference_server.core.clock import Clock
 from reference_server.core.lockout import Lockout, ThrottleState
@@ -83,6 +84,7 @@ class Authenticator:
         passwords: Passwords,
         audit: Audit,
         time_synced: Callable[[], bool] = lambda: True,
+        throttle: AddressThrottle | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -95,6 +97,7 @@ class Authenticator:
         self.passwords = passwords
         self.audit = audit
         self.time_synced = time_synced
+        self.throttle = throttle
         self._logins = 0
 
     # /api/info
@@ -107,7 +110,7 @@ class Authenticator:
         }
         if self.lockout.escalation:
             lockout["escalation"] = self.lockout.escalation
-        return {
+        info: dict[str, object] = {
             "api_version": "1",
             "server_time": int(self.clock.now()),
             "time_synced": bool(self.time_synced()),
@@ -123,6 +126,9 @@ class Authenticator:
             "challenge_ttl_s": int(self.challenges.ttl_s),
             "server": {"name": "reference", "implementation": "reference_server (CPython)"},
         }
+        if self.throttle is not None:
+            info["throttle"] = self.throttle.wire()
+        return info
 
     # POST /api/auth/login
     def login(self, username: str, password: str, source: str | None) -> Result:
@@ -134,7 +140,8 @@ class Authenticator:
             now = self.clock.now()
             self._maybe_prune(tx, now)
             account = tx.account(username)
-            early = self._refuse_if_locked(tx, account, username, now, source)
+            early = self._refuse_if_throttled(tx, "login", username, source, now)
+            early = early or self._refuse_if_locked(tx, account, username, now, source)
         if early is not None:
             return early
         ok = self.passwords.verify(account.password_hash if account else None, password)
@@ -143,7 +150,8 @@ class Authenticator:
             current = tx.account(username)
             if (current and current.password_hash) != (account and account.password_hash):
                 ok = False  # the password was changed or the account removed during the hash
-            late = self._refuse_if_locked(tx, account, username, now, source)
+            late = self._refuse_if_throttled(tx, "login", username, source, now)
+            late = late or self._refuse_if_locked(tx, account, username, now, source)
             if late is not None:
                 return late
             # LOGIN-3: an unknown name is counted and locked exactly like a wrong password.
@@ -158,6 +166,7 @@ class Authenticator:
                 self.audit.record("login", username, source, "challenge_issued")
                 return ChallengeIssued(token, int(self.challenges.ttl_s))
             self._put(tx, username, stored, self.lockout.fail(state, now), now)
+            self._count_address_failure(tx, source, now)
             self.audit.record("login", username, source, "invalid_credentials")
             return Refused("invalid_credentials")
 
@@ -170,12 +179,15 @@ class Authenticator:
         backup_code: str | None = None,
         source: str | None = None,
     ) -> Result:
-        if not self.time_synced():
-            self.audit.record("verify", None, source, "clock_not_synced")
-            return Refused("clock_not_synced")
         now = self.clock.now()
         digest = token_digest(challenge_token)
         with self.store.transaction() as tx:
+            throttled = self._refuse_if_throttled(tx, "verify", None, source, now)
+            if throttled is not None:
+                return throttled
+            if not self.time_synced():
+                self.audit.record("verify", None, source, "clock_not_synced")
+                return Refused("clock_not_synced")
             challenge = tx.challenge(digest)
             account = tx.account(challenge.username) if challenge else None
             if account is None or not self.challenges.is_usable(challenge, now):
@@ -193,6 +205,7 @@ class Authenticator:
                 ok = self._judge_backup_code(tx, account, backup_code or "")
             if not ok:
                 self._put(tx, username, stored, self.lockout.fail(state, now), now)
+                self._count_address_failure(tx, source, now)
                 self.audit.record("verify", username, source, "invalid_code")
                 return Refused("invalid_code")
             self._put(tx, username, stored, self.lockout.succeed(state), now)
@@ -201,6 +214,23 @@ class Authenticator:
             tx.add_session(token_digest(token), username, now)
             self.audit.record("verify", username, source, "success")
             return SessionIssued(token, int(self.sessions.ttl_s))
+
+    def _refuse_if_throttled(
+        self, tx: Tx, event: str, username: str | None, source: str | None, now: float
+    ) -> Locked | None:
+        """LOCK-8, after the body check and before any account's lock; changes nothing."""
+        if self.throttle is None or not source:
+            return None
+        failures = tx.address_failures(source, self.throttle.since(now))
+        retry_after = self.throttle.retry_after(failures, now)
+        if retry_after is None:
+            return None
+        self.audit.record(event, username, source, "throttled")
+        return Locked(retry_after)
+
+    def _count_address_failure(self, tx: Tx, source: str | None, now: float) -> None:
+        if self.throttle is not None and source:
+            tx.add_address_failure(source, now, self.throttle.since(now))
 
     def _refuse_if_locked(
         self, tx: Tx, account: Account | None, username: str, now: float, source: str | None
@@ -288,3 +318,5 @@ class Authenticator:
         self._logins += 1
         if self._logins % PRUNE_EVERY == 0:
             tx.prune(now, self.challenges.ttl_s, self.sessions.ttl_s)
+            if self.throttle is not None:
+                tx.prune_address_failures(self.throttle.since(now))

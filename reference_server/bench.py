@@ -1,8 +1,10 @@
 """`python -m reference_server.bench`: throughput and costs, each against a baseline measured in
 the same run (a bare Starlette hello endpoint served the same way; pyotp for TOTP verify).
 
-Targets: dashboard >= 0.5x hello, verify >= 0.3x hello, TOTP verify <= 1.0x pyotp. Figures are
-printed, never asserted: speed is a benchmark's business, not a unit test's.
+Targets: dashboard >= 0.5x hello, verify >= 0.3x hello, TOTP verify <= 1.0x pyotp. Under a
+32-connection login flood (INPUT-6, bench_flood.py): dashboard req/s >= 0.5x of that under a flood
+of the same shape refused before hashing, server peak RSS <= 300 MB. Figures are printed, never
+asserted: speed is a benchmark's business, not a unit test's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from reference_server import bench_flood
 from reference_server.core.passwords import Passwords
 from reference_server.core.tokens import token_digest
 from reference_server.core.totp import TotpPolicy, decode_secret
@@ -179,7 +182,56 @@ def main(argv: list[str] | None = None) -> int:
         f"argon2id parameters: time_cost={p['time_cost']}, memory_cost={p['memory_cost_kib']} KiB, "
         f"parallelism={p['parallelism']} (RFC 9106 second recommendation; production accounts)"
     )
+    print_flood(console, args.seconds)
     return 0
+
+
+def print_flood(console: Console, seconds: float) -> None:
+    runs, peak = bench_flood.measure(seconds)
+    by_kind = {run.kind: run for run in runs}
+    refused, login = by_kind["refused"], by_kind["login"]
+    table = Table(
+        title=f"INPUT-6: {bench_flood.FLOOD_CONNECTIONS}-connection login flood against "
+        "`serve` (production profile, throttle off), loopback"
+    )
+    for column in ("measure", "n", "figure", "vs baseline", "target", "met"):
+        table.add_column(column)
+    for run, label in ((refused, "refused before hashing (400)"), (login, "fresh names")):
+        answers = ", ".join(f"{n} x {status}" for status, n in sorted(run.answers.items()))
+        table.add_row(
+            f"flood: {label}",
+            str(sum(run.answers.values())),
+            f"{run.flood_rps:,.0f} req/s ({answers})",
+            "",
+            "",
+            "",
+        )
+    ratio = login.dashboard_rps / refused.dashboard_rps
+    table.add_row(
+        "GET /api/dashboard during the refused flood",
+        str(refused.dashboard_n),
+        f"{refused.dashboard_rps:,.0f} req/s",
+        "1.00x",
+        "baseline",
+        "",
+    )
+    table.add_row(
+        "GET /api/dashboard during the login flood",
+        str(login.dashboard_n),
+        f"{login.dashboard_rps:,.0f} req/s",
+        f"{ratio:.2f}x",
+        ">= 0.5x",
+        "yes" if ratio >= 0.5 else "NO",
+    )
+    table.add_row(
+        "server peak RSS (VmHWM) over both floods",
+        "",
+        f"{peak:,.0f} MB",
+        "",
+        "<= 300 MB",
+        "yes" if peak <= 300 else "NO",
+    )
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,14 @@
     server.target_profile()              # {"base_url", "name", "accounts": [...]}
 
 It is assembled as `serve` assembles it; what differs is given, as to any constructor: the clock,
-the password hasher, the policies (keywords of `assembly.build_authenticator`) and the ASGI app
-built around the Authenticator (`app`, `edge.app.build_app` by default).
+the password hasher, the policies (keywords of `assembly.build_authenticator`, `throttle` among
+them: LOCK-8's per-address limit as `serve --throttle`, an AddressThrottle or "off"), the pool
+logins hash in (`hashing`, INPUT-6) and the ASGI app built around the Authenticator (`app`, called
+with the Authenticator, the clock and the pool; `edge.app.build_app` by default).
+
+Files: `db_path` (default: a temporary directory), `secret_key_file` (default: beside it), as
+`serve --db --secret-key-file`. Durations: `lockout_seconds`, `session_ttl`, `challenge_ttl` (test
+profile only, as on the CLI).
 """
 
 from __future__ import annotations
@@ -33,9 +39,11 @@ from reference_server.auth import Authenticator, NewAccount
 from reference_server.core.clock import Clock, FakeClock
 from reference_server.edge.app import build_app
 from reference_server.edge.server import IDLE_TIMEOUT_S, BackgroundServer, bind, make_server
+from reference_server.hashing import HashingPool
 from reference_server.store import Store
+from reference_server.store.secret_key import default_key_path
 
-AppFactory = Callable[[Authenticator, Clock], ASGIApp]
+AppFactory = Callable[[Authenticator, Clock, HashingPool], ASGIApp]
 
 
 class EmbeddedServer:
@@ -51,8 +59,10 @@ class EmbeddedServer:
         session_ttl: int | None = None,
         challenge_ttl: int | None = None,
         audit_log: str | None = None,
+        secret_key_file: str | None = None,
         idle_timeout: float = IDLE_TIMEOUT_S,
         app: AppFactory = build_app,
+        hashing: HashingPool | None = None,
         **policies: Any,
     ) -> None:
         self.profile = profile
@@ -69,8 +79,10 @@ class EmbeddedServer:
             self.cert_path, self.key_path = _self_signed(self._tmpdir or ".")
         self.idle_timeout = idle_timeout
         self._app_factory = app
+        self.hashing = hashing or HashingPool()
         self._policies = policies
         self._audit_log = audit_log
+        self.secret_key_file = secret_key_file or default_key_path(self.db_path)
         self._port = 0
         self._background: BackgroundServer | None = None
         self._open()
@@ -78,7 +90,8 @@ class EmbeddedServer:
         self.auth.calibrate()
 
     def _open(self) -> None:
-        self.store = Store(self.db_path)
+        in_memory = self.db_path == ":memory:"
+        self.store = Store(self.db_path, None if in_memory else self.secret_key_file)
         self.audit = Audit(self.clock, self._audit_log)
         self.auth: Authenticator = build_authenticator(
             profile=self.profile,
@@ -88,7 +101,7 @@ class EmbeddedServer:
             audit=self.audit,
             **self._policies,
         )
-        self.app = self._app_factory(self.auth, self.clock)
+        self.app = self._app_factory(self.auth, self.clock, self.hashing)
 
     @property
     def base_url(self) -> str:
@@ -130,6 +143,7 @@ class EmbeddedServer:
         self.stop()
         self.store.close()
         self.audit.close()
+        self.hashing.shutdown()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 
@@ -138,7 +152,7 @@ class EmbeddedServer:
             self.base_url,
             self.accounts,
             ca_cert=self.cert_path,
-            name=f"reference server (embedded, {self.profile})",
+            name="reference server (embedded)",
         )
 
     def __enter__(self) -> EmbeddedServer:

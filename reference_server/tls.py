@@ -86,9 +86,9 @@ class Issued:
         cert_path, key_path = folder / cert_name, folder / key_name
         cert_path.write_bytes(self.cert_pem)
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through os.open: tighten it first
         with os.fdopen(fd, "wb") as f:
             f.write(self.key_pem)
-        os.chmod(key_path, 0o600)  # an existing file keeps its mode through os.open
         return cert_path, key_path
 
 

@@ -17,7 +17,7 @@ import pyotp
 import pytest
 from typer.testing import CliRunner
 
-from client.cli import app, main
+from client.cli import _print_dashboard, app, main
 from client.tests.fake_board import FakeBoard
 from client.tests.servers import raw_server, uvicorn_tls
 
@@ -76,16 +76,26 @@ def test_demo_totp_once_agrees_with_pyotp() -> None:
 
 
 @pytest.mark.skipif(shutil.which("oathtool") is None, reason="Debian's oathtool is not installed")
-def test_demo_totp_once_agrees_with_oathtool() -> None:
-    secret = pyotp.random_base32()
+@pytest.mark.parametrize(
+    "secret, short",
+    [
+        (pyotp.random_base32(), False),
+        ("JBSWY3DPEHPK3PXP", True),  # 80 bits: every authenticator tutorial's, and the README's
+    ],
+)
+def test_demo_totp_once_agrees_with_oathtool(secret: str, short: bool) -> None:
     for _ in range(3):  # retry only if a step boundary fell between the two runs
         ours = run("demo-totp", "--secret", secret, "--once")
         theirs = subprocess.run(
             ["oathtool", "--totp", "-b", secret], capture_output=True, text=True, check=True
         )
+        assert ours.returncode == 0, ours.stderr
         if ours.stdout.strip() == f"Demo TOTP: {theirs.stdout.strip()}":
-            return
-    pytest.fail(f"{ours.stdout!r} disagrees with oathtool's {theirs.stdout!r}")
+            break
+    else:
+        pytest.fail(f"{ours.stdout!r} disagrees with oathtool's {theirs.stdout!r}")
+    # a short secret works, as in any authenticator app, with a word about its length
+    assert ("80 bits" in ours.stderr) is short
 
 
 def test_demo_totp_refuses_a_bad_secret() -> None:
@@ -249,3 +259,16 @@ def test_server_text_cannot_drive_the_terminal() -> None:
     from client.cli import _printable
 
     assert _printable("ok\x1b[2J\x07name") == "ok\ufffd[2J\ufffdname"
+
+
+def test_dashboard_gives_the_session_length_as_people_say_it(capsys) -> None:
+    """Whole seconds on the wire with the expiry rounded up: 3601 s apart is a 60 min session."""
+    issued = 1_800_000_000
+    _print_dashboard(
+        {
+            "user": {"username": "alice"},
+            "session": {"issued_at": issued, "expires_at": issued + 3601},
+        }
+    )
+    out = capsys.readouterr().out
+    assert "(60 min after)" in out and "3601" not in out

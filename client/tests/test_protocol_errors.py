@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from client import AccountLocked, AuthClient, InvalidCredentials, ProtocolError
+from client import AccountLocked, AuthClient, InvalidCredentials, ProtocolError, ServerBusy
 from client.tests.fake_board import FakeBoard
 
 TOKEN = "A" * 43
 GOOD_LOGIN = {"status": "2fa_required", "challenge_token": TOKEN, "expires_in": 5}
 GOOD_VERIFY = {"status": "success", "session_token": TOKEN, "token_type": "Bearer", "expires_in": 5}
 GOOD_ERROR = {"status": "error", "error": "invalid_credentials", "message": "no"}
+GOOD_BUSY = {"status": "error", "error": "busy", "message": "try later"}
 GOOD_LOCKED = {"status": "locked", "error": "account_locked", "message": "wait", "retry_after": 7}
 
 
@@ -66,6 +67,10 @@ LOGIN_ANSWERS = {
     ),
     "429 status error": answer(429, with_(GOOD_LOCKED, status="error"), {"Retry-After": "7"}),
     "body too large": answer(200, None, raw=b" " * 70_000 + json.dumps(GOOD_LOGIN).encode()),
+    "503 busy no Retry-After": answer(503, GOOD_BUSY),
+    "503 busy Retry-After date": answer(
+        503, GOOD_BUSY, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}
+    ),
 }
 
 
@@ -94,6 +99,11 @@ def test_well_formed_answers_pass(board: FakeBoard, client: AuthClient) -> None:
     with pytest.raises(AccountLocked) as locked:
         client.login("alice", "correct horse")
     assert locked.value.retry_after == 7
+    board.misbehave = on("/api/auth/login", answer(503, GOOD_BUSY, {"Retry-After": "2"}))
+    with pytest.raises(ServerBusy) as busy:
+        client.login("bob", "correct horse")
+    assert busy.value.retry_after == 2
+    assert client.locked_for("bob") == 0, "busy is no lockout: nothing was judged"
     board.misbehave = on(
         "/api/auth/login",
         answer(200, GOOD_LOGIN, {"Content-Type": "application/json; charset=utf-8"}),

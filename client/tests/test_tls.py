@@ -114,6 +114,16 @@ def test_garbage_answer_is_a_protocol_error(garbage: bytes) -> None:
         pytest.raises(ProtocolError, auth.info)
 
 
+def test_https_to_a_plain_http_server_says_use_http() -> None:
+    answer = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    with (
+        raw_server(answer) as url,
+        AuthClient(url.replace("http:", "https:"), timeout=5) as auth,
+        pytest.raises(TLSError, match="without TLS.*use http://"),
+    ):
+        auth.info()
+
+
 def test_refused_connection_is_a_network_error() -> None:
     with raw_server(b"") as url:
         port = url.rsplit(":", 1)[1]

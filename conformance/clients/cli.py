@@ -31,16 +31,24 @@ def parser() -> argparse.ArgumentParser:
             "TFA_BASE_URL, TFA_USERNAME, TFA_PASSWORD, TFA_TOTP_SECRET, TFA_CA_CERT)."
         ),
     )
-    p.add_argument("--command", required=True, help="the client's command line (a shell string)")
-    p.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, help="default: %(default)s")
-    p.add_argument("--only", help="comma-separated scenario IDs, e.g. CLIENT-1,CLIENT-3")
+    p.add_argument(
+        "--command", metavar="CMD", required=True, help="the client's command line (a shell string)"
+    )
+    p.add_argument(
+        "--report-dir", metavar="DIR", default=DEFAULT_REPORT_DIR, help="default: %(default)s"
+    )
+    p.add_argument(
+        "--only", metavar="IDS", help="comma-separated scenario IDs, e.g. CLIENT-1,CLIENT-3"
+    )
     p.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT_S,
         help=f"seconds each run of the command may take (default {DEFAULT_TIMEOUT_S:.0f})",
     )
-    p.add_argument("--name", help="the client's name in the reports (default: the command)")
+    p.add_argument(
+        "--name", metavar="NAME", help="the client's name in the reports (default: the command)"
+    )
     return p
 
 

@@ -31,8 +31,9 @@ from reference_server.core.tokens import TokenSource, token_digest
 from reference_server.core.totp import TotpPolicy
 from reference_server.edge.app import ROUTES, build_app, protocol_app
 from reference_server.edge.errors import error_response
-from reference_server.edge.middleware import InputLimits, ResponseHeaders
+from reference_server.edge.middleware import Framing, InputLimits, ResponseHeaders
 from reference_server.embedded import EmbeddedServer
+from reference_server.hashing import HashingPool
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -135,8 +136,8 @@ def _with_endpoint(path: str, wrap: Callable[[Endpoint], Endpoint]) -> Callable[
         for r in ROUTES
     ]
 
-    def app(auth: Authenticator, clock: Clock) -> ASGIApp:
-        return ResponseHeaders(InputLimits(protocol_app(auth, routes)), clock)
+    def app(auth: Authenticator, clock: Clock, hashing: HashingPool) -> ASGIApp:
+        return ResponseHeaders(Framing(InputLimits(protocol_app(auth, routes, hashing))), clock)
 
     return app
 
@@ -250,14 +251,14 @@ class WithoutHeader:
 
 
 def without_header(name: str, where: Where = everywhere) -> Callable[..., ASGIApp]:
-    def app(auth: Authenticator, clock: Clock) -> ASGIApp:
-        return WithoutHeader(build_app(auth, clock), name.lower().encode(), where)
+    def app(auth: Authenticator, clock: Clock, hashing: HashingPool) -> ASGIApp:
+        return WithoutHeader(build_app(auth, clock, hashing), name.lower().encode(), where)
 
     return app
 
 
-def without_body_limit(auth: Authenticator, clock: Clock) -> ASGIApp:
-    return ResponseHeaders(protocol_app(auth), clock)
+def without_body_limit(auth: Authenticator, clock: Clock, hashing: HashingPool) -> ASGIApp:
+    return ResponseHeaders(Framing(protocol_app(auth, hashing=hashing)), clock)
 
 
 # --- the server ---------------------------------------------------------------------------

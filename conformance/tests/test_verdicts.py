@@ -48,7 +48,7 @@ class InfoWithoutNoStore:
 
 
 def test_a_schemathesis_finding_is_reported_under_the_rule_it_breaks():
-    app = lambda auth, clock: InfoWithoutNoStore(build_app(auth, clock))  # noqa: E731
+    app = lambda auth, clock, hashing: InfoWithoutNoStore(build_app(auth, clock, hashing))  # noqa: E731
     _, result = judge(embedded(app=app), only=["INPUT-1", "INFO-4"])
     verdicts = result.verdicts()
     assert verdicts["INPUT-1"].verdict == PASSED, verdicts["INPUT-1"].reason
@@ -81,7 +81,7 @@ class RefusesChunkedBodies:
 
 
 def test_a_chunked_body_refused_with_411_passes_input_2():
-    app = lambda auth, clock: RefusesChunkedBodies(build_app(auth, clock))  # noqa: E731
+    app = lambda auth, clock, hashing: RefusesChunkedBodies(build_app(auth, clock, hashing))  # noqa: E731
     _, result = judge(embedded(app=app), only=["INPUT-2"])
     verdict = result.verdicts()["INPUT-2"]
     assert verdict.verdict == PASSED, verdict.reason

@@ -189,14 +189,36 @@ class Emulator:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m pico_firmware.host.emulator", description=__doc__)
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--profile", choices=sorted(provision.PROFILES), default="test")
-    p.add_argument("--test-accounts", type=int, default=4, metavar="N")
-    p.add_argument("--write-target-profile", metavar="F")
+    p = argparse.ArgumentParser(
+        prog="python -m pico_firmware.host.emulator",
+        description="The board emulator: the firmware's own files on the MicroPython Unix port, "
+        "serving HTTPS (a throwaway certificate) on loopback. SIGHUP restarts the firmware with "
+        "its state kept; SIGINT/SIGTERM stop it.",
+    )
+    p.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    p.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    p.add_argument(
+        "--profile",
+        choices=sorted(provision.PROFILES),
+        default="test",
+        help="test: short timers (default); production: the board's",
+    )
+    p.add_argument(
+        "--test-accounts",
+        type=int,
+        default=4,
+        metavar="N",
+        help="conformance accounts (default: 4; 8 make the suite fastest)",
+    )
+    p.add_argument(
+        "--write-target-profile", metavar="F", help="target profile (TOML) for the suite"
+    )
     p.add_argument("--heap", default=DEFAULT_HEAP, metavar="SIZE", help="e.g. 160K (Pico W budget)")
-    p.add_argument("--screenshot", metavar="DIR", help="write one PNG per screen into DIR")
+    p.add_argument(
+        "--screenshot",
+        metavar="DIR",
+        help="a PNG of every screen in DIR/start/ and DIR/stop/ (adds heap for the encoder)",
+    )
     p.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
     p.add_argument("--unsynced", action="store_true", help="the firmware's clock is never synced")
     args = p.parse_args(argv)
@@ -225,26 +247,63 @@ def build_board(
     (board / "config.json").write_text(json.dumps(cfg, indent=1))
     (board / "users.json").write_text(json.dumps(provision.users_file(accounts)))
     if args.screenshot:
-        Path(args.screenshot).mkdir(parents=True, exist_ok=True)
+        for phase in ("start", "stop"):
+            (Path(args.screenshot) / phase).mkdir(parents=True, exist_ok=True)
     return accounts, pem
 
 
+def base_url(args: argparse.Namespace) -> str:
+    scheme = "http" if args.plain_http else "https"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return f"{scheme}://{host}:{args.port}"
+
+
+def write_ca(args: argparse.Namespace, pem: str | None, board: Path) -> Path | None:
+    """The certificate clients trust: beside the target profile, else in the board's temp dir
+    (gone when the emulator stops, like the certificate it names)."""
+    if pem is None:
+        return None
+    if args.write_target_profile:
+        ca = Path(args.write_target_profile).resolve().with_suffix(".ca.pem")
+        ca.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        ca = board / "ca.pem"
+    ca.write_text(pem)
+    return ca
+
+
 def write_profile(
-    args: argparse.Namespace, accounts: list[dict], pem: str | None, board: Path
+    args: argparse.Namespace, accounts: list[dict], ca: Path | None, board: Path
 ) -> None:
     target = Path(args.write_target_profile).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    ca = None
-    if pem is not None:
-        ca = target.with_suffix(".ca.pem")
-        ca.write_text(pem)
-    scheme = "http" if args.plain_http else "https"
-    host = f"[{args.host}]" if ":" in args.host else args.host
     restart = f"{sys.executable} -m reference_server.restart {os.getpid()} {board / 'generation'}"
-    text = target_profile(f"{scheme}://{host}:{args.port}", accounts, ca, restart)
+    text = target_profile(base_url(args), accounts, ca, restart)
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(text)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # passwords and secrets
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
     os.replace(tmp, target)
+
+
+def announce(args: argparse.Namespace, ca: Path | None) -> None:
+    """Where the board answers, and what to trust."""
+    print(f"emulator: listening on {base_url(args)} (profile {args.profile})", flush=True)
+    if ca is not None:
+        print(f"  HTTPS: trust {ca} (client: --ca-cert {ca})", flush=True)
+    else:
+        print("  plain HTTP (--plain-http)", flush=True)
+    if args.write_target_profile:
+        print(f"  target profile: {args.write_target_profile}", flush=True)
+    if args.screenshot:
+        shots = Path(args.screenshot)
+        print(
+            f"  screenshots: {shots / 'start'} and {shots / 'stop'}; --screenshot adds "
+            f"{SCREENSHOT_EXTRA // 1024}K of heap to encode PNGs, so this run is not the "
+            f"{args.heap} board (measure without it)",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,8 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         if not emu.start():
             print("emulator: the firmware did not start listening", file=sys.stderr)
             return emu.stop() or 1
+        ca = write_ca(args, pem, board)
         if args.write_target_profile:
-            write_profile(args, accounts, pem, board)
+            write_profile(args, accounts, ca, board)
+        announce(args, ca)
         while True:
             assert emu.proc is not None
             try:

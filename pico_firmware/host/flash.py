@@ -165,22 +165,32 @@ def run(p: Plan) -> None:
         tool = sys.executable if argv[0] == "python" else _tool(argv[0])
         result = subprocess.run([tool, *argv[1:]], env=env, check=False)
         if result.returncode != 0:
-            raise FlashError(f"step failed ({result.returncode}): {shlex.join(argv)}")
+            step = shlex.join(argv[:3]) + (" ... (printed above)" if len(argv) > 3 else "")
+            hint = (
+                "; is the board connected by USB? (--device PORT)" if argv[0] == "mpremote" else ""
+            )
+            raise FlashError(f"step failed ({result.returncode}): {step}{hint}")
 
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
 @app.command()
 def main(
     device: Annotated[
-        str | None, typer.Option(help="serial port, e.g. /dev/ttyACM0 (default: auto)")
+        str | None,
+        typer.Option(metavar="PORT", help="serial port, e.g. /dev/ttyACM0 (default: auto)"),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="a directory made by provision, copied to the board")
+        Path | None,
+        typer.Option(metavar="DIR", help="a directory made by provision, copied to the board"),
     ] = None,
-    dry_run: Annotated[bool, typer.Option(help="print the commands, run nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the commands, run nothing")
+    ] = False,
 ) -> None:
+    """Compile the firmware to .mpy, copy it with Microdot and the configuration (DIR) to the
+    board with mpremote, set its clock and reset it."""
     try:
         configs = config_files(config) if config is not None else []
         files = firmware_files(SRC)

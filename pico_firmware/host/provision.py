@@ -346,7 +346,7 @@ def provision(
     if ":" in host:
         host = f"[{host}]"
     target: dict[str, Any] = {
-        "name": f"{hostname} (pico-tfa board, {profile} profile)",
+        "name": f"{hostname} (pico-tfa board)",
         "base_url": f"{scheme}://{host}" + ("" if port == default_port else f":{port}"),
     }
     if tls:
@@ -449,42 +449,74 @@ def show_once(p: Provisioned, out: Path, stream: Any = sys.stdout) -> None:
         echo(f"CA file for clients:          {out / 'ca.pem'}")
     if p.conformance:
         echo(f"target profile: {out / 'board.toml'} ({len(p.conformance)} conformance accounts)")
-    echo("Copy the passwords and backup codes now: they are not stored anywhere in clear.")
     if p.users:
+        echo(
+            "Copy the users' passwords and backup codes now: they are shown only here, and the "
+            "board keeps only their hashes."
+        )
         echo("The QR images hold the TOTP secrets: delete qr/ once the users have enrolled.")
+    if p.conformance:
+        echo(
+            f"{out / 'board.toml'} holds the conformance accounts' passwords, TOTP secrets and "
+            "backup codes in clear, for the suite (owner-only; flash does not copy it)."
+        )
+    echo(f"Every file in {out} but cert.der and ca.pem is secret (owner-only, 0600).")
 
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
 @app.command()
 def main(
-    out: Annotated[Path, typer.Option(help="directory for the board's files")],
-    wifi_ssid: Annotated[str, typer.Option(help="Wi-Fi network name")],
+    out: Annotated[Path, typer.Option(metavar="DIR", help="directory for the board's files")],
+    wifi_ssid: Annotated[str, typer.Option(metavar="NAME", help="Wi-Fi network name")],
     wifi_password_env: Annotated[
-        str, typer.Option(help="name of the environment variable holding the Wi-Fi password")
+        str,
+        typer.Option(
+            metavar="VAR", help="name of the environment variable holding the Wi-Fi password"
+        ),
     ],
-    hostname: Annotated[str, typer.Option(help="the board's DNS name (certificate SAN)")],
-    user: Annotated[list[str] | None, typer.Option(help="a user to create (repeat)")] = None,
+    hostname: Annotated[
+        str, typer.Option(metavar="NAME", help="the board's DNS name (certificate SAN)")
+    ],
+    user: Annotated[
+        list[str] | None, typer.Option(metavar="NAME", help="a user to create (repeat)")
+    ] = None,
     conformance_accounts: Annotated[
-        int, typer.Option(help="test accounts for the conformance suite (it needs >= 4)")
+        int, typer.Option(metavar="N", help="test accounts for the conformance suite (>= 4)")
     ] = 0,
-    profile: Annotated[str, typer.Option(help="production or test (short timers)")] = "production",
-    ip: Annotated[str | None, typer.Option(help="the board's IP, added to the SAN")] = None,
+    profile: Annotated[
+        str, typer.Option(metavar="NAME", help="production, or test (short timers)")
+    ] = "production",
+    ip: Annotated[
+        str | None, typer.Option(metavar="ADDR", help="the board's IP, added to the SAN")
+    ] = None,
     port: Annotated[
-        int | None, typer.Option(help="TCP port (443, or 80 with --plain-http)")
+        int | None, typer.Option(metavar="N", help="TCP port (443, or 80 with --plain-http)")
     ] = None,
     plain_http: Annotated[
-        bool, typer.Option(help="serve plain HTTP: no certificate (an explicit choice, TLS-1)")
+        bool,
+        typer.Option(
+            "--plain-http", help="serve plain HTTP: no certificate (an explicit choice, TLS-1)"
+        ),
     ] = False,
-    country: Annotated[str, typer.Option(help="Wi-Fi regulatory country code")] = "GB",
-    ntp_host: Annotated[str, typer.Option(help="NTP server")] = "pool.ntp.org",
+    country: Annotated[
+        str, typer.Option(metavar="CC", help="Wi-Fi regulatory country code")
+    ] = "GB",
+    ntp_host: Annotated[str, typer.Option(metavar="HOST", help="NTP server")] = "pool.ntp.org",
     restart_command: Annotated[
         str | None,
-        typer.Option(help="shell command that restarts the board, for the profile (LOCK-6)"),
+        typer.Option(
+            metavar="CMD", help="shell command that restarts the board, for the profile (LOCK-6)"
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option(help="replace an existing configuration in OUT")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="replace an existing configuration in DIR")
+    ] = False,
 ) -> None:
+    """Make a board's configuration in DIR: Wi-Fi, users (each one's password, otpauth QR code
+    and backup codes are printed once), the EC certificate and key, ca.pem for clients, and
+    board.toml, the target profile for the conformance suite."""
     wifi_password = os.environ.get(wifi_password_env)
     try:
         if wifi_password is None:

@@ -17,7 +17,8 @@ from reference_server.auth import Authenticator
 from reference_server.core.clock import Clock
 from reference_server.edge import endpoints
 from reference_server.edge.errors import error_response
-from reference_server.edge.middleware import InputLimits, ResponseHeaders
+from reference_server.edge.middleware import Framing, InputLimits, ResponseHeaders
+from reference_server.hashing import HashingPool
 
 ROUTES = [
     Route("/api/info", endpoints.info, methods=["GET"]),
@@ -40,17 +41,22 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return error_response("internal_error")
 
 
-def protocol_app(auth: Authenticator, routes: list[Route] = ROUTES) -> Starlette:
-    """The endpoints alone: routing, JSON errors, the Authenticator in `app.state.auth`."""
+def protocol_app(
+    auth: Authenticator, routes: list[Route] = ROUTES, hashing: HashingPool | None = None
+) -> Starlette:
+    """The endpoints alone: routing, JSON errors, the Authenticator in `app.state.auth`, the
+    pool logins hash in (INPUT-6) in `app.state.hashing`; the pool's owner shuts it down."""
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
     app.router.redirect_slashes = False  # "/api/info/" is an unknown path: 404, not a 307
     app.state.auth = auth
+    app.state.hashing = hashing or HashingPool()
     return app
 
 
-def build_app(auth: Authenticator, clock: Clock) -> ASGIApp:
-    """What every server serves: input limits inside, Date and no-store on every response."""
-    return ResponseHeaders(InputLimits(protocol_app(auth)), clock)
+def build_app(auth: Authenticator, clock: Clock, hashing: HashingPool | None = None) -> ASGIApp:
+    """What every server serves: framing and input limits inside, Date and no-store on every
+    response."""
+    return ResponseHeaders(Framing(InputLimits(protocol_app(auth, hashing=hashing))), clock)

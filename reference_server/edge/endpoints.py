@@ -20,7 +20,8 @@ from reference_server.auth import (
     Result,
     SessionIssued,
 )
-from reference_server.edge.errors import error_response, locked_response
+from reference_server.edge.errors import busy_response, error_response, locked_response
+from reference_server.hashing import Busy, HashingPool
 
 CODE = re.compile(r"[0-9]{6}")  # TOTP-5: exactly 6 ASCII digits; anything else is malformed
 REALM = "tfa"
@@ -131,7 +132,13 @@ async def login(request: Request) -> Response:
         password = text_field(data, "password", 1, 256, stored=True)
     except BadRequest as exc:
         return bad_request(request, exc, "login", data.get("username"))
-    result = await run_in_threadpool(_auth(request).login, username, password, _source(request))
+    auth, source = _auth(request), _source(request)
+    hashing: HashingPool = request.app.state.hashing
+    try:
+        result = await hashing.run(auth.login, username, password, source)
+    except Busy as busy:
+        auth.audit.record("login", username, source, "busy")
+        return busy_response(busy.retry_after)
     return respond(request, result)
 
 

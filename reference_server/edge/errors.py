@@ -35,6 +35,7 @@ MESSAGES = {
     "account_locked": "Too many failures; try again later.",
     "request_header_fields_too_large": "The header section is over 4096 bytes.",
     "clock_not_synced": "The server clock is not synchronized; codes cannot be judged.",
+    "busy": "Too many logins at once; try again after Retry-After seconds.",
     "internal_error": "Internal error.",
 }
 
@@ -58,3 +59,9 @@ def locked_response(retry_after: int) -> JSONResponse:
         "retry_after": retry_after,
     }
     return JSONResponse(body, status_code=429, headers={"Retry-After": str(retry_after)})
+
+
+def busy_response(retry_after: int) -> JSONResponse:
+    """INPUT-6: the login was not judged; nothing changed. Not in STATUS, which the firmware's
+    table must equal: the board hashes one login at a time and never answers busy."""
+    return error_response("busy", headers={"Retry-After": str(retry_after)}, status=503)

@@ -1,9 +1,10 @@
-"""Cross-cutting work as pure ASGI middleware: header and body limits (INPUT-2), and the `Date`
-(INFO-3) and `Cache-Control: no-store` headers on every response, errors included."""
+"""Cross-cutting work as pure ASGI middleware: framing (INPUT-8), header and body limits (INPUT-2),
+and the `Date` (INFO-3) and `Cache-Control: no-store` headers on every response, errors included."""
 
 from __future__ import annotations
 
 import email.utils
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +49,31 @@ class ResponseHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class Framing:
+    """INPUT-8 (RFC 9112): what the HTTP parser (h11) lets through but the protocol refuses. A
+    request with both Content-Length and Transfer-Encoding (§6.1: its framing is ambiguous) and an
+    HTTP version other than 1.0/1.1 (h11 takes any digit.digit) answer 400 and close the
+    connection, so nothing sent after them on it is served; so does a control character in a
+    header value (h11 refuses NUL, CR and LF itself; RFC 9110 §5.5 lets it keep the others)."""
+
+    VERSIONS = ("1.0", "1.1")
+    CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            names = {name for name, _ in scope["headers"]}
+            smuggling = b"content-length" in names and b"transfer-encoding" in names
+            control = any(self.CONTROL.search(value) for _, value in scope["headers"])
+            if smuggling or control or scope.get("http_version") not in self.VERSIONS:
+                response = error_response("invalid_request", headers={"Connection": "close"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class InputLimits:

@@ -3,9 +3,11 @@
 uvicorn alone never drops a client that connects and sends nothing (its keep-alive timer starts
 only after a first response) and any byte cancels that timer, so a trickling client stays forever;
 and it answers an oversized header section with a plain-text 400. The protocol subclass below gives
-every request a deadline to arrive whole, and answers 431 (JSON) for a header section that passes
-the limit while still incomplete. A TLS client that never finishes its handshake is dropped by
-asyncio's `ssl_handshake_timeout`, which we set to the same idle timeout.
+every request a deadline to arrive whole, and answers h11's refusals in JSON: 431 for a header
+section that passes the limit while still incomplete, 413 for a Content-Length of more digits than
+h11 takes (INPUT-8), 400 otherwise. A TLS client that never finishes its handshake is dropped by
+asyncio's `ssl_handshake_timeout`, which our event loop sets to the same idle timeout (neither
+uvicorn nor asyncio has an option for its default).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import asyncio
 import email.utils
 import json
 import logging
+import re
 import socket
 import threading
 import time
+from http import HTTPStatus
 from typing import Any
 
 import h11
@@ -25,7 +29,7 @@ from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reference_server.core.clock import Clock
-from reference_server.edge.errors import error_body
+from reference_server.edge.errors import STATUS, error_body
 from reference_server.edge.middleware import HEADER_LIMIT
 
 IDLE_TIMEOUT_S = 5.0
@@ -33,10 +37,15 @@ KEEP_ALIVE_S = 5
 
 log = logging.getLogger("reference_server")
 
+# h11 refuses a Content-Length of more than 20 digits as malformed; DECISIONS answers any all-digit
+# length over the body limit 413, however many digits it has.
+HUGE_CONTENT_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*[0-9]{21,}[ \t]*\r?\n", re.I)
+
 
 def guarded_protocol(clock: Clock, idle_timeout: float = IDLE_TIMEOUT_S) -> type[H11Protocol]:
     class GuardedH11Protocol(H11Protocol):
         _deadline: asyncio.TimerHandle | None = None
+        _recent = b""  # the last bytes received, for naming h11's refusal (bounded)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -47,6 +56,7 @@ def guarded_protocol(clock: Clock, idle_timeout: float = IDLE_TIMEOUT_S) -> type
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            self._recent = (self._recent + data)[-2 * HEADER_LIMIT :]
             super().data_received(data)
             if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
                 self._disarm()  # the request is whole; the app's time is not the client's
@@ -72,10 +82,13 @@ def guarded_protocol(clock: Clock, idle_timeout: float = IDLE_TIMEOUT_S) -> type
 
         def send_400_response(self, msg: str) -> None:
             buffered = len(self.conn.trailing_data[0])
-            code = (
-                "request_header_fields_too_large" if buffered > HEADER_LIMIT else "invalid_request"
-            )
-            status = 431 if code == "request_header_fields_too_large" else 400
+            if buffered > HEADER_LIMIT:
+                code = "request_header_fields_too_large"
+            elif HUGE_CONTENT_LENGTH.search(self._recent):
+                code = "payload_too_large"
+            else:
+                code = "invalid_request"
+            status = STATUS[code]
             body = json.dumps(error_body(code)).encode()
             headers = [
                 (b"content-type", b"application/json"),
@@ -85,7 +98,9 @@ def guarded_protocol(clock: Clock, idle_timeout: float = IDLE_TIMEOUT_S) -> type
             ]
             try:
                 for event in (
-                    h11.Response(status_code=status, headers=headers),
+                    h11.Response(
+                        status_code=status, headers=headers, reason=HTTPStatus(status).phrase
+                    ),
                     h11.Data(data=body),
                     h11.EndOfMessage(),
                 ):
@@ -135,19 +150,25 @@ def make_server(
     return uvicorn.Server(config)
 
 
+class HandshakeTimeoutLoop(asyncio.SelectorEventLoop):
+    """asyncio's loop, whose TLS servers drop a handshake that takes longer than the idle limit
+    (asyncio's default is 60 s and uvicorn passes none)."""
+
+    def __init__(self, handshake_timeout: float) -> None:
+        super().__init__()
+        self.handshake_timeout = handshake_timeout
+
+    async def create_server(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if kwargs.get("ssl") is not None:
+            kwargs.setdefault("ssl_handshake_timeout", self.handshake_timeout)
+        return await super().create_server(*args, **kwargs)
+
+
 def serve(
     server: uvicorn.Server, sock: socket.socket, idle_timeout: float = IDLE_TIMEOUT_S
 ) -> None:
     """Run until `server.should_exit`, on a loop whose TLS handshakes time out like idle clients."""
-    loop = asyncio.new_event_loop()
-    create_server = loop.create_server
-
-    async def create_server_with_handshake_timeout(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("ssl") is not None:
-            kwargs.setdefault("ssl_handshake_timeout", idle_timeout)
-        return await create_server(*args, **kwargs)
-
-    loop.create_server = create_server_with_handshake_timeout  # type: ignore[method-assign]
+    loop = HandshakeTimeoutLoop(idle_timeout)
     try:
         loop.run_until_complete(server.serve(sockets=[sock]))
     finally:

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import shlex
+import signal
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
     proc, profile = start_process(cmd, profile_path)
     try:
         assert profile["base_url"].startswith("https://127.0.0.1:")
+        assert profile["name"] == "reference server"  # the suite's title adds "(test profile)"
         assert profile["ca_cert"] == cert
         assert [a["username"] for a in profile["accounts"]] == [
             f"conformance-{i}" for i in range(1, 5)
@@ -67,6 +69,35 @@ def test_serve_writes_a_working_target_profile_over_tls(tmp_path):
     assert account["password"] not in audit_log.read_text()
 
 
+@pytest.mark.slow
+def test_serve_self_signed_audit_beside_the_db_and_a_clean_stop(tmp_path):
+    """--self-signed: HTTPS whose CA the profile carries; audit lines in their own file, not on
+    the console; SIGTERM removes the throwaway certificate and the restart marker."""
+    profile_path = tmp_path / "t.toml"
+    proc, profile = start_process(
+        serve_cmd(tmp_path, tmp_path / "s.db", profile_path, "--self-signed"), profile_path
+    )
+    try:
+        assert profile["base_url"].startswith("https://127.0.0.1:")
+        ca = Path(profile["ca_cert"])
+        account = profile["accounts"][0]
+        ctx = ssl.create_default_context(cafile=str(ca))
+        with checked_client(base_url=profile["base_url"], verify=ctx) as c:
+            wrong = {"username": account["username"], "password": "not-it"}
+            assert c.post("/api/auth/login", json=wrong).status_code == 401
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert b"scheme: HTTPS" in out and str(tmp_path / "s.audit.jsonl").encode() in out
+    audit_log = tmp_path / "s.audit.jsonl"
+    assert json.loads(audit_log.read_text())["outcome"] == "invalid_credentials"
+    assert (audit_log.stat().st_mode & 0o077) == 0
+    assert b"invalid_credentials" not in out + err
+    assert not ca.parent.exists()
+    assert not (tmp_path / "t.toml.generation").exists()
+
+
 @contextlib.contextmanager
 def plain_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict, dict[str, bytes]]]:
     """`serve` over plain HTTP with test accounts; its stdout/stderr in the dict once stopped."""
@@ -79,7 +110,12 @@ def plain_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict, dict[
         yield proc, profile, output
     finally:
         proc.terminate()
-        output["out"], output["err"] = proc.communicate(timeout=10)
+        try:
+            output["out"], output["err"] = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # a server that does not stop fails the test, and is not left behind
+            proc.communicate()
+            raise
 
 
 @pytest.mark.slow
@@ -87,7 +123,7 @@ def test_serve_plain_http_on_loopback_says_so(tmp_path):
     with plain_server(tmp_path) as (_, profile, output):
         assert profile["base_url"].startswith("http://127.0.0.1:")
         assert "ca_cert" not in profile
-    assert b"plain HTTP" in output["err"]
+    assert b"plain HTTP" in output["out"]
     assert profile["base_url"].encode() in output["out"]
 
 
@@ -119,6 +155,45 @@ def test_restart_command_restarts_from_the_database(tmp_path):
     assert marker.parent == tmp_path  # beside the target profile, not left in a shared folder
 
 
+@pytest.mark.slow
+def test_ctrl_c_after_requests_stops_the_server(tmp_path):
+    """Ctrl-C once a request was served (and after a restart): the server exits, status 0."""
+    profile_path = tmp_path / "t.toml"
+    proc, profile = start_process(
+        serve_cmd(tmp_path, tmp_path / "s.db", profile_path), profile_path
+    )
+    try:
+        with checked_client(base_url=profile["base_url"]) as c:
+            assert c.post("/api/auth/login", json={"username": "x", "password": "y"}).status_code
+        restart = subprocess.run(shlex.split(profile["restart_command"]), timeout=60, check=False)
+        assert restart.returncode == 0
+        with checked_client(base_url=profile["base_url"]) as c:
+            assert c.post("/api/auth/login", json={"username": "x", "password": "y"}).status_code
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        stop_process(proc)
+
+
+@pytest.mark.slow
+def test_restart_command_works_from_another_directory(tmp_path):
+    """Paths given relative to the server's directory; the suite runs the command elsewhere."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    cmd = serve_cmd(here, Path("s.db"), Path("t.toml"))
+    proc, profile = start_process(cmd, here / "t.toml", cwd=here)
+    try:
+        restart = shlex.split(profile["restart_command"])
+        done = subprocess.run(restart, cwd=elsewhere, timeout=60, check=False)
+        assert done.returncode == 0
+        assert proc.poll() is None
+        assert (here / "t.toml.generation").read_text().split()[1] == "1"  # restarted once
+    finally:
+        stop_process(proc)
+    assert list(elsewhere.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "flag, value", [("--lockout-seconds", "5"), ("--session-ttl", "5"), ("--challenge-ttl", "5")]
 )
@@ -143,7 +218,7 @@ def test_user_administration(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
     assert main(["add-user", "alice", "--db", db, "--password-stdin"]) == 0
     out = capsys.readouterr().out
-    assert "otpauth://totp/pico-tfa%3Aalice?secret=" in out and "&issuer=pico-tfa" in out
+    assert "otpauth://totp/pico-tfa:alice?secret=" in out and "&issuer=pico-tfa" in out
     codes = [line.strip() for line in out.splitlines() if len(line.strip()) == 11]
     assert len(codes) == 10
     secret = out.split("secret=")[1].split("&")[0]

@@ -205,9 +205,11 @@ def serve_cmd(tmp: Path, db: Path, profile_path: Path, *extra: str) -> list[str]
     ]  # fmt: skip
 
 
-def start_process(cmd: list[str], profile_path: Path) -> tuple[subprocess.Popen, dict]:
+def start_process(
+    cmd: list[str], profile_path: Path, cwd: Path | None = None
+) -> tuple[subprocess.Popen, dict]:
     profile_path.unlink(missing_ok=True)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:

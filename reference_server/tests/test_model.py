@@ -25,8 +25,13 @@ class Rules(RuleBasedStateMachine):
     @initialize()
     def start(self):
         self.clock = FakeClock(START)
+        # one account's rules; the per-address limit (LOCK-8) is tested in test_throttle.py
         self.server = EmbeddedServer(
-            profile="production", accounts=1, clock=self.clock, passwords=FAST_PASSWORDS
+            profile="production",
+            accounts=1,
+            clock=self.clock,
+            passwords=FAST_PASSWORDS,
+            throttle="off",
         )
         self.account = self.server.accounts[0]
         self.auth = self.server.auth

@@ -54,14 +54,15 @@ def test_time_not_synced(make_server, make_client):
 def test_the_app_around_the_authenticator_is_given(make_server, make_client):
     built = []
 
-    def bare(auth, clock):
-        built.append(auth)
-        return protocol_app(auth)  # no input limits, no Date / no-store layer
+    def bare(auth, clock, hashing):
+        built.append((auth, hashing))
+        return protocol_app(auth, hashing=hashing)  # no input limits, no Date / no-store layer
 
     server = make_server(app=bare)
     c = make_client(server)
     r = c.unchecked("GET", "/api/info")
     assert r.status_code == 200 and "cache-control" not in r.headers
-    assert built == [server.auth]
+    assert built == [(server.auth, server.hashing)]
     server.restart()
-    assert len(built) == 2 and built[1] is server.auth  # rebuilt around the reopened store
+    # rebuilt around the reopened store, with the same pool
+    assert len(built) == 2 and built[1] == (server.auth, server.hashing)

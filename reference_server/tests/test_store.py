@@ -3,6 +3,8 @@ across connections (two Store objects on one file behave like two server process
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 
 from reference_server.auth import Locked, Refused
@@ -80,3 +82,47 @@ def test_failed_decision_rolls_back(tmp_path):
         pass
     with store.transaction() as tx:
         assert tx.throttle("bob") == ThrottleState()
+
+
+def _mode(path) -> int:  # type: ignore[no-untyped-def]
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_STORE_1_database_wal_and_shm_are_created_0600(tmp_path):
+    old = os.umask(0o022)  # the usual umask: files would be 0644 unless created 0600
+    try:
+        db = tmp_path / "s.db"
+        store = Store(str(db))
+        with store.transaction() as tx:
+            tx.put_throttle("alice", ThrottleState(1), 1.0)
+        files = [db, tmp_path / "s.db-wal", tmp_path / "s.db-shm"]
+        assert all(f.exists() for f in files)
+        assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
+        store.close()
+    finally:
+        os.umask(old)
+
+
+def test_STORE_1_an_older_looser_database_is_tightened(tmp_path):
+    db = tmp_path / "old.db"
+    Store(str(db)).close()
+    os.chmod(db, 0o644)
+    Store(str(db)).close()
+    assert _mode(db) == 0o600
+
+
+def test_STORE_1_target_profile_and_tls_key_are_0600(tmp_path):
+    from reference_server.cli import write_atomically
+    from reference_server.tls import make_self_signed
+
+    old = os.umask(0o022)
+    try:
+        profile = tmp_path / "target.toml"
+        write_atomically(str(profile), b"secret = 1\n")
+        assert _mode(profile) == 0o600
+        (tmp_path / "key.pem").write_bytes(b"")
+        os.chmod(tmp_path / "key.pem", 0o644)
+        _, key = make_self_signed(str(tmp_path))
+        assert _mode(key) == 0o600
+    finally:
+        os.umask(old)

@@ -3,8 +3,10 @@ a valid target profile, state kept across a restart, screenshots, plain HTTP, no
 
 from __future__ import annotations
 
+import signal
 import ssl
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 
 from conformance.profile import load_profile
 from pico_firmware.host import emulator as emu
-from pico_firmware.host.tests.conftest import Running, start_emulator
+from pico_firmware.host.tests.conftest import REPO, Running, free_port, start_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -89,6 +91,12 @@ def test_lock_survives_a_restart(tmp_path: Path) -> None:
     assert "MemoryError" not in running.output()
 
 
+def test_profile_is_owner_only_and_the_start_says_where(emulator: Running) -> None:
+    assert (emulator.profile_path.stat().st_mode & 0o077) == 0  # passwords and TOTP secrets
+    assert f"listening on {emulator.profile['base_url']}" in emulator.output()
+    assert f"--ca-cert {emulator.profile['ca_cert']}" in emulator.output()
+
+
 def test_screenshots_plain_http_and_unsynced_clock(tmp_path: Path) -> None:
     shots = tmp_path / "shots"
     running = start_emulator(tmp_path, "--plain-http", "--unsynced", "--screenshot", str(shots))
@@ -107,6 +115,32 @@ def test_screenshots_plain_http_and_unsynced_clock(tmp_path: Path) -> None:
             assert r.status_code == 503 and r.json()["error"] == "clock_not_synced"
     finally:
         assert running.stop() == 0
-    pngs = sorted(p.name for p in shots.glob("*.png"))
-    assert pngs == ["boot.png", "cert.png", "log.png", "main.png", "wifi.png"]
-    assert all((shots / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+    # the start and stop sets are kept apart, and differ where a login happened in between
+    for phase in ("start", "stop"):
+        pngs = sorted(p.name for p in (shots / phase).glob("*.png"))
+        assert pngs == ["boot.png", "cert.png", "log.png", "main.png", "wifi.png"]
+        assert all((shots / phase / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+    assert (shots / "start" / "log.png").read_bytes() != (shots / "stop" / "log.png").read_bytes()
+    assert "is not the 160K board" in running.output()
+
+
+def test_without_a_target_profile_the_ca_is_printed_and_trusted(tmp_path: Path) -> None:
+    """`--screenshot` alone (as in the README): the client still gets a CA file to trust."""
+    port = free_port()
+    log = tmp_path / "emulator.log"
+    cmd = [sys.executable, "-m", "pico_firmware.host.emulator", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "--ca-cert " not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        ca = log.read_text().split("--ca-cert ")[1].split(")")[0]
+        verify = ssl.create_default_context(cafile=ca)
+        with httpx.Client(verify=verify, timeout=20) as c:
+            assert c.get(f"https://127.0.0.1:{port}/api/info").json()["api_version"] == "1"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert not Path(ca).exists()  # it went with the board's temp dir

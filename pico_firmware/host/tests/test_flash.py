@@ -153,7 +153,7 @@ def test_run_sets_the_rtc_in_utc_and_stops_at_a_failure(
         compile=[["mpy-cross", "-o", str(tmp_path / "b/x.mpy"), "-s", "x.py", "x.py"]],
         deploy=[["mpremote", "rtc", "--set"], ["mpremote", "reset"], ["mpremote", "never"]],
     )
-    with pytest.raises(flash.FlashError, match="reset"):
+    with pytest.raises(flash.FlashError, match=r"reset; is the board connected by USB\?"):
         flash.run(p)
     assert log.read_text().splitlines() == [
         f"UTC -o {tmp_path}/b/x.mpy -s x.py x.py",

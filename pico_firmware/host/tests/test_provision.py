@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+import reference_server.cli
 from conformance.profile import load_profile
 from pico_firmware.host import provision as pv
 
@@ -131,6 +132,14 @@ def test_new_secret_is_160_bits_base32() -> None:
     assert len(secrets_made) == 20
     for s in secrets_made:
         assert len(base64.b32decode(s)) == 20 and len(s) == 32
+
+
+def test_otpauth_uri_is_the_reference_servers() -> None:
+    """The same user gets the same key URI from a board and from `add-user` (one label form)."""
+    secret = pyotp.random_base32()
+    for name in ("alice", "bob smith", "c:d/e"):
+        assert pv.otpauth_uri(name, secret) == reference_server.cli.otpauth_uri(name, secret)
+    assert pv.otpauth_uri("alice", secret).startswith("otpauth://totp/pico-tfa:alice?")
 
 
 def test_otpauth_uri_round_trips_through_pyotp() -> None:

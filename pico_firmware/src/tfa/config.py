@@ -14,7 +14,7 @@ message that names the key, rather than serving with a guessed policy.
   time fits a Pico W's heap), "synced" (emulator clock: false = never NTP-synced),
   "events_max_bytes" (default 16384), "stop_file" (emulator: when this file appears the
   firmware stops cleanly between requests), "screenshot_dir" (emulator: PNGs of every
-  screen at start and at stop).
+  screen, in its start/ and stop/ folders).
 /users.json:
     {"users": [{"username": str,
                 "password_hash": "pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>",

@@ -160,13 +160,14 @@ class Firmware:
                 print("tick:", type(e).__name__, e)
             await asyncio.sleep_ms(_TICK_MS)
 
-    def screenshots(self, directory):
+    def screenshots(self, directory, phase):
+        """Every screen as DIR/start/NAME.png or DIR/stop/NAME.png (the emulator makes both)."""
         if self.ui is None:
             return
         display = self.ui.display
 
         def save(name):
-            display.save_png(directory + "/" + name + ".png")
+            display.save_png(directory + "/" + phase + "/" + name + ".png")
 
         self.ui.render_all(save)
 
@@ -180,7 +181,7 @@ class Firmware:
             self.ui.show("main")  # booted: from the boot screen to the main one
         shots = self.cfg.get("screenshot_dir")
         if shots:
-            self.screenshots(shots)
+            self.screenshots(shots, "start")
         asyncio.create_task(self.housekeeping())
         asyncio.create_task(self.server.serve())
         await self.stopping.wait()
@@ -195,7 +196,7 @@ class Firmware:
             print("state not flushed: interrupted during a collection")
         shots = self.cfg.get("screenshot_dir")
         if shots:
-            self.screenshots(shots)
+            self.screenshots(shots, "stop")
 
 
 def run(cfg, users, ad, root):

@@ -1,0 +1,149 @@
+"""LOGIN-3 (rev. 2): a locked unknown name stays locked however many other names are tried.
+
+A server that keeps unknown names in a small table and evicts rows lets an attacker unlock a name
+by trying others, while a real account stays locked: that difference tells which names exist.
+Two things give such a table away: the locked name answers 401 while its lock lasts, or, once
+its lock has ended, its next lock is as short as a first one (LOCK-7: a real account's second
+lock without a successful verify in between lasts twice as long).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
+
+from __future__ import annotations
+
+from conformance import requirement
+from conformance.attack import (
+    SPARE_ADDRESS_FIRST,
+    Throttle,
+    client,
+    fresh_name,
+    info_of,
+    judged_login,
+    require,
+    source_addresses,
+    throttle_of,
+)
+from conformance.checks import describe, expect_locked
+from conformance.session import not_run
+
+CHURN_NAMES = 32  # other names locked after the first (a 16-row table fell to 17)
+CHURN_SOURCES = 8  # loopback source addresses that share the churn (each under the throttle)
+CHECK_EVERY = 4  # X is asked for after every 4 other names
+
+
+Source = tuple[str | None, int]  # an address (None: the suite's own), the names it may lock
+
+
+def _sources(base_url: str, throttle: Throttle | None, per_name: int) -> list[Source]:
+    """Where the churn comes from: each source stays under the per-address throttle."""
+    spare = source_addresses(base_url, CHURN_SOURCES, SPARE_ADDRESS_FIRST)
+    if spare:
+        budget = CHURN_NAMES if throttle is None else (throttle.max_failures - 1) // per_name
+        return [(address, budget) for address in spare]
+    own = CHURN_NAMES if throttle is None else (throttle.max_failures - 1) // per_name - 2
+    return [(None, own)]
+
+
+def _lock_name(base_url, verify, source: str | None, per_name: int) -> list[int]:
+    """`per_name` wrong passwords for one fresh name from `source`: the statuses answered."""
+    name = fresh_name("churn")
+    with client(base_url, verify, source) as http:
+        return [judged_login(http, name).status_code for _ in range(per_name)]
+
+
+def _lock(api, conformance, name: str, per_name: int) -> tuple[float, int]:
+    """Lock `name`: (target time just before the failure that locked it, its retry_after)."""
+    for n in range(per_name):
+        lock_sent = conformance.now
+        response = judged_login(api.client, name)
+        require(
+            response.status_code == 401,
+            f"wrong password {n + 1} for {name} answered {describe(response)}",
+        )
+    return lock_sent, expect_locked(judged_login(api.client, name))
+
+
+@requirement("LOGIN-3", "MUST", "trying other names must not unlock a locked unknown name")
+def test_LOGIN_3_locked_unknown_name_survives_churn(api, conformance, notes):
+    """Lock a fresh unknown name X (5 wrong passwords, the 6th attempt 429), then lock 32 other
+    fresh names, one after another (5 wrong passwords each, from 127.0.0.10-17 in turn on a
+    loopback target so that no address reaches a per-address throttle), asking for X after
+    every 4: while X's lock surely lasts, X must answer 429. Then, where /api/info shows
+    `escalation: "double"` and the wait is allowed, wait for X's lock to end and lock X again:
+    its `retry_after` must be over 1.5 x `duration_s` (a second lock, twice as long, as a real
+    account's would be), not a first lock's again.
+
+    Off loopback, with a `throttle` in /api/info, only as many names as the throttle lets one
+    address try are locked (noted). Not run when neither check could be made in full (X's lock
+    ended early in the churn on a slow target, and no second lock could be asked for)."""
+    base_url, verify = conformance.target.base_url, conformance.verify
+    info = info_of(api.client)
+    lockout = info.get("lockout") or {}
+    per_name = int(lockout.get("max_failures", 5))
+    duration = float(lockout.get("duration_s", 300))
+    uncertainty = float(getattr(conformance.clock, "uncertainty", 0.0))
+    sources = _sources(base_url, throttle_of(info), per_name)
+    planned = min(CHURN_NAMES, sum(budget for _, budget in sources))
+    if planned < 1:
+        not_run(f"the per-address throttle {throttle_of(info)} leaves no name to churn from here")
+    locked = fresh_name("locked")
+    lock_sent, _ = _lock(api, conformance, locked, per_name)
+    lock_ends = lock_sent + duration - uncertainty
+    churned, while_locked, answers = 0, 0, {}
+    # One name after another, each locked before the next is tried: names left half-counted
+    # would be what a table that evicts unlocked rows first gives up instead of X.
+    for n in range(planned):
+        for status in _lock_name(base_url, verify, sources[n % len(sources)][0], per_name):
+            answers[status] = answers.get(status, 0) + 1
+        churned += 1
+        if churned % CHECK_EVERY and churned < planned or conformance.now >= lock_ends:
+            continue
+        check = api.client.post(
+            "/api/auth/login", json={"username": locked, "password": "wrong-again"}
+        )
+        if conformance.now < lock_ends:
+            require(
+                check.status_code == 429,
+                f"a locked unknown name answered {describe(check)} after {churned} other "
+                "unknown names were locked, while its lock still lasts: the lock was "
+                "evicted, and a real account would still answer 429 (an enumeration oracle)",
+            )
+            while_locked = churned
+    counts = ", ".join(f"{n} x {status}" for status, n in sorted(answers.items()))
+    where = ", ".join(sorted({s or "the suite's address" for s, _ in sources}))
+    notes.append(
+        f"locked {churned} other fresh names ({churned * per_name} wrong passwords from {where}: "
+        f"{counts}); the first answered 429 while its lock lasted, through {while_locked} of them"
+    )
+    second = _second_lock(api, conformance, locked, per_name, duration, lock_ends, notes)
+    if planned < CHURN_NAMES:
+        notes.append(f"only {planned} names: the per-address throttle bounds one address")
+    if while_locked < churned and not second:
+        not_run(
+            f"the lock of a fresh name ({duration:.0f} s) ended after {while_locked} of "
+            f"{churned} other names were locked (the target is too slow for its lockout), and "
+            "no second lock could be checked (no `escalation: double`, or the wait needs --long)"
+        )
+
+
+def _second_lock(api, conformance, name, per_name, duration, lock_ends, notes) -> bool:
+    """After the churn, X's next lock must be a second lock (LOCK-7 doubles it), as a real
+    account's would: a first lock again means X's row was evicted. False when not checked."""
+    escalation = (info_of(api.client).get("lockout") or {}).get("escalation")
+    wait = (
+        max(0.0, lock_ends - conformance.now)
+        + 1
+        + 2 * float(getattr(conformance.clock, "uncertainty", 0.0))
+    )
+    if escalation != "double" or not conformance.may_wait(wait):
+        return False
+    conformance.wait(wait)
+    _, retry = _lock(api, conformance, name, per_name)
+    notes.append(f"after its lock ended, it was locked again: retry_after {retry} s")
+    require(
+        retry > 1.5 * duration,
+        f"after other names were tried, a locked unknown name's next lock lasts {retry} s, as "
+        f"long as a first lock ({duration:.0f} s): its history was evicted, while a real "
+        "account's second lock lasts twice as long (LOCK-7), which tells the names apart",
+    )
+    return True

@@ -1,0 +1,127 @@
+"""LOCK-8: failures from one source address are throttled across all usernames.
+
+This case deliberately exhausts the suite's own source address. It must run alone and LAST of a
+run (nothing after it may need a login from this address until the window has passed), and it
+ends by waiting out `throttle.window_s` after its last failure, so that the next run starts clean.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from conformance import requirement, runs_alone
+from conformance.attack import (
+    client,
+    fresh_name,
+    info_of,
+    judged_login,
+    other_address,
+    require,
+    throttle_of,
+)
+from conformance.checks import describe, expect_locked
+from conformance.session import not_run
+
+HOUSEHOLD_LIMIT = 50  # DECISIONS' default: a household's typos never reach it
+UNSHOWN_BOUND = 2 * HOUSEHOLD_LIMIT  # failures tried when /api/info shows no `throttle`
+MAX_SHOWN_LIMIT = 10 * HOUSEHOLD_LIMIT  # a larger limit shown is not counted to (not run)
+
+
+@runs_alone
+@requirement("LOCK-8", "SHOULD", "one address must not guess across many names unthrottled")
+def test_LOCK_8_per_address_throttle(api, conformance, notes):
+    """Wrong passwords for fresh names, one attempt each, from the suite's address.
+
+    With `throttle` {max_failures: M, window_s: W} in /api/info: at most M are judged (401)
+    before a fresh name gets the lockout answer (429 `account_locked`, Retry-After, `retry_after`
+    <= W); a verify from that address then gets it too; a client at another address (127.0.0.2,
+    loopback targets only) is still judged; once `retry_after` has passed, a fresh name is judged
+    again. It needs a wait of about 2 W (not run without --long when that is over a minute),
+    and is not run when M is over 500 (ten times a household's limit: not counted to).
+
+    Without `throttle` in /api/info, the rule is: up to 100 failures (twice the default
+    household limit of 50) are sent; a warning when none of them is refused with 429. A target
+    that throttles without saying so passes, with a note.
+
+    Afterwards (pass or fail) the case waits W (with `throttle`; else the last `retry_after`) after
+    its last failure, so that the suite's address starts the next run clean."""
+    throttle = throttle_of(info_of(api.client))
+    if throttle is not None:
+        if throttle.max_failures > MAX_SHOWN_LIMIT:
+            not_run(
+                f"/api/info shows a limit of {throttle.max_failures} failures; the case tries at "
+                f"most {MAX_SHOWN_LIMIT} (a household's limit is about {HOUSEHOLD_LIMIT})"
+            )
+        conformance.require_wait(2 * throttle.window_s, "LOCK-8 (the throttle window, twice)")
+        bound = throttle.max_failures
+    else:
+        bound = UNSHOWN_BOUND
+    judged, refused, clean_after = 0, None, 0.0
+    try:
+        for _ in range(bound + 1):
+            response = judged_login(api.client, fresh_name("throttle"))
+            if response.status_code == 429:
+                refused = response
+                break
+            require(
+                response.status_code == 401,
+                (f"a wrong password for a fresh name answered {describe(response)}"),
+            )
+            judged += 1
+        if refused is None:
+            shown = f"/api/info shows max_failures {bound}" if throttle else "/api/info shows none"
+            raise AssertionError(
+                f"{judged} wrong passwords for {judged} fresh names from one address were all "
+                f"judged 401 ({shown}): no per-address throttle"
+            )
+        retry = expect_locked(refused)
+        clean_after = retry
+        notes.append(f"{judged} failures judged from this address, then 429 (retry_after {retry})")
+        if throttle is None:
+            notes.append("the address was throttled, but /api/info shows no `throttle` limit")
+            return
+        clean_after = throttle.window_s
+        require(
+            retry <= throttle.window_s,
+            (f"retry_after {retry} is longer than the throttle window {throttle.window_s} s"),
+        )
+        verify = api.client.post(
+            "/api/auth/verify",
+            json={"challenge_token": secrets.token_urlsafe(32), "totp_code": "000000"},
+        )
+        require(
+            verify.status_code == 429,
+            (f"a throttled address may still verify: {describe(verify)} (expected 429)"),
+        )
+        expect_locked(verify)
+        _other_address_is_judged(api, conformance, notes)
+        conformance.wait(retry)
+        again = judged_login(api.client, fresh_name("throttle"))
+        require(
+            again.status_code == 401,
+            (f"{retry} s (retry_after) later, a fresh name is still refused: {describe(again)}"),
+        )
+    finally:
+        if clean_after:
+            conformance.wait(clean_after)
+            notes.append(f"waited {clean_after:.0f} s afterwards, so the address starts clean")
+
+
+def _other_address_is_judged(api, conformance, notes) -> None:
+    other = other_address(conformance.target.base_url)
+    if other is None:
+        notes.append("not checked: that another address is still judged (target not on loopback)")
+        return
+    with client(
+        conformance.target.base_url, conformance.verify, other, api.recorder.hooks()
+    ) as http:
+        response = judged_login(http, fresh_name("throttle"))
+    require(
+        response.status_code == 401,
+        (
+            f"while this address is throttled, a fresh name from {other} answered "
+            f"{describe(response)}: the throttle is not per address"
+        ),
+    )
