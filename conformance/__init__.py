@@ -2,7 +2,7 @@
 
 Run it with `python -m conformance server [--target-profile FILE]`, or as a pytest plugin
 (`pytest -p conformance.plugin conformance/cases --target-profile FILE`). Each case is named after
-the requirement ID of CONTRACT.md it checks; reports say which requirements passed, failed, warned
+the requirement ID of the spec it checks; reports say which requirements passed, failed, warned
 (a failing SHOULD) or were not run, and why.
 """
 

@@ -17,49 +17,21 @@ seconds add up to more than the wall time there.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from conformance.clock import MovableClock
-from conformance.profile import profile_from_dict
+from conformance.harness.embedded import embedded_target
 from conformance.runner import run_suite
-from conformance.session import Target
 
 TARGETS_S = {"subprocess": 45.0, "embedded": 15.0, "embedded-light": 15.0}
 REQUESTS = "requests (the rest)"
-
-
-@contextlib.contextmanager
-def embedded_target(light: bool = False) -> Iterator[Target]:
-    from reference_server.core.passwords import Passwords
-    from reference_server.embedded import EmbeddedServer
-
-    seams = {"passwords": Passwords.for_profile("test")} if light else {}
-    server = EmbeddedServer(profile="production", tls=True, idle_timeout=1.0, **seams)
-    try:
-        server.start()
-        clock = MovableClock(server.clock.now, server.clock.advance)
-
-        def restart() -> None:
-            server.restart()
-
-        yield Target(
-            profile=profile_from_dict(server.target_profile()),
-            restart=restart,
-            clock=clock,
-            idle_limit_s=4.0,
-        )
-    finally:
-        server.close()
 
 
 def _cases(report_dir: Path) -> list[tuple[float, str, str, str]]:

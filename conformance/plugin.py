@@ -25,7 +25,15 @@ from conformance.beside import SIDE_RUN, TIMINGS, SideRuns, is_alone, is_beside
 from conformance.profile import ProfileError, load_profile
 from conformance.recorder import Recorder
 from conformance.requirements import ALONE, BESIDE, MARKER, load_requirements, sort_ids
-from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
+from conformance.results import (
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    WARNING,
+    CaseResult,
+    RunResult,
+    broken_rule_cases,
+)
 from conformance.session import Conformance, Target
 
 DEFAULT_REPORT_DIR = "reports"
@@ -56,7 +64,7 @@ NOTES = pytest.StashKey[list[str]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "protocol conformance suite")
-    group.addoption("--target-profile", default=None, help="TOML target profile (CONTRACT.md)")
+    group.addoption("--target-profile", default=None, help="TOML target profile (DECISIONS.md)")
     group.addoption("--report-dir", default=DEFAULT_REPORT_DIR, help="where reports go")
     group.addoption(
         "--only", default=None, help="comma-separated requirement IDs, e.g. LOCK-1,TOTP-4"
@@ -221,7 +229,9 @@ def _target_from_options(config: pytest.Config, state: PluginState) -> Target:
         except ProfileError as exc:
             raise pytest.UsageError(str(exc)) from None
         return selfstart.target_from_profile(profile)
-    server = selfstart.ReferenceServer()
+    from conformance.harness.reference import ReferenceServer
+
+    server = ReferenceServer()
     state.cleanups.append(server.stop)
     return server.start()
 
@@ -299,9 +309,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if timings is not None:
             case.timings = timings.as_dict()
         recorder = item.stash.get(RECORDER, None)
-        if recorder is not None and case.outcome == FAILED:
+        if recorder is not None:  # passed cases keep theirs too (collapsed in the HTML report)
             case.exchanges = [e.to_dict() for e in recorder.exchanges[-40:]]
         case.notes = list(item.stash.get(NOTES, []))
+        for found in broken_rule_cases(case, report.user_properties, load_requirements()):
+            if state.session is not None:
+                found.message = state.session.masker.text(found.message)
+            state.cases[found.nodeid] = found
         if item.config.getoption("--rich-progress"):
             capture = item.config.pluginmanager.getplugin("capturemanager")
             with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
@@ -325,8 +339,11 @@ def _failure_text(call: pytest.CallInfo[Any]) -> str:
         return "failed"
     exc = call.excinfo.value
     if isinstance(exc, AssertionError):
-        text = str(exc) or "assertion failed"
-        return text
+        if str(exc):
+            return str(exc)
+        entry = call.excinfo.traceback[-1]  # a bare assert: show the check that failed
+        where = f"{Path(str(entry.path)).name}:{entry.lineno + 1}"
+        return f"assertion failed: {str(entry.statement).strip()} ({where})"
     lines = traceback.format_exception_only(type(exc), exc)
     return "".join(lines).strip()
 

@@ -1,4 +1,5 @@
-"""The target profile (CONTRACT.md): which server to judge and the accounts provisioned on it."""
+"""The target profile (spec/DECISIONS.md, "Target profile"): which server to judge and the
+accounts provisioned on it."""
 
 from __future__ import annotations
 

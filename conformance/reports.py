@@ -9,7 +9,15 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
+from conformance.results import (
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    WARNING,
+    CaseResult,
+    RequirementVerdict,
+    RunResult,
+)
 
 JUNIT_NAME = "conformance-junit.xml"
 JSON_NAME = "conformance.json"
@@ -109,13 +117,16 @@ def json_report(result: RunResult) -> dict[str, Any]:
 
 
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:80em}
 table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}.passed{background:#d9f2d9}.failed{background:#f8d0d0}
 .warning{background:#fff1c2}.not-run{background:#e4e4e4}
+td.text{font-size:.9em;max-width:40em}
 pre{background:#f7f7f7;padding:.6em;white-space:pre-wrap;word-break:break-all;font-size:.85em}
 details{margin:.3em 0}h2{margin-top:2em}.exchange{border-left:3px solid #999;padding-left:.8em}
+section{border-top:1px solid #ccc;margin-top:1.5em}section>h3{padding:.2em .4em}
+.case{margin-left:1em}.setup{background:#f8d0d0;padding:.6em;font-weight:bold}
 """
 
 
@@ -123,7 +134,14 @@ def _e(text: Any) -> str:
     return html.escape(str(text))
 
 
+def anchor(req_id: str) -> str:
+    """The id of a requirement's section: its ID, as the summary table links to it."""
+    return req_id
+
+
 def html_report(result: RunResult) -> str:
+    """The whole run on one page: a summary row per requirement (with its text and a link to its
+    section), then every requirement with each case, its message, notes and exchanges."""
     verdicts = result.verdicts()
     counts = result.counts()
     status = "PASSED" if result.exit_status == 0 else "FAILED"
@@ -131,58 +149,69 @@ def html_report(result: RunResult) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Conformance: {_e(result.target_name)}</title><style>{_CSS}</style></head><body>",
         f"<h1>Conformance of {_e(result.target_name)}: {status}</h1>",
+    ]
+    if result.setup_error:
+        parts.append(f"<p class='setup'>Set-up error: {_e(result.setup_error)}</p>")
+    parts += [
         f"<p>Target <code>{_e(result.base_url)}</code>, profile <b>{_e(result.profile)}</b>; "
         f"run at {_e(time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(result.started)))} "
         f"in {result.duration:.1f} s. ",
         ", ".join(f"{n} {_e(k)}" for k, n in counts.items()) + ".</p>",
-    ]
-    if result.setup_error:
-        parts.append(f"<h2>Set-up error</h2><pre>{_e(result.setup_error)}</pre>")
-    parts.append(
         "<table><tr><th>Requirement</th><th>Level</th><th>Verdict</th><th>Time</th>"
-        "<th>Cases</th><th>Why</th></tr>"
-    )
+        "<th>Text</th><th>Why</th></tr>",
+    ]
     for req_id, v in verdicts.items():
-        cases = "<br>".join(_e(c.name) for c in v.cases) or "<i>none</i>"
         why = _e(v.reason.splitlines()[0][:200]) if v.reason else ""
         parts.append(
-            f"<tr class='{v.verdict}'><td><a href='#{_e(req_id)}'>{_e(req_id)}</a></td>"
+            f"<tr class='{v.verdict}'><td><a href='#{_e(anchor(req_id))}'>{_e(req_id)}</a></td>"
             f"<td>{_e(v.requirement.level)}</td><td>{_e(v.verdict)}</td>"
-            f"<td>{v.duration:.2f} s</td><td>{cases}</td><td>{why}</td></tr>"
+            f"<td>{v.duration:.2f} s</td><td class='text'>{_e(v.requirement.text)}</td>"
+            f"<td>{why}</td></tr>"
         )
-    parts.append("</table>")
-    shown = [v for v in verdicts.values() if v.verdict in (FAILED, WARNING, NOT_RUN)]
-    if shown:
-        parts.append("<h2>Findings</h2>")
-    for v in shown:
-        parts.append(f"<h3 id='{_e(v.requirement.id)}' class='{v.verdict}'>")
-        parts.append(f"{_e(v.requirement.id)} {_e(v.requirement.level)}: {_e(v.verdict)}</h3>")
-        if v.requirement.text:
-            parts.append(f"<p><i>{_e(v.requirement.text)}</i></p>")
-        for case in v.cases:
-            if case.verdict == PASSED:
-                continue
-            parts.append(f"<h4>{_e(case.name)} ({_e(case.verdict)})</h4>")
-            parts.append(f"<p>{_e(case.rationale)}</p><pre>{_e(case.message)}</pre>")
-            for note in case.notes:
-                parts.append(f"<p>Note: {_e(note)}</p>")
-            if case.verdict in (FAILED, WARNING):
-                parts.append(_exchanges_html(case.exchanges))
-    notes = [c for c in result.cases if c.notes and c.verdict == PASSED]
-    if notes:
-        parts.append("<h2>Notes on passed cases</h2><ul>")
-        for case in notes:
-            for note in case.notes:
-                parts.append(f"<li><b>{_e(case.req_id)}</b> {_e(case.name)}: {_e(note)}</li>")
-        parts.append("</ul>")
+    parts.append("</table><h2>Requirements</h2>")
+    for v in verdicts.values():
+        parts.append(_requirement_html(v))
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _exchanges_html(exchanges: list[dict[str, Any]]) -> str:
+def _requirement_html(v: RequirementVerdict) -> str:
+    req = v.requirement
+    out = [
+        f"<section id='{_e(anchor(req.id))}'>",
+        f"<h3 class='{v.verdict}'>{_e(req.id)} {_e(req.level)}: {_e(v.verdict)}"
+        + (f" <small>({_e(req.section)})</small>" if req.section else "")
+        + "</h3>",
+        f"<p><i>{_e(req.text or '(no text in the spec)')}</i></p>",
+    ]
+    if v.reason and v.verdict != PASSED:
+        out.append(f"<p>Why: {_e(v.reason.splitlines()[0][:300])}</p>")
+    for case in v.cases:
+        out.append(_case_html(case))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _case_html(case: CaseResult) -> str:
+    out = [
+        "<div class='case'>",
+        f"<h4>{_e(case.name)} ({_e(case.verdict)}, {case.duration:.2f} s)</h4>",
+        f"<p>{_e(case.rationale)}</p>",
+    ]
+    if case.verdict != PASSED and case.message:
+        out.append(f"<pre>{_e(case.message)}</pre>")
+    for note in case.notes:
+        out.append(f"<p>Note: {_e(note)}</p>")
+    out.append(_exchanges_html(case.exchanges, opened=case.verdict in (FAILED, WARNING)))
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _exchanges_html(exchanges: list[dict[str, Any]], opened: bool) -> str:
     if not exchanges:
         return "<p>No HTTP exchange was recorded.</p>"
-    out = [f"<details open><summary>{len(exchanges)} HTTP exchange(s)</summary>"]
+    out = [f"<details{' open' if opened else ''}><summary>{len(exchanges)} HTTP exchange(s)"]
+    out.append("</summary>")
     for ex in exchanges:
         req_headers = "\n".join(f"{k}: {v}" for k, v in ex.get("request_headers", []))
         resp_headers = "\n".join(f"{k}: {v}" for k, v in ex.get("response_headers", []))

@@ -1,4 +1,10 @@
-"""Requirement IDs: read from spec/openapi.yaml (or CONTRACT.md), attached to cases by decorator."""
+"""Requirement IDs and their texts, read from the spec's `x-requirements`; attached to cases by
+decorator.
+
+The spec travels with the suite: in an installed suite its files are package data
+(`conformance/spec/`, mapped from the repository's spec/ in pyproject.toml); in a checkout they
+are read from spec/ itself.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,18 @@ LEVELS = ("MUST", "SHOULD")
 MARKER = "requirement"
 BESIDE = "runs_beside"  # a case that mostly waits on the target's clock
 ALONE = "runs_alone"  # a case that nothing may run beside (it restarts or occupies the target)
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
-CONTRACT_PATHS = (REPO_ROOT / "CONTRACT.md", REPO_ROOT.parent / "shared" / "CONTRACT.md")
+PACKAGE = Path(__file__).resolve().parent
+
+
+def spec_file(name: str) -> Path:
+    """A file of the spec: the installed package data, else the checkout's spec/."""
+    installed = PACKAGE / "spec" / name
+    return installed if installed.is_file() else PACKAGE.parent / "spec" / name
+
+
+SPEC_PATH = spec_file("openapi.yaml")
 _ID = re.compile(r"^[A-Z]+-[0-9]+$")
+CLIENT = "client"
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,9 @@ class Requirement:
     level: str
     section: str = ""
     text: str = ""
-    scope: str = "black-box"  # "implementation": checked by each server's own tests, not the suite
+    # "black-box": judged by the server suite; "implementation": by each server's own tests;
+    # "client": by the client suite (`python -m conformance client`), never asked of a server
+    scope: str = "black-box"
 
     @property
     def black_box(self) -> bool:
@@ -83,35 +99,21 @@ def requirements_from_spec(path: Path = SPEC_PATH) -> dict[str, Requirement]:
     return found
 
 
-_CONTRACT_LINE = re.compile(r"^- ([A-Z]+-[0-9]+) (MUST|SHOULD)\b[^:]*: (.*)$")
-
-
-def requirements_from_contract(text: str) -> dict[str, Requirement]:
-    """The CONTRACT.md form: `- TOTP-4 MUST (no replay): text`."""
-    found: dict[str, Requirement] = {}
-    section = ""
-    for line in text.splitlines():
-        if line.startswith("### "):
-            section = line[4:].strip()
-        match = _CONTRACT_LINE.match(line)
-        if match:
-            req_id, level, body = match.groups()
-            found[req_id] = Requirement(req_id, level, section, body.strip())
-    return found
-
-
 def load_requirements() -> dict[str, Requirement]:
-    """Every requirement ID the suite must cover; the spec wins, CONTRACT.md is the fallback."""
-    if SPEC_PATH.exists():
-        found = requirements_from_spec(SPEC_PATH)
-        if found:
-            return found
-    for path in CONTRACT_PATHS:
-        if path.exists():
-            return requirements_from_contract(path.read_text(encoding="utf-8"))
-    raise FileNotFoundError(
-        f"no requirement index: neither {SPEC_PATH} nor any of {[str(p) for p in CONTRACT_PATHS]}"
-    )
+    """Every requirement of a server, with its level, section and text (the server suite's)."""
+    return {i: r for i, r in _all_requirements().items() if r.scope != CLIENT}
+
+
+def client_requirements() -> dict[str, Requirement]:
+    """The requirements of a client of the protocol (the client suite's)."""
+    return {i: r for i, r in _all_requirements().items() if r.scope == CLIENT}
+
+
+def _all_requirements() -> dict[str, Requirement]:
+    found = requirements_from_spec(SPEC_PATH)
+    if not found:
+        raise ValueError(f"{SPEC_PATH} has no x-requirements")
+    return found
 
 
 def sort_ids(ids: Any) -> list[str]:

@@ -8,6 +8,9 @@ from typing import Any
 from conformance.requirements import Requirement, sort_ids
 
 PASSED, FAILED, WARNING, NOT_RUN = "passed", "failed", "warning", "not-run"
+#: A case that finds another requirement's rule broken records `(BROKEN_RULE, (req_id, text))`
+#: with pytest's `record_property`; the finding is then that requirement's failure, not the case's.
+BROKEN_RULE = "broken_rule"
 
 
 @dataclass
@@ -36,6 +39,33 @@ class CaseResult:
         if not with_exchanges:
             data.pop("exchanges")
         return data
+
+
+def broken_rule_cases(
+    finder: CaseResult, properties: list[tuple[str, Any]], requirements: dict[str, Requirement]
+) -> list[CaseResult]:
+    """One failed case per requirement that `finder` found broken, carrying what showed it."""
+    found: dict[str, list[str]] = {}
+    for name, value in properties:
+        if name == BROKEN_RULE:
+            req_id, text = value
+            found.setdefault(str(req_id), []).append(str(text))
+    cases = []
+    for req_id, texts in found.items():
+        req = requirements.get(req_id)
+        cases.append(
+            CaseResult(
+                nodeid=f"{finder.nodeid}[{req_id}]",
+                name=f"{finder.name} (for {req_id})",
+                req_id=req_id,
+                level=req.level if req else "MUST",
+                rationale=f"found by {finder.name}, reported under the rule it breaks",
+                outcome=FAILED,
+                message="\n\n".join(texts),
+                exchanges=list(finder.exchanges),
+            )
+        )
+    return cases
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 Bounded in time (few examples per operation). Accounts come from the suite's pool, so the
 stateful run signs in for real and the pool still knows each account's state afterwards.
+Each finding names the requirement of the rule it breaks (governing.py), whichever case found it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +19,26 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import AcceptedNegativeData, Failure, ServerError
+from schemathesis.errors import FailureGroup
+from schemathesis.openapi.checks import (
+    AllowHeaderMismatch,
+    IgnoredAuth,
+    MissingHeaderNotRejected,
+    MissingHeaders,
+    RejectedPositiveData,
+    UndefinedStatusCode,
+    UnsupportedMethodResponse,
+)
 
 from conformance import oracle
 from conformance.accounts import Account
-from conformance.requirements import REPO_ROOT, SPEC_PATH
+from conformance.governing import BAD_INPUT, Answer
+from conformance.requirements import SPEC_PATH, spec_file
 from conformance.session import Conformance
 from conformance.timing import SCHEMATHESIS, timed
 
-CONFIG_PATH = REPO_ROOT / "schemathesis.toml"
+CONFIG_PATH = spec_file("schemathesis.toml")
 MAX_EXAMPLES = 5
 STATEFUL_EXAMPLES = 4
 STATEFUL_STEPS = 5
@@ -34,7 +48,7 @@ BEARER_OPERATIONS = ("GET /api/dashboard", "POST /api/auth/logout")
 @functools.cache
 def load_schema() -> Any:
     """Parsed once per process: the positive, negative and stateful runs share it."""
-    config = SchemathesisConfig.from_path(CONFIG_PATH) if CONFIG_PATH.exists() else None
+    config = SchemathesisConfig.from_path(CONFIG_PATH)
     return schemathesis.openapi.from_path(Path(SPEC_PATH), config=config)
 
 
@@ -54,48 +68,101 @@ def _requests_verify(session: Conformance) -> str | bool:
     return session.target.profile.verify
 
 
-def run_operations(session: Conformance, mode: GenerationMode, token: str) -> list[str]:
-    """Every operation with `mode` data; returns failure descriptions (empty when conformant)."""
+@dataclass(frozen=True)
+class Finding:
+    """A rule broken in one answer: `req_id` None when no rule could be named (an exception)."""
+
+    req_id: str | None
+    text: str
+
+
+def run_operations(session: Conformance, mode: GenerationMode, token: str) -> list[Finding]:
+    """Every operation with `mode` data; returns what each answer broke (empty when conformant)."""
     with timed(SCHEMATHESIS):
         return _run_operations(session, mode, token)
 
 
-def _run_operations(session: Conformance, mode: GenerationMode, token: str) -> list[str]:
+def _run_operations(session: Conformance, mode: GenerationMode, token: str) -> list[Finding]:
     schema = load_schema()
-    failures: list[str] = []
+    findings: list[Finding] = []
     base_url, verify = session.target.base_url, _requests_verify(session)
     for result in schema.get_all_operations():
         operation = result.ok()
         bearer = operation.label in BEARER_OPERATIONS
         headers = {"Authorization": f"Bearer {token}"} if bearer else None
-        check = _operation_test(operation, mode, base_url, verify, headers)
+        check = _operation_test(operation, mode, base_url, verify, headers, findings)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 check()
         except Unsatisfiable:
             continue  # nothing to negate (GET /api/info has no input)
-        except Exception as exc:  # noqa: BLE001 - schemathesis reports many kinds; all are findings
-            failures.append(f"{operation.label} ({mode.value}): {exc}")
-    return failures
+        except Exception as exc:  # noqa: BLE001 - a request that could not be made at all
+            findings.append(Finding(None, f"{operation.label} ({mode.value}): {exc}"))
+    return list(dict.fromkeys(findings))
 
 
 def _operation_test(
-    operation: Any, mode: GenerationMode, base_url: str, verify: Any, headers: dict[str, str] | None
+    operation: Any,
+    mode: GenerationMode,
+    base_url: str,
+    verify: Any,
+    headers: dict[str, str] | None,
+    findings: list[Finding],
 ) -> Callable[[], None]:
+    sent = {"base_url": base_url, "headers": headers, "verify": verify}
+
     @given(case=operation.as_strategy(generation_mode=mode))
     @_settings(MAX_EXAMPLES)
     def check(case: Any) -> None:
-        case.call_and_validate(base_url=base_url, headers=headers, verify=verify)
+        response = case.call(base_url=base_url, headers=headers, verify=verify)
+        try:
+            case.validate_response(response, headers=headers, transport_kwargs=sent)
+        except FailureGroup as group:
+            for failure in group.exceptions:
+                findings.extend(attribute(failure, case, response, mode))
 
     return check
 
 
-def run_stateful(session: Conformance, account: Account) -> None:
-    """Follow the spec's links (login -> verify -> dashboard/logout) with a real account."""
+def attribute(failure: Failure, case: Any, response: Any, mode: GenerationMode) -> list[Finding]:
+    """The requirement(s) a Schemathesis failure breaks, each with the answer that showed it."""
+    label, status = case.operation.label, response.status_code
+    answer = Answer.of(label, status)
+    what = f"{label} ({mode.value}) -> {status}: {failure.title}"
+    detail = f"{what}\n{failure.message}\n{case.as_curl_command()}"
+    negative = mode == GenerationMode.NEGATIVE
+    if answer is None:
+        return [Finding(None, detail)]
+    if isinstance(failure, MissingHeaders) or "header" in failure.title.lower():
+        given = {k: v[0] if isinstance(v, list) else v for k, v in response.headers.items()}
+        broken = answer.broken_headers(given)
+        if broken:
+            return [Finding(req, f"{what}: {name}\n{detail}") for name, req in broken.items()]
+    if isinstance(failure, AcceptedNegativeData | MissingHeaderNotRejected):
+        return [Finding(BAD_INPUT, detail)]
+    if isinstance(failure, ServerError | UndefinedStatusCode):
+        return [Finding(BAD_INPUT if negative else answer.operation_id, detail)]
+    if isinstance(failure, RejectedPositiveData):
+        return [Finding(answer.operation_id, detail)]
+    if isinstance(failure, UnsupportedMethodResponse | AllowHeaderMismatch):
+        return [Finding("INPUT-3", detail)]
+    if isinstance(failure, IgnoredAuth):
+        return [Finding("SESS-3", detail)]
+    if "response_schema_conformance" in failure.checks or "content_type_conformance" in (
+        failure.checks
+    ):
+        return [Finding(answer.body_id(status), detail)]
+    return [Finding(None, detail)]
+
+
+def run_stateful(session: Conformance, account: Account) -> list[Finding]:
+    """Follow the spec's links (login -> verify -> dashboard/logout) with a real account;
+    returns what each answer broke (empty when conformant)."""
     schema = load_schema()
     base_url, verify = session.target.base_url, _requests_verify(session)
     pending: dict[int, int] = {}
+    findings: list[Finding] = []
 
     class Links(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
@@ -123,9 +190,19 @@ def run_stateful(session: Conformance, account: Account) -> None:
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": base_url, "verify": verify}
 
+        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                super().validate_response(response, case, *args, **kwargs)
+            except FailureGroup as group:
+                meta = case.meta
+                mode = meta.generation.mode if meta is not None else GenerationMode.POSITIVE
+                for failure in group.exceptions:
+                    findings.extend(attribute(failure, case, response, mode))
+
     with warnings.catch_warnings(), timed(SCHEMATHESIS):
         warnings.simplefilter("ignore")
         Links.run(settings=_settings(STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS))
+    return list(dict.fromkeys(findings))
 
 
 def _wants_code(body: Any) -> bool:

@@ -1,4 +1,8 @@
-"""Builds an Authenticator from a profile, its durations and optional seams (CLI and embedded)."""
+"""Builds an Authenticator from a profile and its durations (the CLI and the embedded server).
+
+Each policy is given as a factory: the default class, or anything called the same way (another
+Lockout with its own `max_failures`, a subclass), which gets the profile's duration.
+"""
 
 from __future__ import annotations
 
@@ -57,15 +61,17 @@ def parse_throttle(text: str) -> AddressThrottle | str:
         ) from None
 
 
-def throttle_for(profile: str, throttle: Any = None) -> AddressThrottle | None:
-    """LOCK-8: the profile's default, fields over it (a dict), a given AddressThrottle, or
-    "off"."""
+def throttle_for(
+    profile: str, throttle: AddressThrottle | str | None = None
+) -> AddressThrottle | None:
+    """LOCK-8: the profile's default (None), a given AddressThrottle, or "off"."""
     if throttle == "off":
         return None
-    default = PRODUCTION_THROTTLE if profile == "production" else TEST_THROTTLE
     if throttle is None:
-        return default
-    return resolve(throttle, AddressThrottle, **default.wire())
+        return PRODUCTION_THROTTLE if profile == "production" else TEST_THROTTLE
+    if not isinstance(throttle, AddressThrottle):
+        raise ProfileError(f'throttle {throttle!r}: an AddressThrottle, "off" or None')
+    return throttle
 
 
 def durations_for(
@@ -100,18 +106,6 @@ def durations_for(
     )
 
 
-def resolve(seam: Any, default: type, **fields: Any) -> Any:
-    """A seam may be None (the default), a dict of field overrides, a subclass (built with the
-    profile's fields) or a ready instance (used as is)."""
-    if seam is None:
-        return default(**fields)
-    if isinstance(seam, dict):
-        return default(**{**fields, **seam})
-    if isinstance(seam, type):
-        return seam(**fields)
-    return seam
-
-
 def build_authenticator(
     *,
     profile: str,
@@ -119,25 +113,25 @@ def build_authenticator(
     store: Store,
     clock: Clock,
     audit: Audit,
-    totp: Any = None,
-    lockout: Any = None,
-    challenges: Any = None,
-    sessions: Any = None,
-    tokens: Any = None,
+    totp: Callable[[], TotpPolicy] = TotpPolicy,
+    lockout: Callable[..., Lockout] = Lockout,
+    challenges: Callable[..., ChallengePolicy] = ChallengePolicy,
+    sessions: Callable[..., SessionPolicy] = SessionPolicy,
+    tokens: Callable[[], TokenSource] = TokenSource,
     passwords: Passwords | None = None,
-    authenticator: type[Authenticator] = Authenticator,
+    authenticator: Callable[..., Authenticator] = Authenticator,
     time_synced: Callable[[], bool] | None = None,
-    throttle: Any = None,
+    throttle: AddressThrottle | str | None = None,
 ) -> Authenticator:
     return authenticator(
         store,
         clock,
         profile=profile,
-        totp=resolve(totp, TotpPolicy),
-        lockout=resolve(lockout, Lockout, duration_s=durations.lockout_s),
-        challenges=resolve(challenges, ChallengePolicy, ttl_s=durations.challenge_ttl_s),
-        sessions=resolve(sessions, SessionPolicy, ttl_s=durations.session_ttl_s),
-        tokens=resolve(tokens, TokenSource),
+        totp=totp(),
+        lockout=lockout(duration_s=durations.lockout_s),
+        challenges=challenges(ttl_s=durations.challenge_ttl_s),
+        sessions=sessions(ttl_s=durations.session_ttl_s),
+        tokens=tokens(),
         passwords=passwords or Passwords.for_profile(profile),
         audit=audit,
         time_synced=time_synced or (lambda: True),
@@ -152,7 +146,7 @@ def target_profile(
     ca_cert: str | None = None,
     name: str = "reference server",
 ) -> dict[str, Any]:
-    """The CONTRACT.md target profile for these accounts."""
+    """The target profile (spec/DECISIONS.md, "Target profile") for these accounts."""
     profile: dict[str, Any] = {"name": name, "base_url": base_url}
     if ca_cert:
         profile["ca_cert"] = ca_cert

@@ -1,7 +1,7 @@
 """The protocol's decisions, each one store transaction: core rules applied to stored state.
 
-The edge turns the results into HTTP; this module knows nothing of HTTP. Class attributes and
-methods here are mutant seams (see embedded.py).
+The edge turns the results into HTTP; this module knows nothing of HTTP. The rules come from the
+policies it is given (core/), the state from the store: both are constructor arguments.
 """
 
 from __future__ import annotations
@@ -70,10 +70,6 @@ Result = Refused | Locked | ChallengeIssued | SessionIssued | Dashboard | Logged
 
 
 class Authenticator:
-    # LOGIN-3 seams: an unknown name answers and is throttled exactly like a wrong password.
-    unknown_user_error = "invalid_credentials"
-    throttle_unknown_users = True
-
     def __init__(
         self,
         store: Store,
@@ -106,8 +102,8 @@ class Authenticator:
 
     # /api/info
     def info(self) -> dict[str, object]:
-        # The protocol's constants are advertised as such: a mutant that breaks a rule must not
-        # announce the broken number and have the suite adapt to it.
+        # The protocol's constants are advertised as such (the wire format fixes them); the
+        # durations and the escalation are the policies' own.
         lockout: dict[str, object] = {
             "max_failures": 5,
             "duration_s": int(self.lockout.duration_s),
@@ -158,20 +154,21 @@ class Authenticator:
             late = late or self._refuse_if_locked(tx, account, username, now, source)
             if late is not None:
                 return late
-            tracked = account is not None or self.throttle_unknown_users
+            # LOGIN-3: an unknown name is counted and locked exactly like a wrong password.
             stored = tx.throttle(username)
             state = self.lockout.current(stored, now)
             if ok and account is not None:
-                self._put(tx, username, stored, self.lockout.on_password_ok(state), now)
+                # LOCK-4: a right password alone does not reset the counter (an ended lock is
+                # written back as ended)
+                self._put(tx, username, stored, state, now)
                 token = self.tokens.token()
                 tx.add_challenge(token_digest(token), username, now)
                 self.audit.record("login", username, source, "challenge_issued")
                 return ChallengeIssued(token, int(self.challenges.ttl_s))
-            if tracked:
-                self._put(tx, username, stored, self.lockout.fail(state, now), now)
+            self._put(tx, username, stored, self.lockout.fail(state, now), now)
             self._count_address_failure(tx, source, now)
             self.audit.record("login", username, source, "invalid_credentials")
-            return Refused("invalid_credentials" if account else self.unknown_user_error)
+            return Refused("invalid_credentials")
 
     # POST /api/auth/verify
     def verify(
@@ -199,8 +196,7 @@ class Authenticator:
             username = account.username
             stored = tx.throttle(username)
             state = self.lockout.current(stored, now)
-            if self.lockout.is_locked(state, now):
-                self._put(tx, username, stored, self.lockout.on_locked_attempt(state, now), now)
+            if self.lockout.is_locked(state, now):  # LOCK-3: an attempt changes nothing
                 self.audit.record("verify", username, source, "locked")
                 return Locked(self.lockout.retry_after(state, now))
             if totp_code is not None:
@@ -208,8 +204,7 @@ class Authenticator:
             else:
                 ok = self._judge_backup_code(tx, account, backup_code or "")
             if not ok:
-                if self.lockout.counts_code_failures:
-                    self._put(tx, username, stored, self.lockout.fail(state, now), now)
+                self._put(tx, username, stored, self.lockout.fail(state, now), now)
                 self._count_address_failure(tx, source, now)
                 self.audit.record("verify", username, source, "invalid_code")
                 return Refused("invalid_code")
@@ -240,32 +235,12 @@ class Authenticator:
     def _refuse_if_locked(
         self, tx: Tx, account: Account | None, username: str, now: float, source: str | None
     ) -> Locked | None:
-        if account is None and not self.throttle_unknown_users:
-            return None
         stored = tx.throttle(username)
         state = self.lockout.current(stored, now)
         if not self.lockout.is_locked(state, now):
-            return None
-        self._put(tx, username, stored, self.lockout.on_locked_attempt(state, now), now)
+            return None  # LOCK-3: an attempt during the lock changes nothing
         self.audit.record("login", username, source, "locked")
         return Locked(self.lockout.retry_after(state, now))
-
-    def malformed_code(self, challenge_token: str | None, source: str | None) -> None:
-        """A code that is not 6 ASCII digits: 400, not a failure (TOTP-5), so nothing happens
-        here; the edge logs the invalid request. Mutant seam."""
-
-    def count_failure(self, challenge_token: str, source: str | None = None) -> None:
-        """One failure against the account a challenge belongs to (a helper for mutants that
-        count what the reference does not, e.g. malformed codes)."""
-        now = self.clock.now()
-        with self.store.transaction() as tx:
-            challenge = tx.challenge(token_digest(challenge_token))
-            if challenge is None:
-                return
-            stored = tx.throttle(challenge.username)
-            state = self.lockout.current(stored, now)
-            if not self.lockout.is_locked(state, now):
-                self._put(tx, challenge.username, stored, self.lockout.fail(state, now), now)
 
     def _judge_totp(self, tx: Tx, account: Account, code: str, now: float) -> bool:
         """Check and update of the last accepted step in the caller's transaction (TOTP-4)."""
@@ -302,8 +277,7 @@ class Authenticator:
             session = tx.session(digest)
             if session is None or not self.sessions.is_valid(session, now):
                 return Refused("invalid_token")
-            if self.sessions.revoke_on_logout:
-                tx.revoke_session(digest)
+            tx.revoke_session(digest)
         self.audit.record("logout", session.username, source, "revoked")
         return LoggedOut(session.username)
 

@@ -27,7 +27,6 @@ from reference_server import bench_flood
 from reference_server.core.passwords import Passwords
 from reference_server.core.tokens import token_digest
 from reference_server.core.totp import TotpPolicy, decode_secret
-from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import BackgroundServer, bind, make_server
 from reference_server.embedded import EmbeddedServer
 
@@ -39,7 +38,7 @@ async def hello(request):  # type: ignore[no-untyped-def]
 def hello_server(clock) -> tuple[BackgroundServer, str]:  # type: ignore[no-untyped-def]
     app = Starlette(routes=[Route("/hello", hello)])
     sock = bind("127.0.0.1", 0)
-    server = BackgroundServer(make_server(app, clock=clock, options=EdgeOptions()), sock, 5.0)
+    server = BackgroundServer(make_server(app, clock=clock), sock, 5.0)
     server.start()
     return server, f"http://127.0.0.1:{sock.getsockname()[1]}"
 

@@ -1,6 +1,7 @@
 """The reference server: serve the protocol, and manage the accounts in its SQLite database."""
 
-# The flag spellings are an interface: nox, conformance/selfstart.py and target profiles use them.
+# The flag spellings are an interface: nox, conformance/harness/reference.py and target profiles
+# use them.
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ from reference_server.audit import Audit
 from reference_server.auth import Authenticator
 from reference_server.core.clock import SystemClock
 from reference_server.edge.app import build_app
-from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import bind, make_server, serve
 from reference_server.hashing import HashingPool
 from reference_server.store import Store
@@ -267,7 +267,6 @@ def _serve_once(
 ) -> int | None:
     """One life of the server, built from the database alone; its port if asked to restart."""
     clock = SystemClock()
-    options = EdgeOptions()
     store = open_store(args)  # first: a wrong key refuses before anything listens
     try:
         sock = bind(args.host, port)
@@ -292,9 +291,8 @@ def _serve_once(
         auth.calibrate()
         announce(args, base_url, tls)
         server = make_server(
-            build_app(auth, clock, options, hashing),
+            build_app(auth, clock, hashing),
             clock=clock,
-            options=options,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
         )

@@ -1,51 +1,21 @@
-"""The reference server in-process: for the conformance suite, its mutants and the tests.
+"""The reference server in-process: for the conformance suite's self-tests, benchmarks and tests.
 
     server = EmbeddedServer(profile="production", accounts=8)
     httpx.Client(transport=httpx.ASGITransport(server.app), base_url="http://testserver")
     server.clock.advance(300)            # a FakeClock unless a clock was given
     base_url = server.start()            # real uvicorn on 127.0.0.1:<ephemeral>
     server.restart()                     # same db file, same port (LOCK-6)
-    server.target_profile()              # {"base_url", "name", "accounts": [...]} (CONTRACT shape)
+    server.target_profile()              # {"base_url", "name", "accounts": [...]}
 
-Seams (keyword arguments; each mutant is a few lines that never edits this package):
-
-- `totp`: TotpPolicy fields or instance: `{"skew_steps": 2}` (wider window),
-  `{"skew_steps": 0}` (narrower), `{"replay_protection": False}` (replay allowed),
-  `{"algorithm": "SHA256"}` (wrong HMAC).
-- `lockout`: Lockout fields, instance or subclass: `{"max_failures": 6}`, `{"max_failures": 10**9}`
-  (no lockout), `{"counts_code_failures": False}`, `{"escalation": None}`; subclass hooks
-  `on_password_ok(state)` (return `ThrottleState()` to let a right password reset the counter),
-  `on_locked_attempt(state, now)` (return a state with a later `locked_until` to extend the lock),
-  `current(state, now)`, `fail(state, now)`, `lock_duration(k)`.
-- `challenges`: ChallengePolicy fields or subclass: `{"single_use": False}` (reuse); override
-  `is_usable(challenge, now)` to ignore `issued_at` (never expire; `ttl_s` is still advertised).
-- `sessions`: SessionPolicy fields or subclass: `{"revoke_on_logout": False}`; override
-  `is_valid(session, now)` to ignore the expiry (never expire).
-- `tokens`: TokenSource fields: `{"nbytes": 8}` (short tokens), `{"random_bytes": fn}`.
-- `authenticator`: an Authenticator subclass: class attributes `unknown_user_error = "unknown_user"`
-  (answered differently), `throttle_unknown_users = False` (never locked); override
-  `malformed_code(challenge_token, source)` to count malformed codes (call
-  `self.count_failure(challenge_token)`), or `login`/`verify` wholesale.
-  /api/info always advertises the protocol's constants (max_failures 5, SHA1/6/30/skew 1), so a
-  mutant never announces the rule it breaks; the durations and `escalation` are the real ones.
-- `edge`: EdgeOptions fields or instance: `{"body_limit": None}` (no body limit),
-  `{"cache_control": False}`, `{"www_authenticate": False}`, `{"retry_after_header": False}`,
-  `{"bad_json_status": 500}`; `{"code_format": fn}`: `fn(code)` returns the code to judge or
-  None when malformed (the default takes exactly 6 ASCII digits; `lambda c: f"{int(c):06d}"
-  if len(c) == 6 and c.isdecimal() else None` takes Unicode digits, TOTP-5).
-- `on_restart`: called with the server by `restart()` once the store is reopened, before it
-  serves again; a mutant clears what should have lasted (`server.auth.reset_lockout(name)`
-  for every account: the lock is lost on restart, LOCK-6).
-- `time_synced`: a callable returning False makes verify answer 503 (TOTP-7).
-- `passwords`: a Passwords instance (default: argon2id at the profile's cost).
-- `throttle`: LOCK-8's per-address limit, as `--throttle`: AddressThrottle fields over the
-  profile's default (`{"max_failures": 500}`), an AddressThrottle, or "off".
-- `hashing`: the HashingPool logins run in (INPUT-6; default: about one worker per core).
+It is assembled as `serve` assembles it; what differs is given, as to any constructor: the clock,
+the password hasher, the policies (keywords of `assembly.build_authenticator`, `throttle` among
+them: LOCK-8's per-address limit as `serve --throttle`, an AddressThrottle or "off"), the pool
+logins hash in (`hashing`, INPUT-6) and the ASGI app built around the Authenticator (`app`, called
+with the Authenticator, the clock and the pool; `edge.app.build_app` by default).
 
 Files: `db_path` (default: a temporary directory), `secret_key_file` (default: beside it), as
-`serve --db --secret-key-file`.
-
-Durations: `lockout_seconds`, `session_ttl`, `challenge_ttl` (test profile only, as on the CLI).
+`serve --db --secret-key-file`. Durations: `lockout_seconds`, `session_ttl`, `challenge_ttl` (test
+profile only, as on the CLI).
 """
 
 from __future__ import annotations
@@ -56,22 +26,24 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
+from starlette.types import ASGIApp
+
 from reference_server.assembly import (
     build_authenticator,
     create_test_accounts,
     durations_for,
-    resolve,
     target_profile,
 )
 from reference_server.audit import Audit
 from reference_server.auth import Authenticator, NewAccount
 from reference_server.core.clock import Clock, FakeClock
 from reference_server.edge.app import build_app
-from reference_server.edge.options import EdgeOptions
 from reference_server.edge.server import IDLE_TIMEOUT_S, BackgroundServer, bind, make_server
 from reference_server.hashing import HashingPool
 from reference_server.store import Store
 from reference_server.store.secret_key import default_key_path
+
+AppFactory = Callable[[Authenticator, Clock, HashingPool], ASGIApp]
 
 
 class EmbeddedServer:
@@ -89,10 +61,9 @@ class EmbeddedServer:
         audit_log: str | None = None,
         secret_key_file: str | None = None,
         idle_timeout: float = IDLE_TIMEOUT_S,
-        edge: Any = None,
+        app: AppFactory = build_app,
         hashing: HashingPool | None = None,
-        on_restart: Callable[[EmbeddedServer], None] | None = None,
-        **seams: Any,
+        **policies: Any,
     ) -> None:
         self.profile = profile
         self.clock: Any = clock if clock is not None else FakeClock()
@@ -106,11 +77,10 @@ class EmbeddedServer:
         self.key_path: str | None = None
         if tls:
             self.cert_path, self.key_path = _self_signed(self._tmpdir or ".")
-        self.options: EdgeOptions = resolve(edge, EdgeOptions)
         self.idle_timeout = idle_timeout
+        self._app_factory = app
         self.hashing = hashing or HashingPool()
-        self.on_restart = on_restart
-        self._seams = seams
+        self._policies = policies
         self._audit_log = audit_log
         self.secret_key_file = secret_key_file or default_key_path(self.db_path)
         self._port = 0
@@ -129,9 +99,9 @@ class EmbeddedServer:
             store=self.store,
             clock=self.clock,
             audit=self.audit,
-            **self._seams,
+            **self._policies,
         )
-        self.app = build_app(self.auth, self.clock, self.options, self.hashing)
+        self.app = self._app_factory(self.auth, self.clock, self.hashing)
 
     @property
     def base_url(self) -> str:
@@ -145,7 +115,6 @@ class EmbeddedServer:
         server = make_server(
             self.app,
             clock=self.clock,
-            options=self.options,
             tls_cert=self.cert_path,
             tls_key=self.key_path,
             idle_timeout=self.idle_timeout,
@@ -167,8 +136,6 @@ class EmbeddedServer:
         self.audit.close()
         self._open()
         self.auth.calibrate()
-        if self.on_restart is not None:
-            self.on_restart(self)
         if running:
             self.start()
 

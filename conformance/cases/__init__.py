@@ -1,1 +1,1 @@
-"""The cases: one module per CONTRACT.md section (h2spec style), named after requirements."""
+"""The cases: one module per section of the spec's requirements (h2spec style), named after them."""

@@ -1,4 +1,7 @@
-"""CHAL: challenge tokens (from login, spent by verify)."""
+"""CHAL: challenge tokens (from login, spent by verify).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ by trying others, while a real account stays locked: that difference tells which
 Two things give such a table away: the locked name answers 401 while its lock lasts, or, once
 its lock has ended, its next lock is as short as a first one (LOCK-7: a real account's second
 lock without a successful verify in between lasts twice as long).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Both are bounded (INPUT-6: 64 connections for 5 s; INPUT-7: 8 tricklers for at most 15 s), talk
 only to the target's host and port, try only fresh unknown names, and note the load they applied
 and the latency they saw (the load itself: conformance/load.py).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
 """
 
 from __future__ import annotations

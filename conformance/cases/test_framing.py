@@ -3,6 +3,8 @@
 Each request below breaks one framing rule; spec/DECISIONS.md ("Floods, fairness and framing")
 names the answers accepted for each. None of them can change state: they ask for
 `/api/info`, log out without a token, or verify a challenge that does not exist.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
 """
 
 from __future__ import annotations

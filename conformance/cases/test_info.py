@@ -1,11 +1,21 @@
-"""INFO: server facts (`GET /api/info`)."""
+"""INFO: server facts (`GET /api/info`).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 
 import secrets
 
 from conformance import requirement
-from conformance.checks import date_of, describe, expect_json_object, expect_status
+from conformance.checks import (
+    date_of,
+    describe,
+    expect_error,
+    expect_json_object,
+    expect_no_store,
+    expect_status,
+)
 
 TOTP_POLICY = {"algorithm": "SHA1", "digits": 6, "period": 30, "skew_steps": 1}
 
@@ -82,3 +92,26 @@ def test_INFO_3_date_header(api, conformance):
         assert abs(date_of(other) - conformance.now) <= tolerance, (
             f"Date {other.headers.get('date')!r} is not the server's time: {describe(other)}"
         )
+
+
+@requirement("INFO-4", "MUST", "no answer is stored, every body is JSON, every error its own form")
+def test_INFO_4_response_form(api):
+    answers = [
+        (api.info(), 200, None),
+        (api.request("GET", "/api/nothing-here"), 404, "not_found"),
+        (api.request("DELETE", "/api/info"), 405, "method_not_allowed"),
+        (api.post_raw("/api/auth/login", b"{not json"), 400, "invalid_request"),
+        (api.post_raw("/api/auth/login", b"{}", "text/plain"), 415, "unsupported_media_type"),
+        (api.dashboard(None), 401, "missing_token"),
+    ]
+    for response, status, code in answers:
+        expect_no_store(response)
+        content_type = response.headers.get("content-type", "")
+        assert content_type.split(";")[0].strip().lower() == "application/json", (
+            f"Content-Type {content_type!r} is not application/json: {describe(response)}"
+        )
+        if code is None:
+            expect_status(response, status)
+            expect_json_object(response)
+        else:
+            expect_error(response, status, code)

@@ -1,4 +1,7 @@
-"""INPUT: bad input, oversized requests, slow clients, and the server still standing afterwards."""
+"""INPUT: bad input, oversized requests, slow clients, and the server still standing afterwards.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 
@@ -130,7 +133,8 @@ def test_INPUT_2_size_limits(api, conformance):
         response = api.client.post(
             "/api/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
         )
-        expect_error(response, 413, "payload_too_large")
+        if response.status_code != 411:  # RFC 9112 §6.3: a server may require Content-Length
+            expect_error(response, 413, "payload_too_large")
     except httpx.HTTPError as exc:
         api.recorder.raw("POST", "/api/auth/login (chunked, 4 kB)", b"", b"", repr(exc))
         raise AssertionError(

@@ -1,4 +1,7 @@
-"""LOG: audit. The log is not visible black-box; what is visible is what the API gives away."""
+"""LOG: audit. The log is not visible black-box; what is visible is what the API gives away.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

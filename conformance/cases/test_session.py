@@ -1,4 +1,7 @@
-"""SESS: session tokens (verify issues them; dashboard and logout take them)."""
+"""SESS: session tokens (verify issues them; dashboard and logout take them).
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +47,10 @@ def test_SESS_1_session_token_issued(api, conformance, account):
         )
         tokens.append(token)
     assert tokens[0] not in earlier, "a session token was issued twice"
+    # A challenge token is a token response too.
+    response = api.login(account.username, account.password)
+    expect_status(response, 200)
+    expect_no_store(response)
 
 
 @requirement("SESS-2", "MUST", "a valid token opens the dashboard and says when it expires")

@@ -3,6 +3,8 @@
 This case deliberately exhausts the suite's own source address. It must run alone and LAST of a
 run (nothing after it may need a login from this address until the window has passed), and it
 ends by waiting out `throttle.window_s` after its last failure, so that the next run starts clean.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
 """
 
 from __future__ import annotations

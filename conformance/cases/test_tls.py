@@ -1,4 +1,7 @@
-"""TLS: transport."""
+"""TLS: transport.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

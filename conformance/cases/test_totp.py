@@ -1,4 +1,7 @@
-"""TOTP: the second factor (RFC 6238) in `POST /api/auth/verify`."""
+"""TOTP: the second factor (RFC 6238) in `POST /api/auth/verify`.
+
+PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspection.
+"""
 
 from __future__ import annotations
 

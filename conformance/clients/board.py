@@ -1,4 +1,5 @@
-"""The server the scenarios run: the reference server in-process, behind the recording layer.
+"""The server the scenarios run, behind the recording layer (by default the reference server
+in-process: conformance/harness/embedded.py).
 
 Only what the scenarios need is asked of it (a `Board`): its ASGI app, its test accounts, its
 durations, and a way to move its clock (challenge and session expiry without waiting).
@@ -52,32 +53,7 @@ class LiveClock:
             self._skew += seconds
 
 
-class ReferenceBoard:
-    """`reference_server.embedded.EmbeddedServer` in the test profile, served by the harness."""
-
-    def __init__(self, accounts: int = 1) -> None:
-        from reference_server.embedded import EmbeddedServer
-
-        self.clock = LiveClock()
-        self._server = EmbeddedServer(profile="test", accounts=accounts, clock=self.clock)
-        self.app = self._server.app
-        self.accounts = [
-            Account(a["username"], a["password"], a["totp_secret"])
-            for a in self._server.target_profile()["accounts"]
-        ]
-        info = _info(self.app)
-        self.challenge_ttl_s = int(info["challenge_ttl_s"])
-        self.session_ttl_s = int(info["session_ttl_s"])
-        self.lockout_s = int(info["lockout"]["duration_s"])
-
-    def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-
-    def close(self) -> None:
-        self._server.close()
-
-
-def _info(app: Any) -> dict[str, Any]:
+def server_info(app: Any) -> dict[str, Any]:
     """The server's policy, asked of the app itself (no socket needed)."""
 
     async def ask() -> dict[str, Any]:

@@ -9,9 +9,10 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from conformance.clients.board import Board, ReferenceBoard
+from conformance.clients.board import Board
 from conformance.clients.scenarios import REQUIREMENTS, SCENARIOS, Scenario
 from conformance.clients.stage import Play, Stage
+from conformance.harness.embedded import ReferenceBoard
 from conformance.reports import write_reports
 from conformance.results import FAILED, PASSED, CaseResult, RunResult
 

@@ -2,7 +2,7 @@
 
 A second, unrelated CA signs the certificate of the "untrusted certificate" scenario: a client
 that trusts only `{ca_cert}` must refuse it. The certificates themselves come from
-reference_server.tls; this module names the files the stage hands out.
+the harness (conformance/harness/certs.py); this module names the files the stage hands out.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reference_server import tls
+from conformance.harness import certs as tls
 
 HOSTS = tls.LOOPBACK
 

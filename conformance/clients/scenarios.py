@@ -16,50 +16,13 @@ import pyotp
 from conformance.clients.board import Account, Board
 from conformance.clients.recording import Answer, Record
 from conformance.clients.stage import Play, Stage
-from conformance.requirements import Requirement
+from conformance.requirements import client_requirements
 
-SECTION = "CLIENT: clients of the protocol"
 #: A request that arrives this much before Retry-After has passed counts as early (rounding).
 RETRY_AFTER_SLACK_S = 0.5
 
-REQUIREMENTS = {
-    r.id: r
-    for r in (
-        Requirement(
-            "CLIENT-1", "MUST", SECTION,
-            "The full flow: login, verify, then the session token as `Authorization: Bearer`; "
-            "every request is one the spec allows (JSON bodies, fields, Content-Type); exit 0.",
-        ),
-        Requirement(
-            "CLIENT-2", "MUST", SECTION,
-            "A wrong code (401 invalid_code) ends in a non-zero exit, never in success.",
-        ),
-        Requirement(
-            "CLIENT-3", "MUST", SECTION,
-            "After a 429 with Retry-After, no login or verify arrives before it has passed; the "
-            "client exits non-zero or waits.",
-        ),
-        Requirement(
-            "CLIENT-4", "MUST", SECTION,
-            "An expired challenge (401 invalid_challenge) ends in a non-zero exit, or in a new "
-            "login that succeeds.",
-        ),
-        Requirement(
-            "CLIENT-5", "MUST", SECTION,
-            "An expired session (401 invalid_token) ends in a non-zero exit, or in a new session "
-            "that works.",
-        ),
-        Requirement(
-            "CLIENT-6", "MUST", SECTION,
-            "A certificate the given CA did not sign is refused before any request is sent.",
-        ),
-        Requirement(
-            "CLIENT-7", "MUST", SECTION,
-            "Malformed answers (not HTTP, not JSON, keys missing, silence) end in a clean "
-            "non-zero exit within the timeout: no hang, no success.",
-        ),
-    )
-}  # fmt: skip
+#: CLIENT-1..7 with their texts, from the spec (`scope: client`).
+REQUIREMENTS = client_requirements()
 
 
 @dataclass(frozen=True)

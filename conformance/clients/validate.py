@@ -7,14 +7,15 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
+from conformance.requirements import SPEC_PATH
+
+SPEC = SPEC_PATH  # package data when installed (conformance.requirements.spec_file)
 #: A server URL the spec lists: requests are judged by path, not by where they were sent.
 SPEC_SERVER = "http://127.0.0.1:8000"
 BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] [A-Za-z0-9\-._~+/]+=*$")

@@ -1,7 +1,7 @@
 """Run the suite in-process against a server on loopback with a movable clock.
 
 `embedded(...)` is the reference server (EmbeddedServer: production profile, TLS, uvicorn in
-a thread), with mutant seams as keyword arguments.
+a thread), or a mutant of it (mutants.py): another server class, other constructor keywords.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ IDLE_LIMIT_S = 4.0  # how long the suite waits for an idle client to be dropped
 
 
 @contextlib.contextmanager
-def embedded(**seams: Any) -> Iterator[Target]:
+def embedded(server_class: Any = None, **keywords: Any) -> Iterator[Target]:
     from reference_server.core.passwords import Passwords
     from reference_server.embedded import EmbeddedServer
 
-    seams.setdefault("idle_timeout", IDLE_TIMEOUT_S)
-    seams.setdefault("passwords", Passwords.for_profile("test"))  # light argon2: a fast self-test
-    server = EmbeddedServer(profile="production", tls=True, **seams)
+    keywords.setdefault("idle_timeout", IDLE_TIMEOUT_S)
+    keywords.setdefault("passwords", Passwords.for_profile("test"))  # light argon2: fast
+    keywords.setdefault("tls", True)
+    server = (server_class or EmbeddedServer)(profile="production", **keywords)
     try:
         server.start()
         profile = profile_from_dict(server.target_profile())

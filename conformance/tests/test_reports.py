@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+
+import pytest
 
 from conformance.reports import html_report, json_report, junit_xml, write_reports
 from conformance.requirements import Requirement
@@ -96,3 +99,56 @@ def test_html_is_one_self_contained_page_with_the_failing_exchange(tmp_path):
         "conformance.json",
         "conformance.html",
     }
+
+
+def test_every_row_has_its_text_and_an_anchor_that_resolves():
+    run = result(
+        case("TOTP-4", "MUST", PASSED, exchanges=[EXCHANGE]),
+        case("LOGIN-4", "SHOULD", FAILED, "too slow", [EXCHANGE]),
+    )
+    page = html_report(run)
+    links = re.findall(r"href='#([^']+)'", page)
+    ids = set(re.findall(r"id='([^']+)'", page))
+    assert sorted(links) == sorted(run.verdicts()) and set(links) <= ids
+    for req_id, verdict in run.verdicts().items():
+        row = re.search(rf"<tr class='[a-z-]+'><td><a href='#{req_id}'>.*?</tr>", page)
+        assert row and verdict.requirement.text in row.group(0), req_id
+    # a passed case keeps its exchanges, collapsed; a failed one shows them open
+    totp4 = page[page.index("id='TOTP-4'") :]
+    assert totp4.index("<details><summary>1 HTTP exchange") < totp4.index("</section>")
+    login4 = page[page.index("id='LOGIN-4'") :]
+    assert login4.index("<details open><summary>1 HTTP exchange") < login4.index("</section>")
+
+
+def test_a_message_is_the_cases_own_words():
+    from conformance.plugin import _failure_text
+    from conformance.tests.harness import embedded, judge
+
+    _, run = judge(embedded(tls=False), only=["TLS-1"])
+    verdict = run.verdicts()["TLS-1"]
+    assert verdict.verdict == WARNING
+    assert verdict.reason.startswith("the target is served over plain HTTP: http://127.0.0.1:")
+    assert "built-in" not in verdict.reason and "where" not in verdict.reason, verdict.reason
+
+    def bare():
+        raise AssertionError
+
+    text = _failure_text(pytest.CallInfo.from_call(bare, "call"))
+    assert text == f"assertion failed: raise AssertionError (test_reports.py:{_line_of(bare)})"
+
+
+def _line_of(fn) -> int:
+    return fn.__code__.co_firstlineno + 1
+
+
+def test_every_case_module_opts_out_of_assertion_rewriting():
+    """Rewriting would append pytest's introspection to a case's message, in any process that
+    imports the cases (the CLI, or a test run judging an in-process server)."""
+    import ast
+    from pathlib import Path
+
+    import conformance.cases as cases
+
+    for path in Path(cases.__file__).parent.glob("test_*.py"):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        assert "PYTEST_DONT_REWRITE" in doc, path.name

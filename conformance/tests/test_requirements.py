@@ -9,22 +9,8 @@ from conformance.requirements import (
     SPEC_PATH,
     load_requirements,
     requirement,
-    requirements_from_contract,
     requirements_from_spec,
 )
-
-CONTRACT_SNIPPET = """
-### TOTP: second factor (RFC 6238)
-- TOTP-4 MUST (no replay, RFC 6238 §5.2): once a code of step S is accepted...
-- LOGIN-4 SHOULD: the median response time...
-"""
-
-
-def test_contract_text_form_is_parsed():
-    found = requirements_from_contract(CONTRACT_SNIPPET)
-    assert found["TOTP-4"].level == "MUST"
-    assert found["TOTP-4"].section.startswith("TOTP")
-    assert found["LOGIN-4"].level == "SHOULD"
 
 
 def test_spec_index_is_read():

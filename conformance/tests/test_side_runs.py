@@ -13,7 +13,7 @@ from conformance.results import FAILED, PASSED
 from conformance.runner import run_suite
 from conformance.session import Target
 from conformance.tests.harness import IDLE_TIMEOUT_S
-from conformance.tests.mutants import sessions_never_expire
+from conformance.tests.mutants import EternalSessions
 
 WAITING = ["CHAL-3", "LOCK-3", "SESS-4"]
 
@@ -50,7 +50,7 @@ def test_waiting_cases_overlap_and_pass_on_a_live_target():
 
 
 def test_a_failure_in_a_side_run_is_reported_with_its_exchanges():
-    with live(**sessions_never_expire()) as target:
+    with live(sessions=EternalSessions) as target:
         status, result = run_suite(target, only=["SESS-4", "INFO-1"], quiet=True)
     assert result is not None and status != 0
     verdict = result.verdicts()["SESS-4"]

@@ -1,1 +1,1 @@
-"""Protocol core: the rules of CONTRACT.md as pure logic, with the clock and randomness injected."""
+"""Protocol core: the spec's rules as pure logic, with the clock and randomness injected."""

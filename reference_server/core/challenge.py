@@ -16,11 +16,8 @@ class Challenge:
 @dataclass
 class ChallengePolicy:
     ttl_s: int = 120
-    single_use: bool = True
 
     def is_usable(self, challenge: Challenge | None, now: float) -> bool:
-        if challenge is None:
-            return False
-        if challenge.used and self.single_use:
+        if challenge is None or challenge.used:
             return False
         return now < challenge.issued_at + self.ttl_s

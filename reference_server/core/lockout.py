@@ -1,7 +1,7 @@
 """The whole lockout rule: counting failures, the lock, its end, and escalation (LOCK-1..4, LOCK-7).
 
-Pure: takes a ThrottleState and the time, returns the next state. Subclass hooks are the seams
-mutants use (`on_locked_attempt`, `on_password_ok`, `counts_code_failures`, `max_failures`).
+Pure: takes a ThrottleState and the time, returns the next state. An attempt during a lock and a
+right password alone change nothing (LOCK-3, LOCK-4), so neither has a method here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ class Lockout:
     max_failures: int = 5
     escalation: str | None = "double"
     cap_s: int = 86400
-    counts_code_failures: bool = True
 
     def lock_duration(self, lock_count: int) -> float:
         """The k-th lock since the last success lasts duration * 2**(k-1), capped (LOCK-7)."""
@@ -52,14 +51,6 @@ class Lockout:
         return ThrottleState(
             failures=0, locked_until=now + self.lock_duration(lock_count), lock_count=lock_count
         )
-
-    def on_locked_attempt(self, state: ThrottleState, now: float) -> ThrottleState:
-        """An attempt during the lock changes nothing (LOCK-3)."""
-        return state
-
-    def on_password_ok(self, state: ThrottleState) -> ThrottleState:
-        """A right password alone does not reset the counter (LOCK-4)."""
-        return state
 
     def succeed(self, state: ThrottleState) -> ThrottleState:
         """A successful verify resets the counter and the escalation level."""

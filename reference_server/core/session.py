@@ -16,7 +16,6 @@ class Session:
 @dataclass
 class SessionPolicy:
     ttl_s: int = 3600
-    revoke_on_logout: bool = True
 
     def expires_at(self, session: Session) -> float:
         return session.issued_at + self.ttl_s

@@ -11,18 +11,19 @@ from dataclasses import dataclass, field
 
 @dataclass
 class TokenSource:
-    """32 random bytes as URL-safe base64 without padding (43 chars). `nbytes` is a mutant seam."""
+    """Tokens of 32 random bytes as URL-safe base64 without padding (43 chars), and TOTP keys."""
 
-    nbytes: int = 32
-    secret_bytes: int = 20
+    TOKEN_BYTES = 32
+    SECRET_BYTES = 20
     random_bytes: Callable[[int], bytes] = field(default=secrets.token_bytes)
 
     def token(self) -> str:
-        return base64.urlsafe_b64encode(self.random_bytes(self.nbytes)).rstrip(b"=").decode("ascii")
+        raw = self.random_bytes(self.TOKEN_BYTES)
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
     def secret(self) -> bytes:
         """A TOTP key: 160 bits (RFC 4226 §4 recommends it; TOTP-8 asks at least 128)."""
-        return self.random_bytes(self.secret_bytes)
+        return self.random_bytes(self.SECRET_BYTES)
 
 
 def token_digest(token: str) -> str:

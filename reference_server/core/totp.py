@@ -45,13 +45,12 @@ def encode_secret(key: bytes) -> str:
 
 @dataclass(frozen=True)
 class TotpPolicy:
-    """What the server accepts. Mutants change one field: skew_steps, algorithm, replay."""
+    """What the server accepts: RFC 6238's parameters and the drift window."""
 
     algorithm: str = "SHA1"
     digits: int = 6
     period: int = 30
     skew_steps: int = 1
-    replay_protection: bool = True
 
     def step(self, t: float) -> int:
         return step_at(t, self.period)
@@ -68,7 +67,7 @@ class TotpPolicy:
         for step in range(now_step - self.skew_steps, now_step + self.skew_steps + 1):
             if step < 0:
                 continue
-            fresh = last_step is None or step > last_step or not self.replay_protection
+            fresh = last_step is None or step > last_step  # TOTP-4: never a step twice
             equal = hmac.compare_digest(self.code(key, step).encode("ascii"), given)
             if equal and fresh:
                 matched = step

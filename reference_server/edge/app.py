@@ -1,4 +1,8 @@
-"""The ASGI app: explicit routing table, JSON errors for everything, cross-cutting middleware."""
+"""The ASGI app: explicit routing table, JSON errors for everything, cross-cutting middleware.
+
+`build_app` composes the layers; each is public so that another composition (other routes, a
+layer left out or added) is built from the same pieces rather than by switches in them.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from reference_server.core.clock import Clock
 from reference_server.edge import endpoints
 from reference_server.edge.errors import error_response
 from reference_server.edge.middleware import Framing, InputLimits, ResponseHeaders
-from reference_server.edge.options import EdgeOptions
 from reference_server.hashing import HashingPool
 
 ROUTES = [
@@ -38,20 +41,22 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return error_response("internal_error")
 
 
-def build_app(
-    auth: Authenticator,
-    clock: Clock,
-    options: EdgeOptions | None = None,
-    hashing: HashingPool | None = None,
-) -> ASGIApp:
-    """`hashing` runs the logins (INPUT-6); its owner shuts it down."""
-    options = options or EdgeOptions()
+def protocol_app(
+    auth: Authenticator, routes: list[Route] = ROUTES, hashing: HashingPool | None = None
+) -> Starlette:
+    """The endpoints alone: routing, JSON errors, the Authenticator in `app.state.auth`, the
+    pool logins hash in (INPUT-6) in `app.state.hashing`; the pool's owner shuts it down."""
     app = Starlette(
-        routes=ROUTES,
+        routes=routes,
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
     app.router.redirect_slashes = False  # "/api/info/" is an unknown path: 404, not a 307
     app.state.auth = auth
-    app.state.options = options
     app.state.hashing = hashing or HashingPool()
-    return ResponseHeaders(Framing(InputLimits(app, options)), clock, options)
+    return app
+
+
+def build_app(auth: Authenticator, clock: Clock, hashing: HashingPool | None = None) -> ASGIApp:
+    """What every server serves: framing and input limits inside, Date and no-store on every
+    response."""
+    return ResponseHeaders(Framing(InputLimits(protocol_app(auth, hashing=hashing))), clock)

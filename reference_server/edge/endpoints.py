@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,25 +21,22 @@ from reference_server.auth import (
     SessionIssued,
 )
 from reference_server.edge.errors import busy_response, error_response, locked_response
-from reference_server.edge.options import EdgeOptions
 from reference_server.hashing import Busy, HashingPool
+
+CODE = re.compile(r"[0-9]{6}")  # TOTP-5: exactly 6 ASCII digits; anything else is malformed
+REALM = "tfa"
 
 
 class BadRequest(Exception):
     """The body is not what the endpoint accepts: 400 (or 415), nothing changes."""
 
-    def __init__(self, code: str = "invalid_request", *, not_json: bool = False) -> None:
+    def __init__(self, code: str = "invalid_request") -> None:
         super().__init__(code)
         self.code = code
-        self.not_json = not_json
 
 
 def _auth(request: Request) -> Authenticator:
     return request.app.state.auth
-
-
-def _options(request: Request) -> EdgeOptions:
-    return request.app.state.options
 
 
 def _source(request: Request) -> str | None:
@@ -53,7 +51,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        raise BadRequest(not_json=True) from exc
+        raise BadRequest from exc
     if not isinstance(data, dict):
         raise BadRequest
     return data
@@ -79,19 +77,16 @@ def bad_request(request: Request, exc: BadRequest, event: str, username: object 
     """400/415, logged as an invalid request (LOG-1: every login and verify outcome)."""
     name = username if isinstance(username, str) else None
     _auth(request).audit.record(event, name, _source(request), "invalid_request")
-    if exc.not_json:
-        return error_response("invalid_request", status=_options(request).bad_json_status)
     return error_response(exc.code)
 
 
 def respond(request: Request, result: Result) -> Response:
-    options = _options(request)
     if isinstance(result, Locked):
-        return locked_response(result.retry_after, header=options.retry_after_header)
+        return locked_response(result.retry_after)
     if isinstance(result, Refused):
         headers = None
-        if result.error == "invalid_token" and options.www_authenticate:
-            headers = {"WWW-Authenticate": f'Bearer realm="{options.realm}", error="invalid_token"'}
+        if result.error == "invalid_token":
+            headers = {"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'}
         return error_response(result.error, headers=headers)
     if isinstance(result, ChallengeIssued):
         return JSONResponse(
@@ -149,6 +144,7 @@ async def login(request: Request) -> Response:
 
 async def verify(request: Request) -> Response:
     auth = _auth(request)
+    code: str | None
     try:
         data = await json_object(request)
         token = text_field(data, "challenge_token", 1, 128)
@@ -160,12 +156,8 @@ async def verify(request: Request) -> Response:
             code = None
         else:
             code, backup = data["totp_code"], None
-            if not isinstance(code, str):
-                raise BadRequest
-            code = _options(request).code_format(code)
-            if code is None:
-                await run_in_threadpool(auth.malformed_code, token, _source(request))
-                raise BadRequest
+            if not isinstance(code, str) or not CODE.fullmatch(code):
+                raise BadRequest  # not a failure: nothing is counted (TOTP-5)
     except BadRequest as exc:
         return bad_request(request, exc, "verify")
     result = await run_in_threadpool(
@@ -189,13 +181,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 def missing_token(request: Request) -> Response:
-    options = _options(request)
-    headers = (
-        {"WWW-Authenticate": f'Bearer realm="{options.realm}"'}
-        if options.www_authenticate
-        else None
-    )
-    return error_response("missing_token", headers=headers)
+    return error_response("missing_token", headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'})
 
 
 async def dashboard(request: Request) -> Response:

@@ -47,20 +47,18 @@ def error_body(code: str) -> dict[str, object]:
 def error_response(
     code: str, headers: dict[str, str] | None = None, status: int | None = None
 ) -> JSONResponse:
-    # a code outside the table (only a mutant makes one) is answered as an authentication failure
-    status = status or STATUS.get(code, 401)
+    status = status or STATUS[code]
     return JSONResponse(error_body(code), status_code=status, headers=headers)
 
 
-def locked_response(retry_after: int, header: bool = True) -> JSONResponse:
+def locked_response(retry_after: int) -> JSONResponse:
     body = {
         "status": "locked",
         "error": "account_locked",
         "message": MESSAGES["account_locked"],
         "retry_after": retry_after,
     }
-    headers = {"Retry-After": str(retry_after)} if header else None
-    return JSONResponse(body, status_code=429, headers=headers)
+    return JSONResponse(body, status_code=429, headers={"Retry-After": str(retry_after)})
 
 
 def busy_response(retry_after: int) -> JSONResponse:

@@ -10,7 +10,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_server.core.clock import Clock
 from reference_server.edge.errors import error_response
-from reference_server.edge.options import EdgeOptions
+
+BODY_LIMIT = 1024  # INPUT-2: bytes of a request body
+HEADER_LIMIT = 4096  # INPUT-2: bytes of the request line and header fields
 
 
 def header_section_size(scope: Scope) -> int:
@@ -24,10 +26,9 @@ def header_section_size(scope: Scope) -> int:
 class ResponseHeaders:
     """Outermost: every response, even one from an error handler, gets Date and no-store."""
 
-    def __init__(self, app: ASGIApp, clock: Clock, options: EdgeOptions) -> None:
+    def __init__(self, app: ASGIApp, clock: Clock) -> None:
         self.app = app
         self.clock = clock
-        self.options = options
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,8 +44,7 @@ class ResponseHeaders:
                 ]
                 date = email.utils.formatdate(self.clock.now(), usegmt=True)
                 headers.append((b"date", date.encode("ascii")))
-                if self.options.cache_control:
-                    headers.append((b"cache-control", b"no-store"))
+                headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -80,24 +80,20 @@ class InputLimits:
     """431 for a header section over the limit (when it arrived whole), 413 for a body over the
     limit by Content-Length or by counting a streamed body."""
 
-    def __init__(self, app: ASGIApp, options: EdgeOptions) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.options = options
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if header_section_size(scope) > self.options.header_limit:
+        if header_section_size(scope) > HEADER_LIMIT:
             response = error_response(
                 "request_header_fields_too_large", headers={"Connection": "close"}
             )
             await response(scope, receive, send)
             return
-        limit = self.options.body_limit
-        if limit is None:
-            await self.app(scope, receive, send)
-            return
+        limit = BODY_LIMIT
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 await error_response("payload_too_large", headers={"Connection": "close"})(

@@ -30,7 +30,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reference_server.core.clock import Clock
 from reference_server.edge.errors import STATUS, error_body
-from reference_server.edge.options import EdgeOptions
+from reference_server.edge.middleware import HEADER_LIMIT
 
 IDLE_TIMEOUT_S = 5.0
 KEEP_ALIVE_S = 5
@@ -42,9 +42,7 @@ log = logging.getLogger("reference_server")
 HUGE_CONTENT_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*[0-9]{21,}[ \t]*\r?\n", re.I)
 
 
-def guarded_protocol(
-    clock: Clock, options: EdgeOptions, idle_timeout: float = IDLE_TIMEOUT_S
-) -> type[H11Protocol]:
+def guarded_protocol(clock: Clock, idle_timeout: float = IDLE_TIMEOUT_S) -> type[H11Protocol]:
     class GuardedH11Protocol(H11Protocol):
         _deadline: asyncio.TimerHandle | None = None
         _recent = b""  # the last bytes received, for naming h11's refusal (bounded)
@@ -58,7 +56,7 @@ def guarded_protocol(
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            self._recent = (self._recent + data)[-2 * options.header_limit :]
+            self._recent = (self._recent + data)[-2 * HEADER_LIMIT :]
             super().data_received(data)
             if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
                 self._disarm()  # the request is whole; the app's time is not the client's
@@ -84,7 +82,7 @@ def guarded_protocol(
 
         def send_400_response(self, msg: str) -> None:
             buffered = len(self.conn.trailing_data[0])
-            if buffered > options.header_limit:
+            if buffered > HEADER_LIMIT:
                 code = "request_header_fields_too_large"
             elif HUGE_CONTENT_LENGTH.search(self._recent):
                 code = "payload_too_large"
@@ -96,9 +94,8 @@ def guarded_protocol(
                 (b"content-type", b"application/json"),
                 (b"connection", b"close"),
                 (b"date", email.utils.formatdate(clock.now(), usegmt=True).encode()),
+                (b"cache-control", b"no-store"),
             ]
-            if options.cache_control:
-                headers.append((b"cache-control", b"no-store"))
             try:
                 for event in (
                     h11.Response(
@@ -131,7 +128,6 @@ def make_server(
     app: ASGIApp,
     *,
     clock: Clock,
-    options: EdgeOptions,
     tls_cert: str | None = None,
     tls_key: str | None = None,
     idle_timeout: float = IDLE_TIMEOUT_S,
@@ -139,11 +135,11 @@ def make_server(
 ) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
-        http=guarded_protocol(clock, options, idle_timeout),
+        http=guarded_protocol(clock, idle_timeout),
         lifespan="off",
         date_header=False,
         server_header=False,
-        h11_max_incomplete_event_size=options.header_limit,
+        h11_max_incomplete_event_size=HEADER_LIMIT,
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=2,
         ssl_certfile=tls_cert,

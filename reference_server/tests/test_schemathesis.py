@@ -1,12 +1,13 @@
 """Schemathesis against the ASGI app: positive, negative and stateful (through the spec's links),
-zero server errors and every answer as the spec describes it. Expected statuses come from the
-repository's schemathesis.toml."""
+zero server errors and every answer as the spec describes it. Expected statuses come from
+spec/schemathesis.toml (the conformance suite reads the same file)."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
 from reference_server.core.passwords import LIGHT, Passwords
@@ -17,7 +18,9 @@ from .conftest import SPEC
 pytestmark = pytest.mark.slow
 
 SERVER = EmbeddedServer(profile="test", accounts=2, passwords=Passwords(**LIGHT))
-schema = schemathesis.openapi.from_path(SPEC)
+schema = schemathesis.openapi.from_path(
+    SPEC, config=SchemathesisConfig.from_path(SPEC.parent / "schemathesis.toml")
+)
 schema.app = SERVER.app
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 SETTINGS = settings(

@@ -13,7 +13,7 @@ from reference_server.core.address_throttle import AddressThrottle
 
 from .conftest import challenge, code_for, login, verify
 
-LIMIT = {"max_failures": 6, "window_s": 60}
+LIMIT = AddressThrottle(max_failures=6, window_s=60)
 
 
 def wrong(client, name: str):  # type: ignore[no-untyped-def]

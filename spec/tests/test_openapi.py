@@ -1,4 +1,4 @@
-"""The spec is the contract: valid OpenAPI 3.1 that carries every requirement of CONTRACT.md."""
+"""The spec is the contract: valid OpenAPI 3.1 that carries every requirement with its text."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from openapi_spec_validator import validate
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 ID = re.compile(r"^[A-Z]+-[0-9]+$")
-SECTIONS = {"INFO", "LOGIN", "TOTP", "CHAL", "LOCK", "SESS", "INPUT", "TLS", "LOG", "STORE"}
+SECTIONS = {
+    *("INFO", "LOGIN", "TOTP", "CHAL", "LOCK", "SESS", "INPUT", "TLS", "LOG", "STORE", "CLIENT"),
+}
+# Who is judged: servers by the black-box suite (no scope), each implementation by its own tests
+# (STORE), clients by `python -m conformance client` (CLIENT).
+SCOPES = {None, "implementation", "client"}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +55,8 @@ def test_requirement_index_is_well_formed(spec: dict[str, Any]) -> None:
         assert r["id"].split("-")[0] in SECTIONS, r
         assert r["level"] in {"MUST", "SHOULD", "MAY"}, r
         assert r["text"].strip(), r
+        assert r.get("scope") in SCOPES, r
+        assert (r.get("scope") == "client") == r["id"].startswith("CLIENT-"), r
     # The contract's sections are all present.
     assert {i.split("-")[0] for i in ids} == SECTIONS
 
