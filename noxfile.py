@@ -82,6 +82,14 @@ def flash(session: nox.Session) -> None:
     session.run("python", "-m", "pico_firmware.host.flash", *session.posargs)
 
 
+@nox.session(name="firmware-build")
+def firmware_build(session: nox.Session) -> None:
+    """Build MicroPython's rp2 UF2s (RPI_PICO_W, RPI_PICO, RPI_PICO_W_PPP), cached by source hash:
+    `nox -s firmware-build -- [--sources-archive TGZ] [--board B]` (or $PICO_TFA_RP2_SOURCES)."""
+    session.install("-e", ".[firmware]")
+    session.run("python", "-m", "pico_firmware.rp2.build", *session.posargs)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """Figures and ratios against baselines measured in the same run (never timed unit tests)."""
