@@ -99,3 +99,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "pico_firmware.host.bench", *session.posargs)
     # the emulator's peak heap over a full conformance run (issue 4's memory target)
     session.run("python", "-m", "pico_firmware.host.bench", "--suite", *session.posargs)
+    # the same firmware on MicroPython's rp2 port in an emulated RP2040 (issue 13; needs a UF2
+    # from `nox -s firmware-build`, says so and skips otherwise)
+    session.run("python", "-m", "pico_firmware.rp2.bench", *session.posargs)
