@@ -96,6 +96,9 @@ function bridge(port, onData) {
     process.stderr.write(`runner: listening on 127.0.0.1:${server.address().port}\n`);
   });
   link.write = (buf) => { if (client) client.write(buf); };
+  // stdin is the parent's pipe: when the parent goes, so does the emulator
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
   return link;
 }
 
