@@ -9,9 +9,9 @@ Sources come from one of two places, both at the same pins (PINS below):
 
 The output is cached by a hash of the sources (the archive's SHA-256, or the pins) and of this
 recipe, in ~/.cache/pico-tfa/rp2/<hash>/ (PICO_TFA_CACHE overrides the root): one directory per
-board with firmware.uf2 and firmware.elf, the build's mpy-cross, and the source tree, which the
-native PBKDF2 module (pico_firmware.rp2.natmod) builds against. A second run with the same sources
-builds nothing.
+board with firmware.uf2 and firmware.elf, the build's mpy-cross, the source tree, and the
+firmware's native PBKDF2 module built against it (pico_firmware.rp2.natmod). A second run with the
+same sources builds nothing.
 
 Besides the stock boards, RPI_PICO_W_PPP is RPI_PICO_W with `network.PPP` (lwIP's PPP) compiled in,
 for the conformance suite over an emulated UART.
@@ -30,6 +30,8 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from pico_firmware.rp2 import natmod
 
 # What the build compiles, and from where (the MicroPython tag and its submodules' commits).
 MICROPYTHON = ("https://github.com/micropython/micropython", "v1.28.0")
@@ -190,7 +192,7 @@ def build(source: Source, boards: list[str], jobs: int) -> Path:
             raise BuildError(f"unknown board {b}; known: {', '.join(BOARDS)}")
     out = cache_root() / build_key(source)
     todo = [b for b in boards if not (out / b / "firmware.uf2").is_file()]
-    if not todo:
+    if not todo and natmod.built(out).is_file():
         print(f"rp2 firmware cached in {out}", flush=True)
         return out
     check_tools()
@@ -238,6 +240,7 @@ def build(source: Source, boards: list[str], jobs: int) -> Path:
             shutil.copy2(build_dir / name, dest / f".{name}")
             (dest / f".{name}").rename(dest / name)
         shutil.rmtree(build_dir)  # ~100 MB of objects a board
+    natmod.build_native(out)
     manifest = {
         "source": source.identity(),
         "pins": PINS,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def firmware_image(
     config_dir: Path | None = None,
     mpy_cross: str | None = None,
     boot: bool = True,
+    native: Sequence[Path] = (),
 ) -> Image:
     """The image `nox -s flash [--config DIR]` makes on a board: firmware .mpy, main.py, config.
 
@@ -114,7 +116,7 @@ def firmware_image(
     into main.py again, a loop a raw REPL cannot always break into)."""
     configs = flash.config_files(config_dir) if config_dir is not None else []
     files = flash.firmware_files(flash.SRC)
-    p = flash.plan(files, flash.SRC, build, flash.microdot_dir(), None, config_dir, configs)
+    p = flash.plan(files, flash.SRC, build, flash.microdot_dir(), None, config_dir, configs, native)
     compile_plan(p, mpy_cross)
     image = Image(board)
     deploy(image, p)

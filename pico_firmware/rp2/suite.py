@@ -14,11 +14,12 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pico_firmware.host import flash
-from pico_firmware.rp2 import build, fs
+from pico_firmware.rp2 import build, fs, natmod
 from pico_firmware.rp2.machine import Machine
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
@@ -74,6 +75,12 @@ def mpy_cross_for(uf2: Path) -> str:
     return str(uf2.parents[1] / "mpy-cross")
 
 
+def natives_for(uf2: Path) -> list[Path]:
+    """The native modules built beside the UF2 (what `nox -s flash` would deploy with it)."""
+    found = natmod.built(uf2.parents[1])
+    return [found] if found.is_file() else []
+
+
 def compile_to(image: fs.Image, mpy_cross: str, src: Path, dest: str, tmp: Path) -> None:
     out = tmp / dest
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,8 +89,10 @@ def compile_to(image: fs.Image, mpy_cross: str, src: Path, dest: str, tmp: Path)
     image.put(dest, out.read_bytes())
 
 
-def test_image(board: str, mpy_cross: str, tmp: Path) -> fs.Image:
-    image = fs.firmware_image(board, tmp / "firmware", mpy_cross=mpy_cross, boot=False)
+def test_image(board: str, mpy_cross: str, tmp: Path, natives: Sequence[Path] = ()) -> fs.Image:
+    image = fs.firmware_image(
+        board, tmp / "firmware", mpy_cross=mpy_cross, boot=False, native=natives
+    )
     for rel in TEST_EXTRAS:
         compile_to(image, mpy_cross, flash.SRC / rel, flash.mpy_name(rel), tmp / "extra")
     for src in sorted(TESTS.glob("*.py")):
@@ -95,7 +104,7 @@ def test_image(board: str, mpy_cross: str, tmp: Path) -> fs.Image:
 def run_suite(
     uf2: Path, tmp: Path, only: list[str] | None = None, board: str = BOARD
 ) -> SuiteResult:
-    image = test_image(board, mpy_cross_for(uf2), tmp)
+    image = test_image(board, mpy_cross_for(uf2), tmp, natives_for(uf2))
     image.save(tmp / "lfs.bin")
     with Machine(uf2, tmp / "runner.log", tmp / "lfs.bin", fs.GEOMETRY[board].offset) as m:
         free = int(m.run("import gc; gc.collect(); print(gc.mem_free())").split()[-1])

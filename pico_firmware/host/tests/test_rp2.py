@@ -6,12 +6,13 @@ Needs a built RPI_PICO_W UF2 (`nox -s firmware-build`, cached) or the sources to
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
 
-from pico_firmware.rp2 import build, fs, machine, suite
+from pico_firmware.rp2 import build, fs, machine, natmod, suite
 
 pytestmark = pytest.mark.slow
 
@@ -72,3 +73,29 @@ def test_flash_writes_persist_across_soft_reset(tmp_path: Path) -> None:
         assert m.run("print(len(open('/w.txt').read()))").strip() == "5000"
         listed = m.run("import os; print(sorted(os.listdir('/tfa')))")
         assert "'pbkdf2.mpy'" in listed and "'auth.mpy'" in listed
+
+
+def test_native_pbkdf2_on_the_board_matches_hashlib(tmp_path: Path) -> None:
+    """The armv6m native module nox -s flash deploys: loaded by tfa.pbkdf2 on the board, and its
+    bytes agree with CPython's hashlib (RFC 8018 vectors' shapes: long keys, dklen > 32)."""
+    uf2 = uf2_or_skip()
+    natives = suite.natives_for(uf2) or [natmod.build_native(uf2.parents[1])]
+    image = fs.firmware_image(
+        suite.BOARD, tmp_path / "b", mpy_cross=suite.mpy_cross_for(uf2), boot=False, native=natives
+    )
+    image.save(tmp_path / "lfs.bin")
+    cases = [
+        (b"password", b"salt", 1, 32),
+        (b"password", b"salt", 4096, 32),
+        (b"passwordPASSWORDpassword" * 4, b"saltSALTsaltSALTsalt" * 5, 3, 70),
+        (b"", b"saltsalt", 2, 20),
+    ]
+    with machine.Machine(uf2, tmp_path / "log", tmp_path / "lfs.bin") as m:
+        assert m.run("from tfa import pbkdf2; print(pbkdf2._native is not None)").strip() == "True"
+        for password, salt, n, dklen in cases:
+            code = f"print(pbkdf2.pbkdf2_sha256({password!r}, {salt!r}, {n}, {dklen}).hex())"
+            want = hashlib.pbkdf2_hmac("sha256", password, salt, n, dklen).hex()
+            assert m.run(code).strip() == want, (password, salt, n, dklen)
+        # a str password is encoded first, as the Python loop does
+        got = m.run("print(pbkdf2.pbkdf2_sha256('pässword', b'saltsalt', 5).hex())").strip()
+        assert got == hashlib.pbkdf2_hmac("sha256", "pässword".encode(), b"saltsalt", 5).hex()
