@@ -29,8 +29,23 @@ HOST_ONLY_TESTS = {"test_emulated": "emulated.py (the Unix port's adapters) is h
 # host-only firmware modules the tests need (test_firmware draws into a framebuf display)
 TEST_EXTRAS = ("tfa/framebuf_display.py",)
 
+# Each module starts with an empty /tmp, as a fresh TMPDIR: the tests leave their scratch
+# directories behind, and on LittleFS a directory costs a metadata pair (2 blocks, 8 KiB) of the
+# board's 212, so one module's leftovers could fill the filesystem for the next.
 PROBE = """
-import gc, sys
+import gc, os, sys
+def _empty(path):
+    for entry in os.ilistdir(path):
+        sub = path + '/' + entry[0]
+        if entry[1] == 0x4000:
+            _empty(sub)
+            os.rmdir(sub)
+        else:
+            os.remove(sub)
+try:
+    _empty('/tmp')
+except OSError:
+    pass
 sys.path.insert(0, '/tests')
 gc.collect()
 _base = gc.mem_alloc()
@@ -81,10 +96,12 @@ def natives_for(uf2: Path) -> list[Path]:
     return [found] if found.is_file() else []
 
 
-def compile_to(image: fs.Image, mpy_cross: str, src: Path, dest: str, tmp: Path) -> None:
+def compile_to(
+    image: fs.Image, mpy_cross: str, src: Path, dest: str, tmp: Path, opt: Sequence[str] = ()
+) -> None:
     out = tmp / dest
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [mpy_cross, flash.MPY_OPT, "-o", str(out), "-s", Path(dest).stem, str(src)]
+    cmd = [mpy_cross, *opt, "-o", str(out), "-s", Path(dest).stem, str(src)]
     subprocess.run(cmd, check=True, capture_output=True)
     image.put(dest, out.read_bytes())
 
@@ -94,7 +111,9 @@ def test_image(board: str, mpy_cross: str, tmp: Path, natives: Sequence[Path] = 
         board, tmp / "firmware", mpy_cross=mpy_cross, boot=False, native=natives
     )
     for rel in TEST_EXTRAS:
-        compile_to(image, mpy_cross, flash.SRC / rel, flash.mpy_name(rel), tmp / "extra")
+        src = flash.SRC / rel
+        compile_to(image, mpy_cross, src, flash.mpy_name(rel), tmp / "extra", [flash.MPY_OPT])
+    # the tests without -O: any optimisation level drops assert statements, the tests' checks
     for src in sorted(TESTS.glob("*.py")):
         if src.stem not in HOST_ONLY_TESTS:
             compile_to(image, mpy_cross, src, f"tests/{src.stem}.mpy", tmp / "tests")

@@ -22,9 +22,6 @@ KNOWN_BOARD_FAILURES = {
     # the test itself builds a 100,000-byte body in one piece: more than the largest free block
     # of the board's heap once the HTTP tests have run (the firmware never holds such a body)
     "test_http.test_oversize_body_is_answered_then_drained": "MemoryError",
-    # fails only after the module's earlier tests, on the emulated LittleFS (ENOENT reading the
-    # floor file a successful sync should have written); not yet understood
-    "test_clock.test_floor_is_saved_and_rejects_an_earlier_answer_after_restart": "ENOENT",
 }
 
 
