@@ -140,9 +140,31 @@ const repl = bridge(args.tcp, (buf) => { for (const b of buf) pending.push(b); }
 cdc.onSerialData = (buf) => repl.write(Buffer.from(buf));
 cdc.onDeviceConnected = () => process.stderr.write('runner: usb cdc connected\n');
 
+// The UARTs' transmit interrupt: rp2040js raises it again on every register access, so once
+// MicroPython enables it (machine.UART does) its handler clears it and is re-entered forever.
+// On a PL011 it is raised when the transmit FIFO drains below its trigger level, and a write to
+// the interrupt clear register holds until that happens again: here, after each byte sent (the
+// emulated FIFO drains at once).
+const UART_DR = 0x0;
+const UART_TXINTR = 1 << 5;
+for (const u of mcu.uart) {
+  u.checkInterrupts = () => u.rp2040.setInterrupt(u.irq, !!(u.interruptStatus & u.interruptMask));
+  const write = u.writeUint32.bind(u);
+  u.writeUint32 = (offset, value) => {
+    write(offset, value);
+    if (offset === UART_DR) {
+      u.interruptStatus |= UART_TXINTR;
+      u.checkInterrupts();
+    }
+  };
+}
+
+// UART0 (the PPP variant's serial line): the host's bytes wait here for room in the UART's
+// 32-byte receive FIFO (it drops what does not fit)
+const uart = mcu.uart[0];
+const uartPending = [];
 if (args.uart0Tcp !== undefined) {
-  const uart = mcu.uart[0];
-  const line = bridge(args.uart0Tcp, (buf) => { for (const b of buf) uart.feedByte(b); });
+  const line = bridge(args.uart0Tcp, (buf) => { for (const b of buf) uartPending.push(b); });
   uart.onByte = (b) => line.write(Buffer.from([b]));
 }
 
@@ -153,6 +175,7 @@ function execute() {
   const cycleNanos = 1e9 / 125e6;
   sim.stopped = false;
   while (pending.length && cdc.txFIFO.itemCount < cdc.txFIFO.size) cdc.sendSerialByte(pending.shift());
+  while (uartPending.length && !uart.rxFIFO.full) uart.feedByte(uartPending.shift());
   for (let i = 0; i < CHUNK && !sim.stopped; i++) {
     if (mcu.core.waiting) {
       const { nanosToNextAlarm } = clock;
@@ -175,5 +198,7 @@ function finish() {
 }
 process.on('SIGTERM', finish);
 process.on('SIGINT', finish);
+// where the core is (for addr2line on firmware.elf), without stopping it
+process.on('SIGUSR2', () => process.stderr.write(`runner: pc 0x${mcu.core.PC.toString(16)} lr 0x${mcu.core.LR.toString(16)}\n`));
 mcu.core.PC = 0x10000000;
 execute();
