@@ -13,8 +13,10 @@
 //   SSI commands that rp2040js does not model, so their first instruction is replaced by a BKPT
 //   and the runner performs the operation on the emulated flash, then returns to the caller;
 // - a cycle counter the firmware can read: BKPT #1 with r0 pointing to an 8-byte buffer writes
-//   the core's cycle count there, little-endian (see pico_firmware/rp2/board_bench.py);
-// - a status line on stderr each time the REPL connects, and the cycle count on exit.
+//   the core's cycle count there, little-endian (see CYCLES in pico_firmware/rp2/bench.py);
+// - a UART transmit interrupt that MicroPython's driver can clear (see below);
+// - status lines on stderr: the REPL connected, the cycle count on exit, and on SIGUSR2 the
+//   core's PC and LR (for arm-none-eabi-addr2line on firmware.elf: where is it stuck?).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
