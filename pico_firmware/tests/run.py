@@ -10,17 +10,40 @@ import os
 import sys
 
 HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+if not hasattr(os, "getenv"):
+    # the rp2 port has no environment: the tests' os is the board's, plus a getenv that finds
+    # nothing (so scratch files go under /tmp, made here)
+    class _Os:
+        def __init__(self, real):
+            self._real = real
+
+        def __getattr__(self, name):
+            return getattr(self._real, name)
+
+        def getenv(self, name, default=None):
+            return default
+
+    os = sys.modules["os"] = _Os(os)
+    try:  # noqa: SIM105 - MicroPython has no contextlib
+        os.mkdir("/tmp")  # noqa: S108 - the board's own filesystem
+    except OSError:
+        pass
 sys.path.insert(0, HERE + "/../src")
 sys.path.insert(0, HERE)
 # Microdot: the directory holding microdot.py (or .mpy); the pytest wrapper passes it
 sys.path.append(
     os.getenv("TFA_MICRODOT") or HERE + "/../../.venv/lib/python3.11/site-packages/microdot"
 )
+TEST_SUFFIXES = (".py", ".mpy")  # source on the Unix port, bytecode on a board
 
 
 def main(only):
     passed = failed = 0
-    names = sorted(n[:-3] for n in os.listdir(HERE) if n.startswith("test_") and n.endswith(".py"))
+    names = sorted(
+        n.rsplit(".", 1)[0]
+        for n in os.listdir(HERE)
+        if n.startswith("test_") and n.endswith(TEST_SUFFIXES)
+    )
     for name in names:
         if only and name not in only:
             continue
