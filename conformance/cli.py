@@ -11,20 +11,31 @@ from collections.abc import Sequence
 import pytest
 
 from conformance.plugin import DEFAULT_REPORT_DIR
-from conformance.profile import ProfileError, load_profile
 from conformance.runner import pytest_args
 
-USAGE = """python -m conformance server [--target-profile FILE] [--report-dir DIR]
+EXIT_STATUSES = """exit status:
+  0  the target conforms: every MUST that was to be judged ran and passed
+  1  the target does not conform: a MUST failed or could not be run (see the report)
+  2  usage error (unknown option, unknown requirement ID)
+  3  not judged: the target could not be judged at all (connection refused, DNS, TLS
+     verification failed, /api/info unusable, or an unusable target profile); no verdicts,
+     the reports say why in one line at the top"""
+
+USAGE = f"""python -m conformance server [--target-profile FILE] [--report-dir DIR]
            [--only IDS] [--long]
        python -m conformance server --list-requirements
-       python -m conformance client ...   (judge a client; see conformance.clients)"""
+       python -m conformance client ...   (judge a client; see conformance.clients)
+
+{EXIT_STATUSES}"""
 
 
 def server_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m conformance server",
-        description="Judge a server against CONTRACT.md. Without --target-profile, start the "
-        "reference server (test profile, HTTPS on 127.0.0.1) and judge it.",
+        description="Judge a server against spec/openapi.yaml. Without --target-profile, start "
+        "the reference server (test profile, HTTPS on 127.0.0.1) and judge it.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--target-profile", help="TOML target profile (base_url, accounts, ...)")
     parser.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, help="default: reports/")
@@ -40,12 +51,6 @@ def server_parser() -> argparse.ArgumentParser:
 
 def server_main(argv: Sequence[str]) -> int:
     options = server_parser().parse_args(list(argv))
-    if options.target_profile:
-        try:
-            load_profile(options.target_profile)
-        except ProfileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
     only = [p.strip() for p in options.only.split(",")] if options.only else None
     args = pytest_args(
         target_profile=options.target_profile,

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from conformance.accounts import Account
@@ -26,7 +27,7 @@ from conformance.profile import ProfileError, load_profile
 from conformance.recorder import Recorder
 from conformance.requirements import ALONE, BESIDE, MARKER, load_requirements, sort_ids
 from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
-from conformance.session import Conformance, Target
+from conformance.session import Conformance, Target, TargetError
 
 DEFAULT_REPORT_DIR = "reports"
 _STYLE = {PASSED: "green", FAILED: "bold red", WARNING: "yellow", NOT_RUN: "dim"}
@@ -41,6 +42,7 @@ class PluginState:
     cases: dict[str, CaseResult] = field(default_factory=dict)
     session: Conformance | None = None
     setup_error: str = ""
+    not_judged: str = ""  # the target could not be judged at all: why (exit status 3)
     setup_exception: BaseException | None = None
     started: float = field(default_factory=time.time)
     result: RunResult | None = None
@@ -197,6 +199,10 @@ def ensure_session(config: pytest.Config) -> Conformance:
         state.target = target
         session = Conformance(target=target, long=bool(config.getoption("--long")))
         session.start()
+    except (TargetError, ProfileError) as exc:
+        state.not_judged = " ".join(str(exc).split())  # one line
+        state.setup_exception = exc
+        raise
     except Exception as exc:
         state.setup_error = f"{type(exc).__name__}: {exc}"
         state.setup_exception = exc
@@ -207,8 +213,21 @@ def ensure_session(config: pytest.Config) -> Conformance:
 
 @pytest.fixture(scope="session")
 def conformance(request: pytest.FixtureRequest) -> Conformance:
-    """The run's shared view of the target; fails every case if the target cannot be judged."""
+    """The run's shared view of the target; fails every case if the set-up broke."""
     return ensure_session(request.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Reach the target before the first case: one that cannot be judged runs no case."""
+    config = session.config
+    if config.getoption("--list-requirements") or config.getoption("--collect-only"):
+        return None
+    if not session.items:
+        return None
+    with contextlib.suppress(Exception):  # a set-up error is reported by each case
+        ensure_session(config)
+    return True if config.stash[STATE].not_judged else None
 
 
 def _target_from_options(config: pytest.Config, state: PluginState) -> Target:
@@ -216,11 +235,7 @@ def _target_from_options(config: pytest.Config, state: PluginState) -> Target:
 
     path = config.getoption("--target-profile")
     if path:
-        try:
-            profile = load_profile(path)
-        except ProfileError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        return selfstart.target_from_profile(profile)
+        return selfstart.target_from_profile(load_profile(path))
     server = selfstart.ReferenceServer()
     state.cleanups.append(server.stop)
     return server.start()
@@ -354,13 +369,14 @@ def build_result(config: pytest.Config) -> RunResult:
         requirements=load_requirements(),
         selected=state.only,
         setup_error=state.setup_error,
+        not_judged=state.not_judged,
     )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash[STATE]
-    if config.getoption("--list-requirements") or not state.cases:
+    if config.getoption("--list-requirements") or not (state.cases or state.not_judged):
         return
     result = build_result(config)
     state.result = result
@@ -372,11 +388,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             state.console.print("Reports: " + ", ".join(str(p) for p in paths.values()))
     if config.getoption("--rich-progress"):
         print_summary(result, state.console)
-    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or state.not_judged:
         session.exitstatus = result.exit_status
 
 
 def print_summary(result: RunResult, console: Console) -> None:
+    if not result.judged:
+        console.print(f"[bold yellow]NOT JUDGED[/]: {escape(result.not_judged)}")
+        return
     table = Table(title=f"Conformance of {result.target_name} ({result.profile} profile)")
     for column in ("Requirement", "Level", "Verdict", "Time", "Why"):
         table.add_column(column)

@@ -19,14 +19,14 @@ import httpx
 
 from conformance.api import tls_context
 from conformance.profile import TargetProfile, load_profile
-from conformance.session import Target
+from conformance.session import Target, TargetError
 from reference_server.tls import make_self_signed  # the harness's certificate comes from here too
 
 START_TIMEOUT_S = 30.0
 TEST_ACCOUNTS = 8
 
 
-class StartError(RuntimeError):
+class StartError(TargetError):
     """The reference server did not come up; the message carries its output."""
 
 

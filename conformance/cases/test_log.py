@@ -14,7 +14,6 @@ def test_LOG_1_no_secret_echoed(api, conformance, account, notes):
     code, step = conformance.next_code(account)
     response = api.verify(challenge, code)
     expect_status(response, 200)
-    account.succeeded(step)
     leaked = [account.password, f'"{code}"']
     for recorder in [api.recorder]:
         for headers, body in list(recorder.raw_responses):

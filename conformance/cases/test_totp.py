@@ -26,7 +26,6 @@ def test_TOTP_1_rfc6238_code_accepted(api, conformance, account, notes):
     challenge, code, step = conformance.challenge_with_code(api, account, offset=0)
     response = api.verify(challenge, code)
     expect_status(response, 200)
-    account.succeeded(step)
     notes.append(
         "pyotp reproduced the RFC 6238 Appendix B and RFC 4226 Appendix D vectors; the target "
         "accepted its code for the current step. Not visible black-box: the 64-bit step counter."
@@ -41,7 +40,6 @@ def test_TOTP_2_drift_window_accepted(api, conformance, account):
         assert response.status_code == 200, (
             f"the code of step T{offset:+d} was refused: {describe(response)}"
         )
-        account.succeeded(step)
         body = body_of(response)
         assert isinstance(body, dict) and body.get("status") == "success"
 
@@ -53,14 +51,12 @@ def test_TOTP_3_outside_window_rejected(api, conformance, account):
     for offset in (-2, 2):
         code, _ = conformance.next_code(account, offset=offset)
         response = api.verify(challenge, code)
-        conformance.count(account, response)
         assert response.status_code != 200, f"the code of step T{offset:+d} was accepted"
         expect_error(response, 401, "invalid_code")
     # A wrong code does not consume the challenge (DECISIONS): the right one still works.
     code, step = conformance.next_code(account)
     response = api.verify(challenge, code)
     expect_status(response, 200)
-    account.succeeded(step)
 
 
 @requirement("TOTP-4", "MUST", "a code is accepted once (RFC 6238 §5.2), and a replay looks wrong")
@@ -69,13 +65,10 @@ def test_TOTP_4_replay_rejected(api, conformance, account):
     code, step = conformance.next_code(account)
     first = api.verify(challenge, code)
     expect_status(first, 200)
-    account.succeeded(step)
     replay = api.verify(conformance.login_ok(api, account, then_verify=False), code)
-    conformance.count(account, replay)
     assert replay.status_code != 200, f"the code of step {step} was accepted twice"
     replay_body = expect_error(replay, 401, "invalid_code")
     wrong = api.verify(conformance.login_ok(api, account, then_verify=False), wrong_code(code))
-    conformance.count(account, wrong)
     wrong_body = expect_error(wrong, 401, "invalid_code")
     assert replay_body == wrong_body, (
         f"a replayed code answers {replay_body}, a wrong one {wrong_body}: the replay is revealed"
@@ -84,7 +77,6 @@ def test_TOTP_4_replay_rejected(api, conformance, account):
     code, later = conformance.next_code(account)
     response = api.verify(conformance.login_ok(api, account), code)
     expect_status(response, 200)
-    account.succeeded(later)
 
 
 @requirement("TOTP-5", "MUST", "only 6 ASCII digits are a code; anything else is not a guess")
@@ -115,7 +107,6 @@ def test_TOTP_5_malformed_code_not_counted(api, conformance, account):
     response = api.verify(challenge, code)
     assert response.status_code != 429, "malformed codes were counted as failures (account locked)"
     expect_status(response, 200)
-    account.succeeded(step)
     # A well-formed wrong code is a failure (401 invalid_code).
     challenge = conformance.login_ok(api, account, then_verify=False)
     response = conformance.wrong_code(api, account, challenge)
@@ -130,7 +121,6 @@ def test_TOTP_6_near_miss_tokens_refused(api, conformance, account, notes):
     expect_error(api.verify(near, code), 401, "invalid_challenge")
     response = api.verify(challenge, code)
     expect_status(response, 200)
-    account.succeeded(step)
     token = body_of(response)["session_token"]
     near_token = token[:-1] + ("A" if token[-1] != "A" else "B")
     near_answer = api.dashboard(near_token)
@@ -156,7 +146,6 @@ def test_TOTP_7_clock_not_synced(api, conformance, account, notes):
             f"time_synced is true but verify said {describe(response)}"
         )
         expect_status(response, 200)
-        account.succeeded(step)
         return
     challenge = conformance.login_ok(api, account, then_verify=False)
     code, _ = conformance.next_code(account)
