@@ -18,9 +18,7 @@ def _not_passed(result):
     return {
         k: (v.verdict, v.reason[:300])
         for k, v in result.verdicts().items()
-        if v.verdict != PASSED
-        and v.cases
-        and not (k in TIMING_SENSITIVE and v.verdict == WARNING)
+        if v.verdict != PASSED and v.cases and not (k in TIMING_SENSITIVE and v.verdict == WARNING)
     }
 
 
