@@ -41,6 +41,13 @@ class Flows(Scheduler):
         value = self.info.get(key)
         return float(value) if isinstance(value, int | float) else default
 
+    def alive(self, issued: float) -> bool:
+        """Whether a challenge asked for at `issued` surely outlives one more request: when
+        not, the target would rightly answer invalid_challenge, which judges nothing."""
+        assert self.clock is not None
+        age = self.now - issued + LOGIN_BUDGET_S + self.clock.uncertainty
+        return age < self.ttl("challenge_ttl_s", 120)
+
     def login_ok(self, api: Api, account: Account, then_verify: bool = True) -> str:
         """The right password: a challenge (after `ready` when a code is to follow at once)."""
         if then_verify:
@@ -152,6 +159,12 @@ class Flows(Scheduler):
         wait = self.model.room_in(failures, self.now)
         if wait > 0:
             self.wait(wait, ACCOUNT_WAIT)
+
+    def wait_out_throttle(self) -> None:
+        """Let the per-address window pass (after a case that crossed the limit on purpose)."""
+        throttle = self.model.throttle
+        if throttle is not None:
+            self.wait(throttle.window_s + 1, ACCOUNT_WAIT)
 
     def wrong_password(self, api: Api, account: Account) -> httpx.Response:
         self.make_room(1)

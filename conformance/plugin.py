@@ -20,12 +20,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from conformance.accounts import Account
 from conformance.api import Api
-from conformance.beside import SIDE_RUN, TIMINGS, SideRuns, is_alone, is_beside
+from conformance.beside import SIDE_RUN, TIMINGS, SideRuns
+from conformance.needs import EXHAUSTS_THROTTLE, order, starts_side_runs
 from conformance.profile import ProfileError, load_profile
 from conformance.recorder import Recorder
-from conformance.requirements import ALONE, BESIDE, MARKER, load_requirements, sort_ids
+from conformance.requirements import MARKER, load_requirements, needs_of, sort_ids
+from conformance.resources import RESOURCES, CaseContext
 from conformance.results import FAILED, NOT_RUN, PASSED, WARNING, CaseResult, RunResult
 from conformance.session import Conformance, Target, TargetError
 
@@ -72,9 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{MARKER}(id, level, rationale): the requirement judged")
-    config.addinivalue_line("markers", f"{BESIDE}: a case that mostly waits (beside.py)")
-    config.addinivalue_line("markers", f"{ALONE}: a case that nothing may run beside")
+    config.addinivalue_line(
+        "markers", f"{MARKER}(id, level, rationale, needs=()): the requirement judged"
+    )
     state = PluginState()
     only = config.getoption("--only")
     if only:
@@ -87,7 +88,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 + ", ".join(sort_ids(known))
             )
     config.stash[STATE] = state
-    side_runs = SideRuns(ensure_session, start_before=lambda item: order_of(item)[0] >= 2)
+    side_runs = SideRuns(
+        ensure_session, start_before=lambda item: starts_side_runs(needs_of_item(item))
+    )
     config.stash[SIDE_RUNS] = side_runs
     config.pluginmanager.register(side_runs, "conformance-side-runs")
 
@@ -105,34 +108,13 @@ def requirement_of(item: pytest.Item) -> tuple[str, str, str] | None:
     return str(req_id), str(level), str(rationale)
 
 
-# Run order. The cases that nothing may run beside go first (LOCK-6 while every account is
-# unused). Each account accepts one TOTP step at a time (TOTP-4) and a step comes round every
-# 30 s, so the cases that spend steps (or need several accounts) come next, while all accounts
-# are theirs, those needing a particular unused step first. Then, on a live target, the cases
-# that mostly wait start in threads (beside.py) while the rest run; they are reported last.
-# Of the cases run alone, LOCK-6 goes first: the accounts it locks are free again after INPUT-4.
-ALONE_FIRST = ("LOCK-6",)
-FIRST = (
-    "TOTP-3", "TOTP-2", "TOTP-1", "TOTP-4", "TOTP-5", "TOTP-6", "TOTP-7", "CHAL-1", "LOG-1",
-    "INPUT-1", "LOGIN-4", "LOCK-1", "LOCK-2", "LOCK-5",
-)  # fmt: skip
-# Of the rest, CHAL-2 comes once backup codes are known to work (it then spends no step), and
-# the cases that leave their account locked go last, so that the others need not wait for it.
-LATER = ("CHAL-2",)
-LAST = ("LOCK-4", "LOGIN-3")
+def needs_of_item(item: pytest.Item) -> tuple[str, ...]:
+    return needs_of(item.get_closest_marker(MARKER))
 
 
 def order_of(item: pytest.Item) -> tuple[int, int]:
-    """(group, rank): 0 alone, 1 spending TOTP steps, 2 the rest, 3 the waiting cases."""
-    req = requirement_of(item)
-    req_id = req[0] if req is not None else ""
-    if is_alone(item):
-        return (0, 0 if req_id in ALONE_FIRST else 1)
-    if is_beside(item):
-        return (3, 0)
-    if req_id in FIRST:
-        return (1, FIRST.index(req_id))
-    return (2, 2 if req_id in LAST else 1 if req_id in LATER else 0)
+    """The run order comes from what each case needs (needs.py), nothing else."""
+    return order(needs_of_item(item))
 
 
 def pytest_collection_modifyitems(
@@ -263,24 +245,29 @@ def notes(request: pytest.FixtureRequest) -> list[str]:
     return lines
 
 
-@pytest.fixture
-def account(conformance: Conformance, api: Api) -> Iterator[Account]:
-    """An unlocked account that may carry a failure or two (the case adds at most two)."""
-    with conformance.accounts(api, 1, clean=False) as taken:
-        yield taken[0]
+def _resource_fixture(name: str) -> Any:
+    """A pytest fixture for an entry of resources.RESOURCES (side runs use the same table)."""
+
+    def fixture(
+        conformance: Conformance, api: Api, recorder: Recorder, notes: list[str]
+    ) -> Iterator[Any]:
+        with contextlib.ExitStack() as stack:
+            yield RESOURCES[name](CaseContext(conformance, api, recorder, notes, stack))
+
+    fixture.__doc__ = RESOURCES[name].__doc__
+    return pytest.fixture(name=name)(fixture)
 
 
-@pytest.fixture
-def clean_account(conformance: Conformance, api: Api) -> Iterator[Account]:
-    """An unlocked account with no failure counted: for cases that count to the lock."""
-    with conformance.accounts(api, 1, clean=True) as taken:
-        yield taken[0]
+for _name in RESOURCES:
+    globals()[f"_{_name}_fixture"] = _resource_fixture(_name)
 
 
-@pytest.fixture
-def two_accounts(conformance: Conformance, api: Api) -> Iterator[list[Account]]:
-    with conformance.accounts(api, 2, clean=False) as taken:
-        yield taken
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """After a case that exhausts the per-address throttle (LOCK-8), wait out its window."""
+    state = item.config.stash[STATE]
+    if EXHAUSTS_THROTTLE in needs_of_item(item) and state.session is not None:
+        state.session.wait_out_throttle()
 
 
 # --- outcomes ---------------------------------------------------------------------------

@@ -28,7 +28,16 @@ class Reconciler(Flows):
         """Sign in once (waiting out a lock when allowed); on no success, set it aside."""
         refused_windows = 0
         for _ in range(ROUNDS):
-            self.ready(account, LOGIN_BUDGET_S + 1)
+            # An account whose last step is known only needs its counter reset: a spare backup
+            # code does that without waiting for a TOTP step.
+            by_backup = (
+                account.last_step is not None
+                and self.backup_codes_work is not False
+                and account.spare_backup_code() is not None
+                and not self.step_usable_now(account)
+            )
+            if not by_backup:
+                self.ready(account, LOGIN_BUDGET_S + 1)
             response = api.login(account.username, account.password)
             if response.status_code == 429:
                 wait = account.locked_until - self.now
@@ -43,7 +52,10 @@ class Reconciler(Flows):
             if response.status_code != 200:
                 account.set_aside = f"the profile's password is refused: {describe(response)}"
                 return
-            outcome = self._spend_window(api, account, str(body_of(response)["challenge_token"]))
+            challenge = str(body_of(response)["challenge_token"])
+            if by_backup and self.try_backup_codes(api, account, challenge) is not None:
+                return
+            outcome = self._spend_window(api, account, challenge)
             if outcome in ("ok", "unsynced"):
                 # unsynced: the target judges no code without a synced clock (TOTP-7), so no
                 # sign-in can reset the account; the count seen is the best there is.
@@ -67,6 +79,8 @@ class Reconciler(Flows):
         step = oracle.step_of(self.now)
         last = account.last_step
         low = step - 1 if last is None else max(step - 1, last + 1)
+        if low > step + 1:
+            return "again"  # every step of the window is spent: wait for the next one
         for candidate in range(low, step + 2):
             if not self.lasts(0.5):
                 return "again"

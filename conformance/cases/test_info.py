@@ -12,7 +12,7 @@ def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@requirement("INFO-1", "MUST", "clients learn the policy and the server's clock from /api/info")
+@requirement("INFO-1", "clients learn the policy and the server's clock from /api/info")
 def test_INFO_1_info_facts(api, conformance):
     response = api.info()
     expect_status(response, 200)
@@ -36,7 +36,7 @@ def test_INFO_1_info_facts(api, conformance):
         assert _int(info.get(key)) and info[key] > 0, f"{key} must be a positive integer: {info}"
 
 
-@requirement("INFO-2", "MUST", "production durations are fixed; a test profile only shortens them")
+@requirement("INFO-2", "production durations are fixed; a test profile only shortens them")
 def test_INFO_2_profile_durations(api, notes):
     info = expect_json_object(api.info())
     profile = info.get("profile")
@@ -61,7 +61,7 @@ def test_INFO_2_profile_durations(api, notes):
     assert lockout.get("max_failures") == 5, "no profile changes the failure count"
 
 
-@requirement("INFO-3", "MUST", "clients check their clock against Date; every answer carries it")
+@requirement("INFO-3", "clients check their clock against Date; every answer carries it")
 def test_INFO_3_date_header(api, conformance):
     response = api.info()
     info = expect_json_object(response)

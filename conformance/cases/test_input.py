@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from conformance import requirement, runs_alone
+from conformance import RUNS_ALONE, SPENDS_STEPS, requirement
 from conformance.checks import (
     describe,
     expect_error,
@@ -36,7 +36,7 @@ def _info_still_right(api) -> None:
     )
 
 
-@requirement("INPUT-1", "MUST", "malformed requests get 400/415 and change nothing")
+@requirement("INPUT-1", "malformed requests get 400/415 and change nothing", needs=(SPENDS_STEPS,))
 def test_INPUT_1_bad_bodies(api, conformance, clean_account):
     account = clean_account
     user, password = account.username, account.password
@@ -123,7 +123,7 @@ def test_INPUT_1_bad_bodies(api, conformance, clean_account):
     expect_status(response, 200)
 
 
-@requirement("INPUT-2", "MUST", "a small device must bound what it reads: 413 and 431")
+@requirement("INPUT-2", "a small device must bound what it reads: 413 and 431")
 def test_INPUT_2_size_limits(api, conformance):
     def login_body(size: int) -> bytes:
         base = {"username": unknown_name(), "password": "wrong", "pad": ""}
@@ -179,7 +179,7 @@ def test_INPUT_2_size_limits(api, conformance):
     _info_still_right(api)
 
 
-@requirement("INPUT-3", "MUST", "unknown paths and methods are answered as JSON errors")
+@requirement("INPUT-3", "unknown paths and methods are answered as JSON errors")
 def test_INPUT_3_not_found_and_method(api):
     for path in ("/api/nothing-here", "/nothing", "/api/auth", "/api/auth/login/extra"):
         expect_error(api.request("GET", path), 404, "not_found")
@@ -196,8 +196,9 @@ def test_INPUT_3_not_found_and_method(api):
         assert allowed in allow, f"Allow {response.headers.get('allow')!r} lacks {allowed}"
 
 
-@runs_alone
-@requirement("INPUT-4", "MUST", "idle or trickling clients must not occupy a small server")
+@requirement(
+    "INPUT-4", "idle or trickling clients must not occupy a small server", needs=(RUNS_ALONE,)
+)
 def test_INPUT_4_idle_clients_dropped(api, conformance, notes):
     base_url, verify = conformance.target.base_url, conformance.verify
     limit = conformance.target.idle_limit_s
@@ -247,8 +248,7 @@ def test_INPUT_4_idle_clients_dropped(api, conformance, notes):
     _info_still_right(api)
 
 
-@runs_alone
-@requirement("INPUT-5", "MUST", "no sequence of bad input takes the server down")
+@requirement("INPUT-5", "no sequence of bad input takes the server down", needs=(RUNS_ALONE,))
 def test_INPUT_5_survives_garbage(api, conformance):
     base_url, verify = conformance.target.base_url, conformance.verify
     host = host_header(base_url)

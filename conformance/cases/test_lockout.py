@@ -7,7 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from conformance import requirement, runs_alone, runs_beside
+from conformance import (
+    LOCKS_ACCOUNT,
+    RUNS_ALONE,
+    SEVERAL_ACCOUNTS,
+    SPENDS_STEPS,
+    WAITS_FOR_EXPIRY,
+    requirement,
+)
 from conformance.checks import describe, expect_error, expect_locked, expect_status
 from conformance.session import not_run
 from conformance.timing import RESTART, timed
@@ -15,17 +22,22 @@ from conformance.timing import RESTART, timed
 CONCURRENT_ATTEMPTS = 10
 
 
-@requirement("LOCK-1", "MUST", "5 failures of either factor lock the account, even for the owner")
+@requirement(
+    "LOCK-1",
+    "5 failures of either factor lock the account, even for the owner",
+    needs=(SPENDS_STEPS, LOCKS_ACCOUNT),
+)
 def test_LOCK_1_five_failures_lock(api, conformance, clean_account):
     account = clean_account
-    challenge = conformance.login_ok(api, account, then_verify=False)
     answers = [conformance.wrong_password(api, account) for _ in range(3)]
+    # The code first, then the challenge, then at once its uses: nothing waits while a short
+    # (test-profile) challenge ages, so the target never rightly answers invalid_challenge.
+    challenge, code, _ = conformance.challenge_with_code(api, account)
     answers += [conformance.wrong_code(api, account, challenge) for _ in range(2)]
     for n, response in enumerate(answers, start=1):
         assert response.status_code == 401, (
             f"failure {n} of 5 was not judged 401: {describe(response)}"
         )
-    code, _ = conformance.next_code(account)
     verify = api.verify(challenge, code)
     assert verify.status_code != 200, "after 5 failures the right code was accepted"
     expect_locked(verify)
@@ -34,10 +46,18 @@ def test_LOCK_1_five_failures_lock(api, conformance, clean_account):
     expect_locked(login)
 
 
-@requirement("LOCK-2", "MUST", "a locked account says so, and for how long (Retry-After)")
+@requirement(
+    "LOCK-2",
+    "a locked account says so, and for how long (Retry-After)",
+    needs=(SPENDS_STEPS, LOCKS_ACCOUNT),
+)
 def test_LOCK_2_locked_answer(api, conformance, clean_account):
     account = clean_account
-    challenge = conformance.login_ok(api, account, then_verify=False)
+    for _ in range(conformance.policy.max_failures - 1):
+        conformance.wrong_password(api, account)
+    # The challenge and code are taken just before the failure that locks: none of what
+    # follows waits, so a short challenge cannot lapse before the verify below.
+    challenge, code, _ = conformance.challenge_with_code(api, account)
     conformance.lock(api, account)
     locked_at = conformance.now
     duration = conformance.policy.lock_length(account.locks or 1)
@@ -50,14 +70,16 @@ def test_LOCK_2_locked_answer(api, conformance, clean_account):
     assert retry >= duration - elapsed - 3 - conformance.clock.uncertainty, (
         f"retry_after {retry} is far shorter than the {duration:.0f} s lock"
     )
-    code, _ = conformance.next_code(account)
     verify = api.verify(challenge, code)
     assert verify.status_code != 200, "a locked account passed verify with the right code"
     expect_locked(verify)
 
 
-@runs_beside
-@requirement("LOCK-3", "MUST", "a lock ends on time: attempts do not extend it; then count from 0")
+@requirement(
+    "LOCK-3",
+    "a lock ends on time: attempts do not extend it; then count from 0",
+    needs=(WAITS_FOR_EXPIRY, LOCKS_ACCOUNT),
+)
 def test_LOCK_3_lock_ends_and_resets(api, conformance, clean_account, notes):
     account = clean_account
     duration = conformance.policy.lock_length(account.locks + 1)
@@ -95,7 +117,11 @@ def test_LOCK_3_lock_ends_and_resets(api, conformance, clean_account, notes):
     expect_status(api.login(account.username, account.password), 200)
 
 
-@requirement("LOCK-4", "MUST", "only a successful verify resets the count, not the password alone")
+@requirement(
+    "LOCK-4",
+    "only a successful verify resets the count, not the password alone",
+    needs=(LOCKS_ACCOUNT,),
+)
 def test_LOCK_4_only_verify_resets(api, conformance, clean_account):
     account = clean_account
     for _ in range(4):
@@ -131,7 +157,11 @@ def _race(clients: list[httpx.Client], send) -> list[httpx.Response | Exception]
         return list(pool.map(one, range(len(clients))))
 
 
-@requirement("LOCK-5", "MUST", "simultaneous attempts cannot race past the lock or reuse a code")
+@requirement(
+    "LOCK-5",
+    "simultaneous attempts cannot race past the lock or reuse a code",
+    needs=(LOCKS_ACCOUNT,),
+)
 def test_LOCK_5_concurrent_attempts(api, conformance, account):
     clients = [api.new_client() for _ in range(CONCURRENT_ATTEMPTS)]
     try:
@@ -158,7 +188,9 @@ def test_LOCK_5_concurrent_attempts(api, conformance, account):
             client.close()
 
 
-@requirement("LOCK-5", "MUST", "two verifies with one valid code: at most one session")
+@requirement(
+    "LOCK-5", "two verifies with one valid code: at most one session", needs=(SPENDS_STEPS,)
+)
 def test_LOCK_5_concurrent_verifies_one_code(api, conformance, account):
     clients = [api.new_client() for _ in range(2)]
     try:
@@ -184,8 +216,11 @@ def test_LOCK_5_concurrent_verifies_one_code(api, conformance, account):
             client.close()
 
 
-@runs_alone
-@requirement("LOCK-6", "MUST", "a restart must not be a way to clear a lock or reuse a code")
+@requirement(
+    "LOCK-6",
+    "a restart must not be a way to clear a lock or reuse a code",
+    needs=(RUNS_ALONE, LOCKS_ACCOUNT, SEVERAL_ACCOUNTS),
+)
 def test_LOCK_6_state_survives_restart(api, conformance, notes):
     restart = conformance.target.restart
     if restart is None:
@@ -225,8 +260,11 @@ def test_LOCK_6_state_survives_restart(api, conformance, notes):
             notes.append("the lock ended during the restart; its survival was judged by the count")
 
 
-@runs_beside
-@requirement("LOCK-7", "SHOULD", "doubling locks make a month of guessing hopeless")
+@requirement(
+    "LOCK-7",
+    "doubling locks make a month of guessing hopeless",
+    needs=(WAITS_FOR_EXPIRY, LOCKS_ACCOUNT),
+)
 def test_LOCK_7_escalation(api, conformance, clean_account, notes):
     account = clean_account
     policy = conformance.policy

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from conformance import requirement
+from conformance import SPENDS_STEPS, requirement
 from conformance.checks import expect_status
 
 
-@requirement("LOG-1", "MUST", "outcomes are audited, secrets never written; black-box: none echoed")
+@requirement(
+    "LOG-1",
+    "outcomes are audited, secrets never written; black-box: none echoed",
+    needs=(SPENDS_STEPS,),
+)
 def test_LOG_1_no_secret_echoed(api, conformance, account, notes):
     challenge = conformance.login_ok(api, account)
     expect_status(conformance.wrong_code(api, account, challenge), 401)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 
-from conformance import requirement
+from conformance import LOCKS_ACCOUNT, SEVERAL_ACCOUNTS, requirement
 from conformance.api import body_of
 from conformance.checks import (
     describe,
@@ -22,7 +22,7 @@ from conformance.checks import (
 HASH_MARKERS = re.compile(r"\$(argon2(id|i|d)|pbkdf2(-sha\d+)?|scrypt|2[aby])\$", re.IGNORECASE)
 
 
-@requirement("LOGIN-1", "MUST", "the right password yields a challenge, never a session")
+@requirement("LOGIN-1", "the right password yields a challenge, never a session")
 def test_LOGIN_1_password_gives_challenge(api, conformance, account):
     response = api.login(account.username, account.password)
     expect_status(response, 200)
@@ -41,7 +41,7 @@ def test_LOGIN_1_password_gives_challenge(api, conformance, account):
     )
 
 
-@requirement("LOGIN-2", "MUST", "a wrong password is refused with invalid_credentials")
+@requirement("LOGIN-2", "a wrong password is refused with invalid_credentials")
 def test_LOGIN_2_wrong_password(api, conformance, account):
     response = conformance.wrong_password(api, account)
     expect_error(response, 401, "invalid_credentials")
@@ -72,7 +72,11 @@ def _same_answer(real, unknown, what: str) -> None:
         )
 
 
-@requirement("LOGIN-3", "MUST", "an unknown name answers and locks exactly like a wrong password")
+@requirement(
+    "LOGIN-3",
+    "an unknown name answers and locks exactly like a wrong password",
+    needs=(LOCKS_ACCOUNT,),
+)
 def test_LOGIN_3_no_user_enumeration(api, conformance, clean_account):
     account = clean_account
     name = unknown_name()
@@ -96,7 +100,9 @@ def test_LOGIN_3_no_user_enumeration(api, conformance, clean_account):
     expect_locked(unknown)
 
 
-@requirement("LOGIN-4", "SHOULD", "timing must not reveal whether a username exists")
+@requirement(
+    "LOGIN-4", "timing must not reveal whether a username exists", needs=(SEVERAL_ACCOUNTS,)
+)
 def test_LOGIN_4_timing_unknown_user(api, conformance, notes):
     per_account = conformance.policy.max_failures - 1
     with conformance.accounts(api, 4) as accounts:
@@ -123,7 +129,7 @@ def test_LOGIN_4_timing_unknown_user(api, conformance, notes):
     )
 
 
-@requirement("LOGIN-5", "MUST", "passwords are stored hashed; black-box: no answer shows one")
+@requirement("LOGIN-5", "passwords are stored hashed; black-box: no answer shows one")
 def test_LOGIN_5_no_password_or_hash_in_answers(api, conformance, account, notes):
     conformance.sign_in(api, account, any_factor=True)
     conformance.wrong_password(api, account)
