@@ -6,6 +6,7 @@ model does that, from what the target answered: model.py).
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from conformance.model import AccountState, TargetModel
@@ -83,10 +84,11 @@ class Account:
 
     def spare_backup_code(self) -> str | None:
         """An unused backup code, keeping this account's last one for the SESS-6 case unless
-        another account still has one."""
+        another account still has one. Picked at random: earlier runs spent some that this run
+        cannot know of, and a fixed order would meet those first, run after run."""
         unused = self.unused_backup_codes()
         if len(unused) > 1 or (unused and self.others_have_backup_codes()):
-            return unused[0]
+            return random.choice(unused)  # noqa: S311 - an order, not a secret
         return None
 
     def others_have_backup_codes(self) -> bool:

@@ -19,6 +19,7 @@ from conformance.steps import LOGIN_BUDGET_S, Scheduler
 from conformance.timing import ACCOUNT_WAIT, STEP_WAIT
 
 BACKUP_TRIES = 2  # refused backup codes (spent before this run) tried before a TOTP code
+BACKUP_GIVE_UP = 6  # refusals, with no backup code ever taken, before the run stops trying
 
 
 def blocked(req_id: str, what: str) -> None:
@@ -32,6 +33,7 @@ class Flows(Scheduler):
     model: TargetModel
     session_tokens: list[str]
     backup_codes_work: bool | None
+    backup_refusals: int
 
     @property
     def policy(self) -> LockPolicy:
@@ -132,7 +134,8 @@ class Flows(Scheduler):
                 "invalid_code"
             ):
                 return None
-        if not self.backup_codes_work:
+        self.backup_refusals += BACKUP_TRIES
+        if not self.backup_codes_work and self.backup_refusals >= BACKUP_GIVE_UP:
             self.backup_codes_work = False
         return None
 

@@ -63,6 +63,7 @@ class Conformance(Handout):
     verify: Any = True
     session_tokens: list[str] = field(default_factory=list)
     backup_codes_work: bool | None = None
+    backup_refusals: int = 0
     pool_changed: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> None:

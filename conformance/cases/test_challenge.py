@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from conformance import SEVERAL_ACCOUNTS, SPENDS_STEPS, WAITS_FOR_EXPIRY, requirement
+from conformance import SEVERAL_ACCOUNTS, SPENDS_STEPS, WAITS_FOR_EXPIRY, oracle, requirement
 from conformance.api import body_of
 from conformance.checks import describe, expect_error, expect_status, token_bits
 
@@ -68,19 +68,13 @@ def _challenge_used_twice(api, conformance, account):
 def test_CHAL_3_challenge_expires(api, conformance, account):
     ttl = conformance.ttl("challenge_ttl_s", 120)
     conformance.require_wait(ttl + 2, "challenge expiry")
-    # The second factor must be one the target would take: a backup code where the target has
-    # been seen taking them (it spends no TOTP step), else a code of an unused step.
-    backup = account.spare_backup_code() if conformance.backup_codes_work else None
-    if backup is None:
-        conformance.ready(account)  # any wait for a usable step happens before the clock is read
     issued = conformance.now
     challenge = conformance.login_ok(api, account, then_verify=False)
     conformance.wait_until(issued + ttl + 1.5)
-    if backup is not None:
-        response = api.verify(challenge, backup_code=backup)
-    else:
-        code, _ = conformance.next_code(account)
-        response = api.verify(challenge, code)
+    # A well-formed code of the current step: whether or not the target has taken it before,
+    # an expired challenge is refused as such, before any code is looked at (DECISIONS).
+    code = oracle.code_at_step(account.secret, oracle.step_of(conformance.now))
+    response = api.verify(challenge, code)
     assert response.status_code != 200, f"a challenge older than {ttl:.0f} s was accepted"
     expect_error(response, 401, "invalid_challenge")
 

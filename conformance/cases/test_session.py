@@ -100,7 +100,7 @@ def test_SESS_4_session_expires(api, conformance, notes):
     ttl = conformance.ttl("session_ttl_s", 3600)
     conformance.require_wait(ttl + 2, "session expiry")
     # The account is needed for the sign-in only: others may use it while the session ages.
-    with conformance.accounts(api, 1, clean=False, spends_step=False) as (account,):
+    with conformance.accounts(api, 1, clean=False) as (account,):
         sent = conformance.now
         token = body_of(_issue(api, conformance, account))["session_token"]
         received = conformance.now

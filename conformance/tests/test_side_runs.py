@@ -12,11 +12,11 @@ from conformance.needs import (
     EXHAUSTS_THROTTLE,
     LAST,
     LOCKS_ACCOUNT,
+    PICKS,
     PICKS_STEPS,
     REST,
     RUNS_ALONE,
     SPENDS_STEPS,
-    STEPS,
     WAITING,
     WAITS_FOR_EXPIRY,
     order,
@@ -92,15 +92,14 @@ def test_order_alone_first_then_steps_then_the_rest_then_the_waiting_cases():
     assert {r for r, (g, _) in seen if g == WAITING} == {"CHAL-3", "LOCK-3", "LOCK-7", "SESS-4"}
     alone = {r for r, (g, _) in seen if g == ALONE}
     assert alone == {"LOCK-6", "INPUT-4", "INPUT-5"}  # INPUT-5: the raw-socket garbage case
-    steps = [r for r, (g, _) in seen if g == STEPS]
-    assert steps[:3] == ["TOTP-1", "TOTP-2", "TOTP-3"]  # they need particular steps
+    assert [r for r, (g, _) in seen if g == PICKS] == ["TOTP-1", "TOTP-2", "TOTP-3"]
     rest = [r for r, (g, _) in seen if g == REST]
     assert set(rest[-3:]) == {"LOCK-4", "LOCK-5", "LOGIN-3"}  # they leave accounts locked
 
 
 def test_the_order_follows_from_the_needs_alone():
-    assert order([RUNS_ALONE, LOCKS_ACCOUNT]) < order([RUNS_ALONE]) < order([PICKS_STEPS])
-    assert order([PICKS_STEPS]) < order([SPENDS_STEPS]) < order([SPENDS_STEPS, LOCKS_ACCOUNT])
-    assert order([SPENDS_STEPS, LOCKS_ACCOUNT]) < order([]) < order([LOCKS_ACCOUNT])
-    assert order([LOCKS_ACCOUNT]) < order([WAITS_FOR_EXPIRY]) < order([EXHAUSTS_THROTTLE])
+    assert order([RUNS_ALONE, LOCKS_ACCOUNT]) < order([RUNS_ALONE]) < order([SPENDS_STEPS])
+    assert order([SPENDS_STEPS]) < order([SPENDS_STEPS, LOCKS_ACCOUNT]) < order([])
+    assert order([]) < order([LOCKS_ACCOUNT]) < order([PICKS_STEPS])
+    assert order([PICKS_STEPS]) < order([WAITS_FOR_EXPIRY]) < order([EXHAUSTS_THROTTLE])
     assert order([EXHAUSTS_THROTTLE, SPENDS_STEPS])[0] == LAST
