@@ -21,6 +21,7 @@ class Account:
     in_use: bool = False
     holder: int | None = None  # the thread of the case that holds it
     set_aside: str = ""  # why the run does not use it (it could not be brought to a known state)
+    reset_blocked_by: str = ""  # "ID: why" when a broken rule keeps its counter from a reset
     pool_accounts: list[Account] = field(default_factory=list, repr=False, compare=False)
 
     @property

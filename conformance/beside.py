@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from conformance.flows import judging
 from conformance.needs import runs_beside
 from conformance.requirements import MARKER, needs_of
 from conformance.resources import RESOURCES, CaseContext
@@ -31,6 +32,11 @@ TIMINGS = pytest.StashKey[Timings]()
 
 
 BASICS = ("conformance", "api", "recorder", "notes")
+
+
+def requirement_id(item: pytest.Item) -> str:
+    marker = item.get_closest_marker(MARKER)
+    return str(marker.args[0]) if marker is not None else ""
 
 
 def is_beside(item: pytest.Item) -> bool:
@@ -66,7 +72,7 @@ class SideRun:
 
     def _run(self) -> None:
         started = time.perf_counter()
-        with attributed(self.timings):
+        with attributed(self.timings), judging(requirement_id(self.item)):
             try:
                 with contextlib.ExitStack() as stack:
                     self.item.function(**self._fixtures(stack))
@@ -134,7 +140,7 @@ class SideRuns:
             self.start(item.session.items, item.config)
         timings = Timings()
         item.stash[TIMINGS] = timings
-        with attributed(timings):
+        with attributed(timings), judging(requirement_id(item)):
             return (yield)
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_protocol")

@@ -6,6 +6,10 @@ as "not run: blocked by X-n" (one broken rule, one failed requirement).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -22,8 +26,24 @@ BACKUP_TRIES = 2  # refused backup codes (spent before this run) tried before a 
 BACKUP_GIVE_UP = 6  # refusals, with no backup code ever taken, before the run stops trying
 
 
+JUDGING: contextvars.ContextVar[str] = contextvars.ContextVar("judging", default="")
+
+
+@contextlib.contextmanager
+def judging(req_id: str) -> Iterator[None]:
+    """The requirement the case on this thread judges (its own rule is never "blocking")."""
+    token = JUDGING.set(req_id)
+    try:
+        yield
+    finally:
+        JUDGING.reset(token)
+
+
 def blocked(req_id: str, what: str) -> None:
-    """The case cannot go on: the target broke a rule that `req_id`'s case judges."""
+    """The case cannot go on: the target broke a rule that `req_id`'s case judges. For the
+    case of `req_id` itself that is its failure."""
+    if req_id == JUDGING.get():
+        raise AssertionError(what)
     pytest.skip(f"not run: blocked by {req_id}: {what}")
 
 
@@ -50,16 +70,59 @@ class Flows(Scheduler):
         age = self.now - issued + LOGIN_BUDGET_S + self.clock.uncertainty
         return age < self.ttl("challenge_ttl_s", 120)
 
+    # --- what a case relies on but does not judge ------------------------------------------
+    def succeeded(self, response: httpx.Response, what: str, step: int | None = None) -> None:
+        """A step the case relies on: when the target refuses it, the case is blocked by the
+        rule the refusal breaks (its own case judges that), instead of failing."""
+        if response.status_code != 200:
+            blocked(self.rule_broken_by(response, step), f"{what}: {describe(response)}")
+
+    def rule_broken_by(self, response: httpx.Response, step: int | None = None) -> str:
+        """The requirement a refusal of a right password or code breaks."""
+        error = (body_of(response) or {}).get("error")
+        if response.status_code == 429:
+            return "LOCK-1"  # a lock where the lockout rules say there is none
+        if error == "invalid_code" and step is not None:
+            sent = response.request.extensions.get("conformance_sent", self.now)
+            return "TOTP-1" if step == oracle.step_of(sent) else "TOTP-2"
+        if error == "invalid_code":
+            return "SESS-6"  # a spare backup code refused
+        if error == "invalid_challenge":
+            return "CHAL-1"  # a fresh challenge of this account refused
+        return "LOGIN-1" if response.request.url.path.endswith("/login") else "INPUT-1"
+
+    def locked_answer(self, api: Api, account: Account) -> httpx.Response:
+        """The right password after the failures that lock: a 429 (a case about another lock
+        rule is blocked by LOCK-1 when the failures did not lock)."""
+        response = api.login(account.username, account.password)
+        if response.status_code != 429:
+            blocked("LOCK-1", f"the failures did not lock {account.username}: {describe(response)}")
+        return response
+
+    def lockout_works(self, api: Api, account: Account) -> None:
+        """From a reset counter, whether the failures lock at all: a case about another lock
+        rule is blocked by LOCK-1 when they do not."""
+        if account.is_locked(self.now) and self.may_wait(account.locked_until - self.now):
+            self.wait(account.locked_until - self.now)
+        self.sign_in(api, account, any_factor=True)
+        self.lock(api, account)
+        self.locked_answer(api, account)
+
+    def retry_of(self, response: httpx.Response) -> int:
+        """`retry_after` of a 429, read without judging its form (LOCK-2 judges that)."""
+        retry = (body_of(response) or {}).get("retry_after")
+        if response.status_code != 429 or not isinstance(retry, int) or retry < 1:
+            blocked(
+                "LOCK-2", f"a lockout answer without a usable retry_after: {describe(response)}"
+            )
+        return int(retry)
+
     def login_ok(self, api: Api, account: Account, then_verify: bool = True) -> str:
         """The right password: a challenge (after `ready` when a code is to follow at once)."""
         if then_verify:
             self.ready(account)
         response = api.login(account.username, account.password)
-        if response.status_code != 200:
-            blocked(
-                "LOCK-3" if response.status_code == 429 else "LOGIN-1",
-                f"login of {account.username} with the right password: {describe(response)}",
-            )
+        self.succeeded(response, f"login of {account.username} with the right password")
         return str(body_of(response)["challenge_token"])
 
     def challenge_with_code(
@@ -109,12 +172,8 @@ class Flows(Scheduler):
     def _signed_in(
         self, response: httpx.Response, account: Account, step: int | None
     ) -> tuple[httpx.Response, int | None]:
-        if response.status_code != 200:
-            what = "a backup code" if step is None else f"the code of step {step}"
-            blocked(
-                "LOCK-3" if response.status_code == 429 else "TOTP-1",
-                f"verify of {account.username} with {what}: {describe(response)}",
-            )
+        what = "a backup code" if step is None else f"the code of step {step}"
+        self.succeeded(response, f"verify of {account.username} with {what}", step)
         self.session_tokens.append(str(body_of(response)["session_token"]))
         return response, step
 

@@ -13,12 +13,14 @@ from collections.abc import Callable, Iterator
 
 from conformance.accounts import Account, AccountPool, NoAccount
 from conformance.api import Api
+from conformance.flows import JUDGING, blocked
 from conformance.reconcile import Reconciler
 from conformance.steps import not_run
 from conformance.timing import ACCOUNT_WAIT, timed
 
 POOL_POLL_S = 0.5  # how often a case waiting for an account held by another looks again
 FAILURE_BUDGET = 2  # failures an account may carry into a case that does not count to the lock
+MAX_RESETS = 4  # sign-ins to bring accounts to the state a case needs, before it is not run
 
 
 class Handout(Reconciler):
@@ -70,6 +72,7 @@ class Handout(Reconciler):
     ) -> Account:
         allowed = 0 if clean else FAILURE_BUDGET
         me = threading.get_ident()
+        resets = 0
         while True:
             with self.pool_changed:
                 try:
@@ -88,7 +91,17 @@ class Handout(Reconciler):
                 self.wait(wait, ACCOUNT_WAIT)
             elif account.is_fresh(now, allowed):
                 return account
+            elif account.state.known and account.reset_blocked_by:
+                rule, why = account.reset_blocked_by.split(": ", 1)
+                if rule == JUDGING.get() and not account.is_locked(now):
+                    return account  # as it is: the case judges that very rule on it
+                self._unreserve(account)
+                blocked(rule, why)
+            elif resets >= MAX_RESETS:
+                self._unreserve(account)
+                not_run(f"{account.username} could not be reset in {resets} sign-ins")
             else:
+                resets += 1
                 self.reconcile(api, account)
             self._unreserve(account)
 

@@ -37,7 +37,7 @@ class LockPolicy:
     def lock_length(self, nth: int) -> float:
         """Length of the nth lock since the last successful verify (1-based, LOCK-7)."""
         if self.escalation == "double":
-            return min(self.duration_s * 2 ** (max(nth, 1) - 1), LOCK_CAP_S)
+            return min(self.duration_s * 2 ** min(max(nth, 1) - 1, 32), LOCK_CAP_S)
         return self.duration_s
 
     def level_for(self, retry_after: float) -> int:
@@ -191,6 +191,10 @@ class TargetModel:
         if isinstance(backup, str):
             state.spent_backup_codes.add(backup)
         step = self.step_of_code(name, code, seen) if isinstance(code, str) else None
+        if step is None and isinstance(code, str):
+            # Taken, but it is no code of ours (the target read it some other way): some
+            # step was spent; the latest it can be is the safe guess (TOTP-4).
+            step = oracle.step_of(seen.received) + 1
         if step is not None:
             state.last_step = step if state.last_step is None else max(state.last_step, step)
         self.challenges.pop(str(seen.request.get("challenge_token")), None)

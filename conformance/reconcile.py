@@ -56,10 +56,14 @@ class Reconciler(Flows):
             if by_backup and self.try_backup_codes(api, account, challenge) is not None:
                 return
             outcome = self._spend_window(api, account, challenge)
-            if outcome in ("ok", "unsynced"):
-                # unsynced: the target judges no code without a synced clock (TOTP-7), so no
-                # sign-in can reset the account; the count seen is the best there is.
+            if outcome == "ok":
+                account.reset_blocked_by = ""
+                return
+            if outcome == "unsynced":
+                # The target judges no code without a synced clock (TOTP-7): no sign-in can
+                # reset the account; the count seen is the best there is.
                 account.state.known = True
+                account.reset_blocked_by = "TOTP-7: the target judges no code (clock not synced)"
                 return
             if outcome == "refused":
                 refused_windows += 1
@@ -67,6 +71,7 @@ class Reconciler(Flows):
                     # Right codes refused window after window: the target's TOTP is at fault,
                     # which the TOTP cases judge. The count seen is the best there is.
                     account.state.known = True
+                    account.reset_blocked_by = "TOTP-1: the target refuses right codes"
                     return
                 assert self.clock is not None
                 step = oracle.step_of(self.now)

@@ -39,7 +39,7 @@ def test_CHAL_1_challenge_opaque_and_bound(api, conformance, two_accounts):
     # The owner's own code does, and the session is the owner's.
     code, step = conformance.next_code(owner)
     response = api.verify(tokens[-1], code)
-    expect_status(response, 200)
+    conformance.succeeded(response, "the owner's own code", step)
     dashboard = api.dashboard(body_of(response)["session_token"])
     expect_status(dashboard, 200)
     user = (body_of(dashboard) or {}).get("user", {})

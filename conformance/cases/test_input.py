@@ -114,12 +114,12 @@ def test_INPUT_1_bad_bodies(api, conformance, clean_account):
     )
     # Unknown extra fields are ignored (the login above carried one; so does this verify).
     expect_status(response, 200)
-    conformance.ready(account)
-    code, _ = conformance.next_code(account)
-    challenge = conformance.login_ok(api, account, then_verify=False)
+    challenge, code, step = conformance.challenge_with_code(api, account)
     response = api.post_json(
         "/api/auth/verify", {"challenge_token": challenge, "totp_code": code, "x": 1}
     )
+    if response.status_code == 401:  # the code itself refused: TOTP-1/2's rule, not this one
+        conformance.succeeded(response, "a right code with an extra field", step)
     expect_status(response, 200)
 
 
@@ -137,7 +137,7 @@ def test_INPUT_2_size_limits(api, conformance):
     assert at_limit.status_code != 413, (
         f"a body of exactly {BODY_LIMIT} bytes was refused as too large"
     )
-    expect_error(at_limit, 401, "invalid_credentials")
+    expect_status(at_limit, 401)  # judged as a login (how, LOGIN-3 judges)
     for size in (BODY_LIMIT + 1, 4000, 100_000):
         response = api.post_raw("/api/auth/login", login_body(size))
         expect_error(response, 413, "payload_too_large")
@@ -283,6 +283,5 @@ def test_INPUT_5_survives_garbage(api, conformance):
         )
     _info_still_right(api)
     for body in (b"{", b"[" * 500, b'{"a":' * 200, "\U0001f600".encode() * 100):
-        response = api.post_raw("/api/auth/login", body)
-        assert response.status_code < 500, f"bad input caused a server error: {describe(response)}"
+        api.post_raw("/api/auth/login", body)  # its answer is INPUT-1's; standing is INPUT-5's
     _info_still_right(api)

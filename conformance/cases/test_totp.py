@@ -70,7 +70,7 @@ def test_TOTP_3_outside_window_rejected(api, conformance, account, notes):
         notes.append("the challenge aged out before the right code; a new one was used")
         challenge, code, step = conformance.challenge_with_code(api, account)
     response = api.verify(challenge, code)
-    expect_status(response, 200)
+    conformance.succeeded(response, "the right code after wrong ones", step)
 
 
 @requirement(
@@ -82,7 +82,7 @@ def test_TOTP_4_replay_rejected(api, conformance, account):
     challenge = conformance.login_ok(api, account)
     code, step = conformance.next_code(account)
     first = api.verify(challenge, code)
-    expect_status(first, 200)
+    conformance.succeeded(first, "the first use of a code", step)
     replay = api.verify(conformance.login_ok(api, account, then_verify=False), code)
     assert replay.status_code != 200, f"the code of step {step} was accepted twice"
     replay_body = expect_error(replay, 401, "invalid_code")
@@ -133,7 +133,7 @@ def test_TOTP_5_malformed_code_not_counted(api, conformance, account, notes):
         challenge, code, step = conformance.challenge_with_code(api, account)
     response = api.verify(challenge, code)
     assert response.status_code != 429, "malformed codes were counted as failures (account locked)"
-    expect_status(response, 200)
+    conformance.succeeded(response, "the right code after malformed ones", step)
     # A well-formed wrong code is a failure (401 invalid_code).
     challenge = conformance.login_ok(api, account, then_verify=False)
     response = conformance.wrong_code(api, account, challenge)
@@ -151,7 +151,7 @@ def test_TOTP_6_near_miss_tokens_refused(api, conformance, account, notes):
     code, step = conformance.next_code(account)
     expect_error(api.verify(near, code), 401, "invalid_challenge")
     response = api.verify(challenge, code)
-    expect_status(response, 200)
+    conformance.succeeded(response, "a sign-in", step)
     token = body_of(response)["session_token"]
     near_token = token[:-1] + ("A" if token[-1] != "A" else "B")
     near_answer = api.dashboard(near_token)
@@ -180,7 +180,7 @@ def test_TOTP_7_clock_not_synced(api, conformance, account, notes):
         assert response.status_code != 503, (
             f"time_synced is true but verify said {describe(response)}"
         )
-        expect_status(response, 200)
+        conformance.succeeded(response, "a sign-in", step)
         return
     code, _ = conformance.next_code(account)  # any wait comes before the challenge
     challenge = conformance.login_ok(api, account, then_verify=False)
