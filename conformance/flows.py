@@ -21,6 +21,7 @@ from conformance.clock import SAFE_MARGIN_S
 from conformance.model import LockPolicy, TargetModel
 from conformance.steps import LOGIN_BUDGET_S, Scheduler
 from conformance.timing import ACCOUNT_WAIT, STEP_WAIT
+from conformance.together import together
 
 BACKUP_TRIES = 2  # refused backup codes (spent before this run) tried before a TOTP code
 BACKUP_GIVE_UP = 6  # refusals, with no backup code ever taken, before the run stops trying
@@ -246,14 +247,14 @@ class Flows(Scheduler):
         return wrong
 
     def lock(self, api: Api, account: Account) -> list[httpx.Response]:
-        """Wrong passwords up to the limit: the last one is judged and starts the lock."""
-        self.make_room(self.policy.max_failures - account.failures)
-        answers = []
-        while not account.is_locked(self.now) and len(answers) < self.policy.max_failures:
-            answers.append(self.wrong_password(api, account))
-            if answers[-1].status_code != 401:
-                break
-        return answers
+        """Wrong passwords up to the limit, side by side (their hashes overlap): each is
+        judged and counted, and the one that reaches the limit starts the lock."""
+        if account.is_locked(self.now):
+            return []
+        count = max(1, self.policy.max_failures - account.failures)
+        self.make_room(count)
+        wrong = account.password + "-wrong"
+        return together(api, [lambda a: a.login(account.username, wrong)] * count)
 
     def surely_locked(self, account: Account, length: float) -> bool:
         """Whether an answer received now was surely judged during the latest lock of `length`

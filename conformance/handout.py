@@ -72,7 +72,7 @@ class Handout(Reconciler):
     ) -> Account:
         allowed = 0 if clean else FAILURE_BUDGET
         me = threading.get_ident()
-        resets = 0
+        resets: dict[str, int] = {}
         while True:
             with self.pool_changed:
                 try:
@@ -97,11 +97,11 @@ class Handout(Reconciler):
                     return account  # as it is: the case judges that very rule on it
                 self._unreserve(account)
                 blocked(rule, why)
-            elif resets >= MAX_RESETS:
+            elif resets.get(account.username, 0) >= MAX_RESETS:
                 self._unreserve(account)
-                not_run(f"{account.username} could not be reset in {resets} sign-ins")
+                not_run(f"{account.username} could not be reset in {MAX_RESETS} sign-ins")
             else:
-                resets += 1
+                resets[account.username] = resets.get(account.username, 0) + 1
                 self.reconcile(api, account)
             self._unreserve(account)
 

@@ -27,11 +27,13 @@ class Reconciler(Flows):
     def reconcile(self, api: Api, account: Account) -> None:
         """Sign in once (waiting out a lock when allowed); on no success, set it aside."""
         refused_windows = 0
+        tried_backup = False  # once: earlier runs may have spent the codes it would pick
         for _ in range(ROUNDS):
             # An account whose last step is known only needs its counter reset: a spare backup
             # code does that without waiting for a TOTP step.
             by_backup = (
-                account.last_step is not None
+                not tried_backup
+                and account.last_step is not None
                 and self.backup_codes_work is not False
                 and account.spare_backup_code() is not None
                 and not self.step_usable_now(account)
@@ -39,8 +41,8 @@ class Reconciler(Flows):
             if not by_backup:
                 self.ready(account, LOGIN_BUDGET_S + 1)
             response = api.login(account.username, account.password)
-            if response.status_code == 429:
-                wait = account.locked_until - self.now
+            if response.status_code == 429:  # the account's lock, or the address's (LOCK-8)
+                wait = max(account.locked_until, self.model.throttled_until) - self.now
                 if not self.may_wait(wait):
                     account.set_aside = (
                         f"locked by the target for another {wait:.0f} s at the start of the run "
@@ -53,8 +55,10 @@ class Reconciler(Flows):
                 account.set_aside = f"the profile's password is refused: {describe(response)}"
                 return
             challenge = str(body_of(response)["challenge_token"])
-            if by_backup and self.try_backup_codes(api, account, challenge) is not None:
-                return
+            if by_backup:
+                tried_backup = True
+                if self.try_backup_codes(api, account, challenge) is not None:
+                    return
             outcome = self._spend_window(api, account, challenge)
             if outcome == "ok":
                 account.reset_blocked_by = ""

@@ -15,9 +15,11 @@ from conformance.checks import (
     expect_status,
     unknown_name,
 )
+from conformance.together import together
 
 # A stored hash in its usual text forms (PHC `$argon2id$...`, `$pbkdf2-sha256$...`, `$scrypt$`,
 # crypt's `$2b$...`): a structure, not a word that free-form text (`/api/info`'s `server`) may use.
+TIMED_ACCOUNTS = 3  # 12 wrong passwords and 12 unknown names: medians of 12 each
 HASH_MARKERS = re.compile(r"\$(argon2(id|i|d)|pbkdf2(-sha\d+)?|scrypt|2[aby])\$", re.IGNORECASE)
 
 
@@ -83,10 +85,17 @@ def test_LOGIN_3_no_user_enumeration(api, conformance, clean_account):
     unknown = api.login(name, account.password + "-wrong")
     expect_error(real, 401, "invalid_credentials")
     _same_answer(real, unknown, "first failure")
-    # Four more failures each: both the account and the unknown name are now locked.
+    # Four more failures each, the two names side by side (their hashes overlap): both the
+    # account and the unknown name are then locked.
     for _ in range(conformance.policy.max_failures - 1):
-        real = conformance.wrong_password(api, account)
-        unknown = api.login(name, "wrong-password")
+        conformance.make_room(2)
+        real, unknown = together(
+            api,
+            [
+                lambda a: a.login(account.username, account.password + "-wrong"),
+                lambda a: a.login(name, "wrong-password"),
+            ],
+        )
         _same_answer(real, unknown, "failures 2..5")
     real = conformance.locked_answer(api, account)  # five failures lock (LOCK-1's rule)
     unknown = api.login(name, "wrong-password")
@@ -102,11 +111,12 @@ def test_LOGIN_3_no_user_enumeration(api, conformance, clean_account):
 )
 def test_LOGIN_4_timing_unknown_user(api, conformance, notes):
     per_account = conformance.policy.max_failures - 1
-    with conformance.accounts(api, 4) as accounts:
+    with conformance.accounts(api, TIMED_ACCOUNTS) as accounts:
         api.info()  # the connection is open before anything is timed
         known, unknown = [], []
         for account in accounts:
             for _ in range(per_account):
+                conformance.make_room(2)
                 response = conformance.wrong_password(api, account)
                 expect_status(response, 401)
                 known.append(response.elapsed.total_seconds())
