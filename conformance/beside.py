@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance.flows import judging
+from conformance.blocking import judging
 from conformance.needs import runs_beside
 from conformance.requirements import MARKER, needs_of
 from conformance.resources import RESOURCES, CaseContext

@@ -1,104 +1,34 @@
-"""Sign-in and lock flows the cases share: each sends requests and lets the model learn from them.
+"""Sign-in flows the cases share: each sends requests and lets the model learn from them.
 
-A flow that cannot go on because the target broke a rule some other case judges stops the case
-as "not run: blocked by X-n" (one broken rule, one failed requirement).
+A challenge is taken after any wait for a usable TOTP step, so that it cannot lapse before its
+code is sent. A flow that cannot go on because the target broke a rule some other case judges
+stops the case as "not run: blocked by X-n" (blocking.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
 from conformance import oracle
 from conformance.accounts import Account
 from conformance.api import Api, body_of
-from conformance.checks import describe
 from conformance.clock import SAFE_MARGIN_S
-from conformance.model import LockPolicy, TargetModel
-from conformance.steps import LOGIN_BUDGET_S, Scheduler
-from conformance.timing import ACCOUNT_WAIT, STEP_WAIT
-from conformance.together import together
+from conformance.failing import Failing
+from conformance.model import TargetModel
+from conformance.steps import LOGIN_BUDGET_S
+from conformance.timing import STEP_WAIT
 
 BACKUP_TRIES = 2  # refused backup codes (spent before this run) tried before a TOTP code
 BACKUP_GIVE_UP = 6  # refusals, with no backup code ever taken, before the run stops trying
 
 
-JUDGING: contextvars.ContextVar[str] = contextvars.ContextVar("judging", default="")
-
-
-@contextlib.contextmanager
-def judging(req_id: str) -> Iterator[None]:
-    """The requirement the case on this thread judges (its own rule is never "blocking")."""
-    token = JUDGING.set(req_id)
-    try:
-        yield
-    finally:
-        JUDGING.reset(token)
-
-
-def blocked(req_id: str, what: str) -> None:
-    """The case cannot go on: the target broke a rule that `req_id`'s case judges. For the
-    case of `req_id` itself that is its failure."""
-    if req_id == JUDGING.get():
-        raise AssertionError(what)
-    pytest.skip(f"not run: blocked by {req_id}: {what}")
-
-
-class Flows(Scheduler):
+class Flows(Failing):
     """Mixed into `Conformance`: the common ways of signing in, failing and locking."""
 
     model: TargetModel
     session_tokens: list[str]
     backup_codes_work: bool | None
     backup_refusals: int
-
-    @property
-    def policy(self) -> LockPolicy:
-        return self.model.policy
-
-    def ttl(self, key: str, default: float) -> float:
-        value = self.info.get(key)
-        return float(value) if isinstance(value, int | float) else default
-
-    def alive(self, issued: float) -> bool:
-        """Whether a challenge asked for at `issued` surely outlives one more request: when
-        not, the target would rightly answer invalid_challenge, which judges nothing."""
-        assert self.clock is not None
-        age = self.now - issued + LOGIN_BUDGET_S + self.clock.uncertainty
-        return age < self.ttl("challenge_ttl_s", 120)
-
-    # --- what a case relies on but does not judge ------------------------------------------
-    def succeeded(self, response: httpx.Response, what: str, step: int | None = None) -> None:
-        """A step the case relies on: when the target refuses it, the case is blocked by the
-        rule the refusal breaks (its own case judges that), instead of failing."""
-        if response.status_code != 200:
-            blocked(self.rule_broken_by(response, step), f"{what}: {describe(response)}")
-
-    def rule_broken_by(self, response: httpx.Response, step: int | None = None) -> str:
-        """The requirement a refusal of a right password or code breaks."""
-        error = (body_of(response) or {}).get("error")
-        if response.status_code == 429:
-            return "LOCK-1"  # a lock where the lockout rules say there is none
-        if error == "invalid_code" and step is not None:
-            sent = response.request.extensions.get("conformance_sent", self.now)
-            return "TOTP-1" if step == oracle.step_of(sent) else "TOTP-2"
-        if error == "invalid_code":
-            return "SESS-6"  # a spare backup code refused
-        if error == "invalid_challenge":
-            return "CHAL-1"  # a fresh challenge of this account refused
-        return "LOGIN-1" if response.request.url.path.endswith("/login") else "INPUT-1"
-
-    def locked_answer(self, api: Api, account: Account) -> httpx.Response:
-        """The right password after the failures that lock: a 429 (a case about another lock
-        rule is blocked by LOCK-1 when the failures did not lock)."""
-        response = api.login(account.username, account.password)
-        if response.status_code != 429:
-            blocked("LOCK-1", f"the failures did not lock {account.username}: {describe(response)}")
-        return response
 
     def lockout_works(self, api: Api, account: Account) -> None:
         """From a reset counter, whether the failures lock at all: a case about another lock
@@ -108,15 +38,6 @@ class Flows(Scheduler):
         self.sign_in(api, account, any_factor=True)
         self.lock(api, account)
         self.locked_answer(api, account)
-
-    def retry_of(self, response: httpx.Response) -> int:
-        """`retry_after` of a 429, read without judging its form (LOCK-2 judges that)."""
-        retry = (body_of(response) or {}).get("retry_after")
-        if response.status_code != 429 or not isinstance(retry, int) or retry < 1:
-            blocked(
-                "LOCK-2", f"a lockout answer without a usable retry_after: {describe(response)}"
-            )
-        return int(retry)
 
     def login_ok(self, api: Api, account: Account, then_verify: bool = True) -> str:
         """The right password: a challenge (after `ready` when a code is to follow at once)."""
@@ -214,50 +135,3 @@ class Flows(Scheduler):
         self.ready(account)
         code, step = self.next_code(account)
         return {"totp_code": code}, step
-
-    # --- failures --------------------------------------------------------------------------
-    def make_room(self, failures: int) -> None:
-        """Wait until `failures` more fit under the target's per-address limit (LOCK-8), so
-        that no case is refused for what other cases did."""
-        wait = self.model.room_in(failures, self.now)
-        if wait > 0:
-            self.wait(wait, ACCOUNT_WAIT)
-
-    def wait_out_throttle(self) -> None:
-        """Let the per-address window pass (after a case that crossed the limit on purpose)."""
-        throttle = self.model.throttle
-        if throttle is not None:
-            self.wait(throttle.window_s + 1, ACCOUNT_WAIT)
-
-    def wrong_password(self, api: Api, account: Account) -> httpx.Response:
-        self.make_room(1)
-        return api.login(account.username, account.password + "-wrong")
-
-    def wrong_code(self, api: Api, account: Account, challenge: str) -> httpx.Response:
-        """A well-formed code that is wrong for every step near now (no fresh step needed)."""
-        self.make_room(1)
-        return api.verify(challenge, self.a_wrong_code(account))
-
-    def a_wrong_code(self, account: Account) -> str:
-        step = oracle.step_of(self.now)
-        near = {oracle.code_at_step(account.secret, s) for s in range(step - 2, step + 3)}
-        wrong = f"{(int(oracle.code_at_step(account.secret, step)) + 500000) % 1000000:06d}"
-        while wrong in near:
-            wrong = f"{(int(wrong) + 1) % 1000000:06d}"
-        return wrong
-
-    def lock(self, api: Api, account: Account) -> list[httpx.Response]:
-        """Wrong passwords up to the limit, side by side (their hashes overlap): each is
-        judged and counted, and the one that reaches the limit starts the lock."""
-        if account.is_locked(self.now):
-            return []
-        count = max(1, self.policy.max_failures - account.failures)
-        self.make_room(count)
-        wrong = account.password + "-wrong"
-        return together(api, [lambda a: a.login(account.username, wrong)] * count)
-
-    def surely_locked(self, account: Account, length: float) -> bool:
-        """Whether an answer received now was surely judged during the latest lock of `length`
-        (a busy target may queue a request until after the lock has ended)."""
-        assert self.clock is not None
-        return self.now < account.lock_sent + length - self.clock.uncertainty

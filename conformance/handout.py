@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from conformance.accounts import Account, AccountPool, NoAccount
 from conformance.api import Api
-from conformance.flows import JUDGING, blocked
+from conformance.blocking import JUDGING, blocked
 from conformance.reconcile import Reconciler
 from conformance.steps import not_run
 from conformance.timing import ACCOUNT_WAIT, timed

@@ -15,8 +15,8 @@ from conformance import (
     WAITS_FOR_EXPIRY,
     requirement,
 )
+from conformance.blocking import blocked
 from conformance.checks import describe, expect_error, expect_locked, expect_status
-from conformance.flows import blocked
 from conformance.session import not_run
 from conformance.timing import RESTART, timed
 
