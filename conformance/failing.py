@@ -36,6 +36,14 @@ class Failing(Blocking):
         self.make_room(1)
         return api.login(account.username, account.password + "-wrong")
 
+    def wrong_passwords(self, api: Api, account: Account, count: int) -> list[httpx.Response]:
+        """`count` wrong passwords side by side (each is judged and counted alike)."""
+        if count <= 0:
+            return []
+        self.make_room(count)
+        wrong = account.password + "-wrong"
+        return together(api, [lambda a: a.login(account.username, wrong)] * count)
+
     def wrong_code(self, api: Api, account: Account, challenge: str) -> httpx.Response:
         """A well-formed code that is wrong for every step near now (no fresh step needed)."""
         self.make_room(1)
@@ -54,10 +62,9 @@ class Failing(Blocking):
         judged and counted, and the one that reaches the limit starts the lock."""
         if account.is_locked(self.now):
             return []
-        count = max(1, self.policy.max_failures - account.failures)
-        self.make_room(count)
-        wrong = account.password + "-wrong"
-        return together(api, [lambda a: a.login(account.username, wrong)] * count)
+        return self.wrong_passwords(
+            api, account, max(1, self.policy.max_failures - account.failures)
+        )
 
     def surely_locked(self, account: Account, length: float) -> bool:
         """Whether an answer received now was surely judged during the latest lock of `length`
