@@ -60,8 +60,11 @@ class Failing(Blocking):
     def lock(self, api: Api, account: Account) -> list[httpx.Response]:
         """Wrong passwords up to the limit, side by side (their hashes overlap): each is
         judged and counted, and the one that reaches the limit starts the lock."""
-        if account.is_locked(self.now):
-            return []
+        left = account.locked_until - self.now  # the model's bound on a lock's end
+        if left > 0:
+            if not self.may_wait(left):
+                return []
+            self.wait(left)
         return self.wrong_passwords(
             api, account, max(1, self.policy.max_failures - account.failures)
         )
