@@ -6,6 +6,24 @@ the requirement ID of the spec it checks; reports say which requirements passed,
 (a failing SHOULD) or were not run, and why.
 """
 
-from conformance.requirements import requirement, runs_alone, runs_beside
+from conformance.needs import (
+    EXHAUSTS_THROTTLE,
+    LOCKS_ACCOUNT,
+    PICKS_STEPS,
+    RUNS_ALONE,
+    SEVERAL_ACCOUNTS,
+    SPENDS_STEPS,
+    WAITS_FOR_EXPIRY,
+)
+from conformance.requirements import requirement
 
-__all__ = ["requirement", "runs_alone", "runs_beside"]
+__all__ = [
+    "EXHAUSTS_THROTTLE",
+    "LOCKS_ACCOUNT",
+    "PICKS_STEPS",
+    "RUNS_ALONE",
+    "SEVERAL_ACCOUNTS",
+    "SPENDS_STEPS",
+    "WAITS_FOR_EXPIRY",
+    "requirement",
+]

@@ -1,53 +1,28 @@
-"""The pool of test accounts and what the suite knows of each one's state on the target.
+"""The test accounts of the profile, each with the target model's view of its state.
 
-A case that changes an account gets its own. The pool remembers, per account, the last accepted
-TOTP step (the next success needs a later one, TOTP-4), the consecutive failures and the lock
-(LOCK-1, escalating under LOCK-7), so that it never hands out an account in a state the case
-does not expect.
+The pool decides which account a case gets; it never changes what is known of an account (the
+model does that, from what the target answered: model.py).
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
+from conformance.model import AccountState, TargetModel
+from conformance.oracle import PERIOD
 from conformance.profile import AccountSpec
-
-MAX_FAILURES = 5
-PERIOD = 30  # the TOTP step (RFC 6238 X)
-LOCK_CAP_S = 86400
-
-
-@dataclass(frozen=True)
-class LockPolicy:
-    """What `/api/info` says about lockout."""
-
-    duration_s: float
-    escalation: str | None = None
-    max_failures: int = MAX_FAILURES
-
-    def lock_length(self, nth: int) -> float:
-        """Length of the nth lock since the last successful verify (1-based)."""
-        if self.escalation == "double":
-            return min(self.duration_s * 2 ** (nth - 1), LOCK_CAP_S)
-        return self.duration_s
 
 
 @dataclass
 class Account:
     spec: AccountSpec
-    last_step: int | None = None
-    failures: int = 0
-    locks: int = 0
-    locked_until: float = 0.0
-    tainted: bool = False
-    broken: bool = False
+    state: AccountState
     in_use: bool = False
     holder: int | None = None  # the thread of the case that holds it
-    # Target time just before the failure that started the latest lock was sent: that lock
-    # ends no earlier than this plus its length, however slowly the target answers.
-    lock_sent: float = 0.0
+    set_aside: str = ""  # why the run does not use it (it could not be brought to a known state)
+    reset_blocked_by: str = ""  # "ID: why" when a broken rule keeps its counter from a reset
     pool_accounts: list[Account] = field(default_factory=list, repr=False, compare=False)
-    used_backup_codes: set[str] = field(default_factory=set)
 
     @property
     def username(self) -> str:
@@ -61,48 +36,44 @@ class Account:
     def secret(self) -> str:
         return self.spec.totp_secret
 
+    @property
+    def broken(self) -> bool:
+        return bool(self.set_aside)
+
+    @property
+    def last_step(self) -> int | None:
+        return self.state.last_step
+
+    @property
+    def failures(self) -> int:
+        return self.state.failures
+
+    @property
+    def locks(self) -> int:
+        return self.state.locks
+
+    @property
+    def locked_until(self) -> float:
+        return self.state.locked_until
+
+    @property
+    def lock_sent(self) -> float:
+        return self.state.lock_sent
+
     def is_locked(self, now: float) -> bool:
-        return now < self.locked_until
+        return self.state.is_locked(now)
 
     def is_fresh(self, now: float, max_failures: int = 0) -> bool:
-        """Usable now, with at most `max_failures` failures already counted on the target; a
+        """Known, usable now, with at most `max_failures` failures counted on the target; a
         clean account (`max_failures` 0) has no lock behind it either, so that its next lock
         is not escalated (LOCK-7)."""
         return (
-            not self.tainted
+            self.state.known
             and not self.broken
             and self.failures <= max_failures
             and (max_failures > 0 or self.locks == 0)
             and not self.is_locked(now)
         )
-
-    def failed(self, now: float, policy: LockPolicy) -> bool:
-        """Count one judged failure; return True when it starts a lock."""
-        self.failures += 1
-        if self.failures >= policy.max_failures:
-            self.locks += 1
-            self.locked_until = now + policy.lock_length(self.locks) + 1.0
-            self.failures = 0
-            return True
-        return False
-
-    def succeeded(self, step: int | None) -> None:
-        if step is not None:
-            self.last_step = step if self.last_step is None else max(self.last_step, step)
-        self.failures = 0
-        self.locks = 0
-        self.locked_until = 0.0
-        self.tainted = False
-
-    def saw_lock(self, now: float, retry_after: float, policy: LockPolicy | None = None) -> None:
-        """The target said 429: trust its retry_after for when the lock ends, and count at
-        least as many locks as a lock that long takes (the next one is escalated, LOCK-7)."""
-        self.locked_until = now + retry_after + 0.5
-        self.failures = 0
-        self.locks = max(self.locks, 1)
-        if policy is not None:
-            while self.locks < 32 and policy.lock_length(self.locks) < retry_after - 1:
-                self.locks += 1
 
     def unused_steps(self, current: int) -> int:
         """How many of the steps the target takes now (current-1..current+1) are still unused."""
@@ -110,14 +81,15 @@ class Account:
         return max(0, current + 2 - first)
 
     def unused_backup_codes(self) -> list[str]:
-        return [c for c in self.spec.backup_codes if c not in self.used_backup_codes]
+        return [c for c in self.spec.backup_codes if c not in self.state.spent_backup_codes]
 
     def spare_backup_code(self) -> str | None:
         """An unused backup code, keeping this account's last one for the SESS-6 case unless
-        another account still has one."""
+        another account still has one. Picked at random: earlier runs spent some that this run
+        cannot know of, and a fixed order would meet those first, run after run."""
         unused = self.unused_backup_codes()
         if len(unused) > 1 or (unused and self.others_have_backup_codes()):
-            return unused[0]
+            return random.choice(unused)  # noqa: S311 - an order, not a secret
         return None
 
     def others_have_backup_codes(self) -> bool:
@@ -127,14 +99,10 @@ class Account:
 class NoAccount(RuntimeError):
     """No account can be handed out without a wait the run does not allow."""
 
-    def __init__(self, message: str, wait_s: float | None = None) -> None:
-        super().__init__(message)
-        self.wait_s = wait_s
-
 
 class AccountPool:
-    def __init__(self, specs: tuple[AccountSpec, ...] | list[AccountSpec]) -> None:
-        self.accounts = [Account(spec) for spec in specs]
+    def __init__(self, model: TargetModel) -> None:
+        self.accounts = [Account(spec, model.state(spec.username)) for spec in model.specs.values()]
         for account in self.accounts:
             account.pool_accounts = self.accounts
 
@@ -144,12 +112,15 @@ class AccountPool:
     def usable(self) -> list[Account]:
         return [a for a in self.accounts if not a.broken]
 
+    def set_aside_notes(self) -> list[str]:
+        return [f"{a.username}: {a.set_aside}" for a in self.accounts if a.broken]
+
     def candidates(
         self, now: float, max_failures: int = 0, spends_step: bool = True
     ) -> list[Account]:
-        """Accounts not in use, best first: fresh, then needing a reset, then locked (soonest).
+        """Accounts not in use, best first: fresh, then needing a sign-in, then locked (soonest).
         For a case that spends TOTP steps, a fresh account whose steps are all spent comes
-        after those needing a reset (a reset can spend a backup code; a step takes 30 s).
+        after those needing a sign-in (which can spend a backup code; a step takes 30 s).
 
         Among fresh ones, for a case that spends TOTP steps, the account with the most second
         factors at hand (unused steps, and a few backup codes: either signs in now), and for
@@ -157,15 +128,13 @@ class AccountPool:
         with most unused backup codes.
         """
         free = [a for a in self.accounts if not a.in_use and not a.broken]
-
         current = int(now // PERIOD)
 
         def rank(a: Account) -> tuple[int, float, int, int]:
             unused = a.unused_steps(current)
             codes = len(a.unused_backup_codes())
-            spent = unused == 0
             if a.is_fresh(now, max_failures):
-                group = 1 if spends_step and spent else 0
+                group = 1 if spends_step and unused == 0 else 0
             elif not a.is_locked(now):
                 group = 1
             else:

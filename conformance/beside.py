@@ -1,12 +1,13 @@
 """Cases that mostly wait, run in threads beside the others, so that their waits overlap.
 
 Against a live target a lock, a challenge or a session takes its real time to end (5 s in a test
-profile, minutes in production). A case marked `runs_beside` is started in its own thread, with
-its own accounts, connection and recorder, once the cases that must run alone or spend TOTP
-steps are done (the plugin's order says when: `start_before`). When pytest reaches it (it is
-collected last), its outcome is reported as if it had just run. A target whose clock the suite
-moves gains nothing (waiting is free) and is judged one case at a time, since moving the clock
-under a running case would change what that case sees.
+profile, minutes in production). A case that declares it `waits for an expiry` (needs.py) is
+started in its own thread, with its own accounts, connection and recorder, once the cases that
+must run alone or spend TOTP steps are done (the needs' order says when: `start_before`). Its
+parameters are made from the same table as pytest's fixtures (resources.py). When pytest
+reaches it (it is collected last), its outcome is reported as if it had just run. A target
+whose clock the suite moves gains nothing (waiting is free) and is judged one case at a time,
+since moving the clock under a running case would change what that case sees.
 """
 
 from __future__ import annotations
@@ -20,25 +21,30 @@ from typing import Any
 
 import pytest
 
-from conformance.requirements import ALONE, BESIDE
+from conformance.blocking import judging
+from conformance.needs import runs_beside
+from conformance.requirements import MARKER, needs_of
+from conformance.resources import RESOURCES, CaseContext
 from conformance.session import Conformance
 from conformance.timing import Timings, attributed
 
 TIMINGS = pytest.StashKey[Timings]()
 
 
-def is_alone(item: pytest.Item) -> bool:
-    return item.get_closest_marker(ALONE) is not None
+BASICS = ("conformance", "api", "recorder", "notes")
+
+
+def requirement_id(item: pytest.Item) -> str:
+    marker = item.get_closest_marker(MARKER)
+    return str(marker.args[0]) if marker is not None else ""
 
 
 def is_beside(item: pytest.Item) -> bool:
-    return item.get_closest_marker(BESIDE) is not None
+    return runs_beside(needs_of(item.get_closest_marker(MARKER)))
 
 
 class SideRun:
     """One case in its own thread: its fixtures built here, its outcome kept for pytest."""
-
-    FIXTURES = ("conformance", "api", "recorder", "notes", "account", "clean_account")
 
     def __init__(self, item: pytest.Function, session: Conformance) -> None:
         self.item = item
@@ -55,18 +61,18 @@ class SideRun:
 
     @classmethod
     def possible(cls, item: pytest.Item) -> bool:
-        """Only plain case functions whose fixtures this module knows how to build."""
+        """Only plain case functions whose parameters are basics or resources."""
         if not isinstance(item, pytest.Function):
             return False
         names = inspect.signature(item.function).parameters
-        return all(name in cls.FIXTURES for name in names)
+        return all(name in BASICS or name in RESOURCES for name in names)
 
     def start(self) -> None:
         self.thread.start()
 
     def _run(self) -> None:
         started = time.perf_counter()
-        with attributed(self.timings):
+        with attributed(self.timings), judging(requirement_id(self.item)):
             try:
                 with contextlib.ExitStack() as stack:
                     self.item.function(**self._fixtures(stack))
@@ -85,14 +91,11 @@ class SideRun:
             "recorder": self.recorder,
             "notes": self.notes,
         }
-        for name, clean in (("account", False), ("clean_account", True)):
-            if name in self.names:
-                # These cases spend no TOTP step: they take the accounts whose steps are newest.
-                taken = stack.enter_context(
-                    session.accounts(api, 1, clean=clean, spends_step=False)
-                )
-                values[name] = taken[0]
-        return {name: values[name] for name in self.names}
+        context = CaseContext(session, api, self.recorder, self.notes, stack, beside=True)
+        return {
+            name: values[name] if name in values else RESOURCES[name](context)
+            for name in self.names
+        }
 
     def outcome(self) -> None:
         """Wait for the case; raise what it raised (a failure, a skip) in the caller."""
@@ -137,7 +140,7 @@ class SideRuns:
             self.start(item.session.items, item.config)
         timings = Timings()
         item.stash[TIMINGS] = timings
-        with attributed(timings):
+        with attributed(timings), judging(requirement_id(item)):
             return (yield)
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_protocol")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import secrets
 from typing import Any
 
 import httpx
@@ -91,6 +92,12 @@ def token_bits(token: str) -> float:
     if alphabet <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567="):
         return len(token.rstrip("=")) * 5
     return len(token.rstrip("=")) * 6
+
+
+def unknown_name() -> str:
+    """A name no account has, fresh each time: a fixed one would collect failures, and a lock,
+    over the runs (a server that keeps state locks unknown names too, LOGIN-3)."""
+    return f"nobody-{secrets.token_hex(6)}"
 
 
 def wrong_code(code: str) -> str:

@@ -11,13 +11,22 @@ from collections.abc import Sequence
 import pytest
 
 from conformance.plugin import DEFAULT_REPORT_DIR
-from conformance.profile import ProfileError, load_profile
 from conformance.runner import pytest_args
 
-USAGE = """python -m conformance server [--target-profile FILE] [--report-dir DIR]
+EXIT_STATUSES = """exit status:
+  0  the target conforms: every MUST that was to be judged ran and passed
+  1  the target does not conform: a MUST failed or could not be run (see the report)
+  2  usage error (unknown option, unknown requirement ID)
+  3  not judged: the target could not be judged at all (connection refused, DNS, TLS
+     verification failed, /api/info unusable, or an unusable target profile); no verdicts,
+     the reports say why in one line at the top"""
+
+USAGE = f"""python -m conformance server [--target-profile FILE] [--report-dir DIR]
            [--only IDS] [--long]
        python -m conformance server --list-requirements
-       python -m conformance client ...   (judge a client; see conformance.clients)"""
+       python -m conformance client ...   (judge a client; see conformance.clients)
+
+{EXIT_STATUSES}"""
 
 
 def server_parser() -> argparse.ArgumentParser:
@@ -26,6 +35,8 @@ def server_parser() -> argparse.ArgumentParser:
         description="Judge a server against the protocol's requirements (spec/openapi.yaml). "
         "Without --target-profile, start the reference server (test profile, HTTPS on "
         "127.0.0.1) and judge it.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--target-profile", metavar="F", help="TOML target profile (base_url, accounts, ...)"
@@ -47,12 +58,6 @@ def server_parser() -> argparse.ArgumentParser:
 
 def server_main(argv: Sequence[str]) -> int:
     options = server_parser().parse_args(list(argv))
-    if options.target_profile:
-        try:
-            load_profile(options.target_profile)
-        except ProfileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
     only = [p.strip() for p in options.only.split(",")] if options.only else None
     args = pytest_args(
         target_profile=options.target_profile,

@@ -17,14 +17,16 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from conformance.accounts import Account
 from conformance.api import Api
-from conformance.beside import SIDE_RUN, TIMINGS, SideRuns, is_alone, is_beside
+from conformance.beside import SIDE_RUN, TIMINGS, SideRuns
+from conformance.needs import EXHAUSTS_THROTTLE, order, starts_side_runs
 from conformance.profile import ProfileError, load_profile
 from conformance.recorder import Recorder
-from conformance.requirements import ALONE, BESIDE, MARKER, load_requirements, sort_ids
+from conformance.requirements import MARKER, load_requirements, needs_of, sort_ids
+from conformance.resources import RESOURCES, CaseContext
 from conformance.results import (
     FAILED,
     NOT_RUN,
@@ -34,7 +36,7 @@ from conformance.results import (
     RunResult,
     broken_rule_cases,
 )
-from conformance.session import Conformance, Target
+from conformance.session import Conformance, Target, TargetError
 
 DEFAULT_REPORT_DIR = "reports"
 _STYLE = {PASSED: "green", FAILED: "bold red", WARNING: "yellow", NOT_RUN: "dim"}
@@ -49,6 +51,7 @@ class PluginState:
     cases: dict[str, CaseResult] = field(default_factory=dict)
     session: Conformance | None = None
     setup_error: str = ""
+    not_judged: str = ""  # the target could not be judged at all: why (exit status 3)
     setup_exception: BaseException | None = None
     started: float = field(default_factory=time.time)
     result: RunResult | None = None
@@ -78,9 +81,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{MARKER}(id, level, rationale): the requirement judged")
-    config.addinivalue_line("markers", f"{BESIDE}: a case that mostly waits (beside.py)")
-    config.addinivalue_line("markers", f"{ALONE}: a case that nothing may run beside")
+    config.addinivalue_line(
+        "markers", f"{MARKER}(id, level, rationale, needs=()): the requirement judged"
+    )
     state = PluginState()
     only = config.getoption("--only")
     if only:
@@ -93,7 +96,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 + ", ".join(sort_ids(known))
             )
     config.stash[STATE] = state
-    side_runs = SideRuns(ensure_session, start_before=lambda item: order_of(item)[0] >= 2)
+    side_runs = SideRuns(
+        ensure_session, start_before=lambda item: starts_side_runs(needs_of_item(item))
+    )
     config.stash[SIDE_RUNS] = side_runs
     config.pluginmanager.register(side_runs, "conformance-side-runs")
 
@@ -111,34 +116,13 @@ def requirement_of(item: pytest.Item) -> tuple[str, str, str] | None:
     return str(req_id), str(level), str(rationale)
 
 
-# Run order. The cases that nothing may run beside go first (LOCK-6 while every account is
-# unused). Each account accepts one TOTP step at a time (TOTP-4) and a step comes round every
-# 30 s, so the cases that spend steps (or need several accounts) come next, while all accounts
-# are theirs, those needing a particular unused step first. Then, on a live target, the cases
-# that mostly wait start in threads (beside.py) while the rest run; they are reported last.
-# Of the cases run alone, LOCK-6 goes first: the accounts it locks are free again after INPUT-4.
-ALONE_FIRST = ("LOCK-6",)
-FIRST = (
-    "TOTP-3", "TOTP-2", "TOTP-1", "TOTP-4", "TOTP-5", "TOTP-6", "TOTP-7", "CHAL-1", "LOG-1",
-    "INPUT-1", "LOGIN-4", "LOCK-1", "LOCK-2", "LOCK-5",
-)  # fmt: skip
-# Of the rest, CHAL-2 comes once backup codes are known to work (it then spends no step), and
-# the cases that leave their account locked go last, so that the others need not wait for it.
-LATER = ("CHAL-2",)
-LAST = ("LOCK-4", "LOGIN-3")
+def needs_of_item(item: pytest.Item) -> tuple[str, ...]:
+    return needs_of(item.get_closest_marker(MARKER))
 
 
 def order_of(item: pytest.Item) -> tuple[int, int]:
-    """(group, rank): 0 alone, 1 spending TOTP steps, 2 the rest, 3 the waiting cases."""
-    req = requirement_of(item)
-    req_id = req[0] if req is not None else ""
-    if is_alone(item):
-        return (0, 0 if req_id in ALONE_FIRST else 1)
-    if is_beside(item):
-        return (3, 0)
-    if req_id in FIRST:
-        return (1, FIRST.index(req_id))
-    return (2, 2 if req_id in LAST else 1 if req_id in LATER else 0)
+    """The run order comes from what each case needs (needs.py), nothing else."""
+    return order(needs_of_item(item))
 
 
 def pytest_collection_modifyitems(
@@ -205,6 +189,10 @@ def ensure_session(config: pytest.Config) -> Conformance:
         state.target = target
         session = Conformance(target=target, long=bool(config.getoption("--long")))
         session.start()
+    except (TargetError, ProfileError) as exc:
+        state.not_judged = " ".join(str(exc).split())  # one line
+        state.setup_exception = exc
+        raise
     except Exception as exc:
         state.setup_error = f"{type(exc).__name__}: {exc}"
         state.setup_exception = exc
@@ -215,8 +203,21 @@ def ensure_session(config: pytest.Config) -> Conformance:
 
 @pytest.fixture(scope="session")
 def conformance(request: pytest.FixtureRequest) -> Conformance:
-    """The run's shared view of the target; fails every case if the target cannot be judged."""
+    """The run's shared view of the target; fails every case if the set-up broke."""
     return ensure_session(request.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Reach the target before the first case: one that cannot be judged runs no case."""
+    config = session.config
+    if config.getoption("--list-requirements") or config.getoption("--collect-only"):
+        return None
+    if not session.items:
+        return None
+    with contextlib.suppress(Exception):  # a set-up error is reported by each case
+        ensure_session(config)
+    return True if config.stash[STATE].not_judged else None
 
 
 def _target_from_options(config: pytest.Config, state: PluginState) -> Target:
@@ -224,11 +225,7 @@ def _target_from_options(config: pytest.Config, state: PluginState) -> Target:
 
     path = config.getoption("--target-profile")
     if path:
-        try:
-            profile = load_profile(path)
-        except ProfileError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        return selfstart.target_from_profile(profile)
+        return selfstart.target_from_profile(load_profile(path))
     from conformance.harness.reference import ReferenceServer
 
     server = ReferenceServer()
@@ -258,24 +255,29 @@ def notes(request: pytest.FixtureRequest) -> list[str]:
     return lines
 
 
-@pytest.fixture
-def account(conformance: Conformance, api: Api) -> Iterator[Account]:
-    """An unlocked account that may carry a failure or two (the case adds at most two)."""
-    with conformance.accounts(api, 1, clean=False) as taken:
-        yield taken[0]
+def _resource_fixture(name: str) -> Any:
+    """A pytest fixture for an entry of resources.RESOURCES (side runs use the same table)."""
+
+    def fixture(
+        conformance: Conformance, api: Api, recorder: Recorder, notes: list[str]
+    ) -> Iterator[Any]:
+        with contextlib.ExitStack() as stack:
+            yield RESOURCES[name](CaseContext(conformance, api, recorder, notes, stack))
+
+    fixture.__doc__ = RESOURCES[name].__doc__
+    return pytest.fixture(name=name)(fixture)
 
 
-@pytest.fixture
-def clean_account(conformance: Conformance, api: Api) -> Iterator[Account]:
-    """An unlocked account with no failure counted: for cases that count to the lock."""
-    with conformance.accounts(api, 1, clean=True) as taken:
-        yield taken[0]
+for _name in RESOURCES:
+    globals()[f"_{_name}_fixture"] = _resource_fixture(_name)
 
 
-@pytest.fixture
-def two_accounts(conformance: Conformance, api: Api) -> Iterator[list[Account]]:
-    with conformance.accounts(api, 2, clean=False) as taken:
-        yield taken
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """After a case that exhausts the per-address throttle (LOCK-8), wait out its window."""
+    state = item.config.stash[STATE]
+    if EXHAUSTS_THROTTLE in needs_of_item(item) and state.session is not None:
+        state.session.wait_out_throttle()
 
 
 # --- outcomes ---------------------------------------------------------------------------
@@ -371,13 +373,14 @@ def build_result(config: pytest.Config) -> RunResult:
         requirements=load_requirements(),
         selected=state.only,
         setup_error=state.setup_error,
+        not_judged=state.not_judged,
     )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash[STATE]
-    if config.getoption("--list-requirements") or not state.cases:
+    if config.getoption("--list-requirements") or not (state.cases or state.not_judged):
         return
     result = build_result(config)
     state.result = result
@@ -389,11 +392,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             state.console.print("Reports: " + ", ".join(str(p) for p in paths.values()))
     if config.getoption("--rich-progress"):
         print_summary(result, state.console)
-    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or state.not_judged:
         session.exitstatus = result.exit_status
 
 
 def print_summary(result: RunResult, console: Console) -> None:
+    if not result.judged:
+        console.print(f"[bold yellow]NOT JUDGED[/]: {escape(result.not_judged)}")
+        return
     table = Table(title=f"Conformance of {result.target_name} ({result.profile} profile)")
     for column in ("Requirement", "Level", "Verdict", "Time", "Why"):
         table.add_column(column)

@@ -10,11 +10,13 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
+
+from conformance.model import Seen, parse
 
 MASK = "«masked»"
 SECRET_FIELDS = frozenset(
@@ -113,10 +115,18 @@ class Exchange:
 
 
 class Recorder:
-    """Collects exchanges for one case; plugs into httpx as event hooks."""
+    """Collects exchanges for one case; plugs into httpx as event hooks. Every exchange also
+    goes to the target model (`observe`), stamped with the target's time (`clock`)."""
 
-    def __init__(self, masker: Masker) -> None:
+    def __init__(
+        self,
+        masker: Masker,
+        observe: Callable[[Seen], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.masker = masker
+        self.observe = observe
+        self.clock = clock
         self.exchanges: list[Exchange] = []
         self.raw_responses: list[tuple[list[tuple[str, str]], bytes]] = []
         self._lock = threading.Lock()
@@ -126,10 +136,23 @@ class Recorder:
 
     def _on_request(self, request: httpx.Request) -> None:
         request.extensions["conformance_started"] = time.monotonic()
+        request.extensions["conformance_sent"] = self.clock()
 
     def _on_response(self, response: httpx.Response) -> None:
         response.read()
         request = response.request
+        if self.observe is not None:
+            sent = request.extensions.get("conformance_sent", self.clock())
+            self.observe(
+                Seen(
+                    path=request.url.path,
+                    request=parse(_content(request)),
+                    status=response.status_code,
+                    answer=parse(response.content),
+                    sent=sent,
+                    received=self.clock(),
+                )
+            )
         started = request.extensions.get("conformance_started", time.monotonic())
         headers = [(k, v) for k, v in response.headers.multi_items()]
         self.add(

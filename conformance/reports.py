@@ -110,6 +110,8 @@ def json_report(result: RunResult) -> dict[str, Any]:
         "started": result.started,
         "duration_s": round(result.duration, 3),
         "exit_status": result.exit_status,
+        "judged": result.judged,
+        "not_judged_reason": result.not_judged,
         "setup_error": result.setup_error,
         "summary": result.counts(),
         "requirements": requirements,
@@ -145,11 +147,15 @@ def html_report(result: RunResult) -> str:
     verdicts = result.verdicts()
     counts = result.counts()
     status = "PASSED" if result.exit_status == 0 else "FAILED"
+    if not result.judged:
+        status = "NOT JUDGED"
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Conformance: {_e(result.target_name)}</title><style>{_CSS}</style></head><body>",
         f"<h1>Conformance of {_e(result.target_name)}: {status}</h1>",
     ]
+    if not result.judged:
+        parts.append(f"<p class='not-run'><b>not judged: {_e(result.not_judged)}</b></p>")
     if result.setup_error:
         parts.append(f"<p class='setup'>Set-up error: {_e(result.setup_error)}</p>")
     parts += [

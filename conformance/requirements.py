@@ -8,8 +8,9 @@ are read from spec/ itself.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,12 +18,12 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from conformance.needs import check
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 LEVELS = ("MUST", "SHOULD")
 MARKER = "requirement"
-BESIDE = "runs_beside"  # a case that mostly waits on the target's clock
-ALONE = "runs_alone"  # a case that nothing may run beside (it restarts or occupies the target)
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -57,29 +58,26 @@ class Requirement:
         return (prefix, int(number))
 
 
-def requirement(req_id: str, level: str, rationale: str) -> Callable[[F], F]:
-    """Mark a case with the requirement it judges: `@requirement("TOTP-4", "MUST", "...")`."""
+def requirement(req_id: str, rationale: str, needs: Iterable[str] = ()) -> Callable[[F], F]:
+    """Mark a case with the requirement it judges and what it needs from the run (needs.py):
+    `@requirement("TOTP-4", "a code is accepted once", needs=(SPENDS_STEPS,))`. The level
+    (MUST/SHOULD) is the spec's."""
     if not _ID.match(req_id):
         raise ValueError(f"requirement ID {req_id!r} is not like 'TOTP-4'")
-    if level not in LEVELS:
-        raise ValueError(f"level {level!r} is not one of {LEVELS}")
+    known = load_requirements()
+    if req_id not in known:
+        raise ValueError(f"requirement ID {req_id!r} is not in the spec")
+    level = known[req_id].level
+    wanted = check(needs)
 
     def mark(fn: F) -> F:
-        return pytest.mark.requirement(req_id, level, rationale)(fn)
+        return pytest.mark.requirement(req_id, level, rationale, needs=wanted)(fn)
 
     return mark
 
 
-def runs_beside(fn: F) -> F:
-    """A case that mostly waits for a lock, a challenge or a session to end: against a live
-    target it runs in its own thread beside the other cases, so that the waits overlap."""
-    return getattr(pytest.mark, BESIDE)(fn)
-
-
-def runs_alone(fn: F) -> F:
-    """A case that nothing may run beside: it restarts the target, or holds its connections
-    idle (a small server serves one client at a time, and would stall timed checks)."""
-    return getattr(pytest.mark, ALONE)(fn)
+def needs_of(marker: Any) -> tuple[str, ...]:
+    return tuple(marker.kwargs.get("needs", ())) if marker is not None else ()
 
 
 def requirements_from_spec(path: Path = SPEC_PATH) -> dict[str, Requirement]:
@@ -99,6 +97,7 @@ def requirements_from_spec(path: Path = SPEC_PATH) -> dict[str, Requirement]:
     return found
 
 
+@functools.cache
 def load_requirements() -> dict[str, Requirement]:
     """Every requirement of a server, with its level, section and text (the server suite's)."""
     return {i: r for i, r in _all_requirements().items() if r.scope != CLIENT}

@@ -11,6 +11,7 @@ PASSED, FAILED, WARNING, NOT_RUN = "passed", "failed", "warning", "not-run"
 #: A case that finds another requirement's rule broken records `(BROKEN_RULE, (req_id, text))`
 #: with pytest's `record_property`; the finding is then that requirement's failure, not the case's.
 BROKEN_RULE = "broken_rule"
+CONFORMS_STATUS, FAILS_STATUS, USAGE_STATUS, NOT_JUDGED_STATUS = 0, 1, 2, 3
 
 
 @dataclass
@@ -88,8 +89,15 @@ class RunResult:
     requirements: dict[str, Requirement]
     selected: set[str] | None = None
     setup_error: str = ""
+    not_judged: str = ""  # why the target could not be judged at all (then no verdicts)
+
+    @property
+    def judged(self) -> bool:
+        return not self.not_judged
 
     def verdicts(self) -> dict[str, RequirementVerdict]:
+        if self.not_judged:
+            return {}
         judged = {i for i, r in self.requirements.items() if r.black_box}
         ids = judged if self.selected is None else set(self.selected) & judged
         ids |= {c.req_id for c in self.cases}
@@ -104,7 +112,10 @@ class RunResult:
 
     @property
     def exit_status(self) -> int:
-        """0 only when every MUST that should run ran and passed."""
+        """0 only when every MUST that should run ran and passed; 3 when nothing was judged
+        (the target was unreachable or its profile unusable), 1 otherwise."""
+        if self.not_judged:
+            return NOT_JUDGED_STATUS
         if self.setup_error:
             return 1
         for verdict in self.verdicts().values():

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -34,6 +35,7 @@ from schemathesis.openapi.checks import (
 from conformance import oracle
 from conformance.accounts import Account
 from conformance.governing import BAD_INPUT, Answer
+from conformance.model import Seen, parse
 from conformance.requirements import SPEC_PATH, spec_file
 from conformance.session import Conformance
 from conformance.timing import SCHEMATHESIS, timed
@@ -161,11 +163,12 @@ def run_stateful(session: Conformance, account: Account) -> list[Finding]:
     returns what each answer broke (empty when conformant)."""
     schema = load_schema()
     base_url, verify = session.target.base_url, _requests_verify(session)
-    pending: dict[int, int] = {}
+    sent: dict[int, float] = {}
     findings: list[Finding] = []
 
     class Links(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
+            sent[id(case)] = session.now
             label = case.operation.label
             if label == "POST /api/auth/login":
                 case.body = {"username": account.username, "password": account.password}
@@ -173,19 +176,20 @@ def run_stateful(session: Conformance, account: Account) -> list[Finding]:
                 step = _usable_step(session, account)
                 if step is not None:
                     case.body["totp_code"] = oracle.code_at_step(account.secret, step)
-                    pending[id(case)] = step
 
         def after_call(self, response: Any, case: Any) -> None:
-            if case.operation.label == "POST /api/auth/verify":
-                step = pending.pop(id(case), None)
-                if response.status_code == 200:
-                    account.succeeded(step)
-                elif response.status_code == 401 and "invalid_code" in response.text:
-                    account.failed(session.now, session.policy)
-                elif response.status_code == 429:
-                    account.tainted = True
-            elif case.operation.label == "POST /api/auth/login" and response.status_code == 429:
-                account.tainted = True
+            # The model learns from these exchanges as from every other (model.py).
+            request = response.request
+            session.model.observe(
+                Seen(
+                    path=urlsplit(request.url).path,
+                    request=parse(request.body),
+                    status=response.status_code,
+                    answer=parse(response.content),
+                    sent=sent.pop(id(case), session.now),
+                    received=session.now,
+                )
+            )
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": base_url, "verify": verify}

@@ -12,12 +12,12 @@ import httpx
 
 from conformance.api import tls_context
 from conformance.profile import TargetProfile
-from conformance.session import Target
+from conformance.session import Target, TargetError
 
 START_TIMEOUT_S = 30.0
 
 
-class StartError(RuntimeError):
+class StartError(TargetError):
     """The target did not come up; the message carries what it said."""
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from conformance import requirement, runs_alone
+from conformance import RUNS_ALONE, requirement
 from conformance.attack import (
     info_of,
     latencies,
@@ -50,8 +50,9 @@ def _latencies(probes: list[Probe]) -> str:
     return latencies([p.seconds for p in probes])
 
 
-@runs_alone
-@requirement("INPUT-6", "MUST", "a login flood must not stop other clients from being served")
+@requirement(
+    "INPUT-6", "a login flood must not stop other clients from being served", needs=(RUNS_ALONE,)
+)
 def test_INPUT_6_login_flood_does_not_starve_others(api, conformance, notes):
     """64 connections post wrong-password logins for fresh names for 5 s while one client asks
     cheap questions (`GET /api/info`, `GET /api/dashboard` with a token no session has) on new
@@ -135,8 +136,9 @@ def test_INPUT_6_login_flood_does_not_starve_others(api, conformance, notes):
     )
 
 
-@runs_alone
-@requirement("INPUT-7", "SHOULD", "tricklers at one address must not keep another waiting")
+@requirement(
+    "INPUT-7", "tricklers at one address must not keep another waiting", needs=(RUNS_ALONE,)
+)
 def test_INPUT_7_tricklers_do_not_hold_another_address(api, conformance, notes):
     """8 connections from the suite's address trickle one byte a second (re-opened when the
     target drops them) for at most 15 s; meanwhile a client at another address (127.0.0.2 on a

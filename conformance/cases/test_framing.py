@@ -117,7 +117,7 @@ def judge(framing: Framing, received: bytes, ending: str, closed: bool) -> str |
     return None
 
 
-@requirement("INPUT-8", "MUST", "ambiguous or malformed framing is refused, never guessed")
+@requirement("INPUT-8", "ambiguous or malformed framing is refused, never guessed")
 def test_INPUT_8_http_framing(api, conformance, notes):
     """Each framing rule of spec/DECISIONS.md on its own new connection; all are tried and every
     broken one is named. Then `GET /api/info` on a new connection must still answer 200."""

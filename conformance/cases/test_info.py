@@ -5,8 +5,6 @@ PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspec
 
 from __future__ import annotations
 
-import secrets
-
 from conformance import requirement
 from conformance.checks import (
     date_of,
@@ -15,6 +13,7 @@ from conformance.checks import (
     expect_json_object,
     expect_no_store,
     expect_status,
+    unknown_name,
 )
 
 TOTP_POLICY = {"algorithm": "SHA1", "digits": 6, "period": 30, "skew_steps": 1}
@@ -24,7 +23,7 @@ def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@requirement("INFO-1", "MUST", "clients learn the policy and the server's clock from /api/info")
+@requirement("INFO-1", "clients learn the policy and the server's clock from /api/info")
 def test_INFO_1_info_facts(api, conformance):
     response = api.info()
     expect_status(response, 200)
@@ -48,7 +47,7 @@ def test_INFO_1_info_facts(api, conformance):
         assert _int(info.get(key)) and info[key] > 0, f"{key} must be a positive integer: {info}"
 
 
-@requirement("INFO-2", "MUST", "production durations are fixed; a test profile only shortens them")
+@requirement("INFO-2", "production durations are fixed; a test profile only shortens them")
 def test_INFO_2_profile_durations(api, notes):
     info = expect_json_object(api.info())
     profile = info.get("profile")
@@ -73,7 +72,7 @@ def test_INFO_2_profile_durations(api, notes):
     assert lockout.get("max_failures") == 5, "no profile changes the failure count"
 
 
-@requirement("INFO-3", "MUST", "clients check their clock against Date; every answer carries it")
+@requirement("INFO-3", "clients check their clock against Date; every answer carries it")
 def test_INFO_3_date_header(api, conformance):
     response = api.info()
     info = expect_json_object(response)
@@ -85,7 +84,7 @@ def test_INFO_3_date_header(api, conformance):
         api.request("GET", "/api/no-such-path"),
         api.request("DELETE", "/api/info"),
         api.dashboard(None),
-        api.login(f"nobody-{secrets.token_hex(6)}", "wrong-password"),
+        api.login(unknown_name(), "wrong-password"),
     ]
     tolerance = 2 + conformance.clock.uncertainty + 1
     for other in others:
@@ -94,7 +93,7 @@ def test_INFO_3_date_header(api, conformance):
         )
 
 
-@requirement("INFO-4", "MUST", "no answer is stored, every body is JSON, every error its own form")
+@requirement("INFO-4", "no answer is stored, every body is JSON, every error its own form")
 def test_INFO_4_response_form(api):
     answers = [
         (api.info(), 200, None),

@@ -5,7 +5,7 @@ PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspec
 
 from __future__ import annotations
 
-from conformance import requirement, runs_beside
+from conformance import WAITS_FOR_EXPIRY, requirement
 from conformance.api import body_of
 from conformance.checks import (
     describe,
@@ -24,7 +24,7 @@ def _issue(api, conformance, account):
     return response
 
 
-@requirement("SESS-1", "MUST", "a session token is unguessable, typed Bearer and never cached")
+@requirement("SESS-1", "a session token is unguessable, typed Bearer and never cached")
 def test_SESS_1_session_token_issued(api, conformance, account):
     earlier = set(conformance.session_tokens)
     tokens = []
@@ -53,7 +53,7 @@ def test_SESS_1_session_token_issued(api, conformance, account):
     expect_no_store(response)
 
 
-@requirement("SESS-2", "MUST", "a valid token opens the dashboard and says when it expires")
+@requirement("SESS-2", "a valid token opens the dashboard and says when it expires")
 def test_SESS_2_dashboard(api, conformance, account):
     before = conformance.now
     token = body_of(_issue(api, conformance, account))["session_token"]
@@ -78,8 +78,8 @@ def test_SESS_2_dashboard(api, conformance, account):
     expect_status(api.dashboard(token, scheme="bearer"), 200)
 
 
-@requirement("SESS-3", "MUST", "RFC 6750: 401 answers tell the client why, in WWW-Authenticate")
-def test_SESS_3_www_authenticate(api, conformance, account):
+@requirement("SESS-3", "RFC 6750: 401 answers tell the client why, in WWW-Authenticate")
+def test_SESS_3_www_authenticate(api, conformance, account, notes):
     for response in (api.dashboard(None), api.logout(None)):
         expect_error(response, 401, "missing_token")
         challenge = response.headers.get("www-authenticate", "")
@@ -92,6 +92,9 @@ def test_SESS_3_www_authenticate(api, conformance, account):
         api.dashboard(token),
         api.logout(token),
     ):
+        if response.status_code in (200, 204):  # logout did not revoke: SESS-5's rule
+            notes.append(f"not judged: {response.request.url.path} after logout (SESS-5)")
+            continue
         expect_error(response, 401, "invalid_token")
         challenge = response.headers.get("www-authenticate", "")
         assert challenge.lower().startswith("bearer"), f"WWW-Authenticate {challenge!r}"
@@ -100,13 +103,14 @@ def test_SESS_3_www_authenticate(api, conformance, account):
         )
 
 
-@runs_beside
-@requirement("SESS-4", "MUST", "a session ends session_ttl_s after issue, not later")
+@requirement(
+    "SESS-4", "a session ends session_ttl_s after issue, not later", needs=(WAITS_FOR_EXPIRY,)
+)
 def test_SESS_4_session_expires(api, conformance, notes):
     ttl = conformance.ttl("session_ttl_s", 3600)
     conformance.require_wait(ttl + 2, "session expiry")
     # The account is needed for the sign-in only: others may use it while the session ages.
-    with conformance.accounts(api, 1, clean=False, spends_step=False) as (account,):
+    with conformance.accounts(api, 1, clean=False) as (account,):
         sent = conformance.now
         token = body_of(_issue(api, conformance, account))["session_token"]
         received = conformance.now
@@ -114,7 +118,8 @@ def test_SESS_4_session_expires(api, conformance, notes):
         conformance.wait_until(sent + ttl - 1.5)
         response = api.dashboard(token)
         # Issued after `sent`: an answer back before sent + ttl was judged while still valid.
-        judged_in_time = conformance.now < sent + ttl - conformance.clock.uncertainty
+        # A server counts in whole seconds: the session may end up to 1 s before sent + ttl.
+        judged_in_time = conformance.now < sent + ttl - 1 - conformance.clock.uncertainty
         assert response.status_code == 200 or not judged_in_time, (
             f"the session ended before {ttl - 1.5:.1f} s of its {ttl:.0f} s: {describe(response)}"
         )
@@ -126,7 +131,7 @@ def test_SESS_4_session_expires(api, conformance, notes):
     expect_error(response, 401, "invalid_token")
 
 
-@requirement("SESS-5", "MUST", "logout revokes the token at once")
+@requirement("SESS-5", "logout revokes the token at once")
 def test_SESS_5_logout_revokes(api, conformance, account):
     token = body_of(_issue(api, conformance, account))["session_token"]
     expect_status(api.dashboard(token), 200)
@@ -138,9 +143,7 @@ def test_SESS_5_logout_revokes(api, conformance, account):
     expect_error(after, 401, "invalid_token")
 
 
-@requirement(
-    "SESS-6", "SHOULD", "a lost phone should not lock the owner out: single-use backup codes"
-)
+@requirement("SESS-6", "a lost phone should not lock the owner out: single-use backup codes")
 def test_SESS_6_backup_code(api, conformance, notes):
     if not any(a.unused_backup_codes() for a in conformance.pool.accounts):
         not_run("the target profile lists no unused backup_codes for the accounts")
@@ -149,13 +152,24 @@ def test_SESS_6_backup_code(api, conformance, notes):
 
 
 def _backup_code_once(api, conformance, account, notes):
-    code = account.unused_backup_codes()[0]
-    account.used_backup_codes.add(code)
-    response = api.verify(conformance.login_ok(api, account, then_verify=False), backup_code=code)
-    assert response.status_code == 200, f"an unused backup code was refused: {describe(response)}"
-    account.succeeded(None)
+    # Codes spent by earlier runs are refused (and each refusal counts as a failure): try a
+    # few, staying short of the lock, until one is taken.
+    challenge = conformance.login_ok(api, account, then_verify=False)
+    tries = conformance.policy.max_failures - 1 - account.failures
+    refused = 0
+    for code in account.unused_backup_codes()[:tries]:
+        response = api.verify(challenge, backup_code=code)
+        if response.status_code == 200:
+            break
+        expect_error(response, 401, "invalid_code")
+        refused += 1
+    else:
+        if conformance.backup_codes_work:
+            not_run(f"{refused} backup codes of {account.username} were refused: spent before?")
+        raise AssertionError(f"none of {refused} unused backup codes of the profile was taken")
     again = api.verify(conformance.login_ok(api, account, then_verify=False), backup_code=code)
-    conformance.count(account, again)
     assert again.status_code != 200, "a used backup code was accepted again"
     expect_status(again, 401)
-    notes.append("one backup code of the profile was spent by this run")
+    notes.append(
+        f"one backup code of the profile was spent by this run ({refused} refused: spent earlier)"
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from conformance import requirement, runs_alone
+from conformance import EXHAUSTS_THROTTLE, requirement
 from conformance.attack import (
     client,
     fresh_name,
@@ -29,8 +29,11 @@ UNSHOWN_BOUND = 2 * HOUSEHOLD_LIMIT  # failures tried when /api/info shows no `t
 MAX_SHOWN_LIMIT = 10 * HOUSEHOLD_LIMIT  # a larger limit shown is not counted to (not run)
 
 
-@runs_alone
-@requirement("LOCK-8", "SHOULD", "one address must not guess across many names unthrottled")
+@requirement(
+    "LOCK-8",
+    "one address must not guess across many names unthrottled",
+    needs=(EXHAUSTS_THROTTLE,),
+)
 def test_LOCK_8_per_address_throttle(api, conformance, notes):
     """Wrong passwords for fresh names, one attempt each, from the suite's address.
 

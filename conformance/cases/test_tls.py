@@ -11,7 +11,7 @@ from conformance import requirement
 from conformance.rawsock import open_connection
 
 
-@requirement("TLS-1", "SHOULD", "codes and passwords cross the network; HTTPS keeps them private")
+@requirement("TLS-1", "codes and passwords cross the network; HTTPS keeps them private")
 def test_TLS_1_https(conformance, notes):
     base_url = conformance.target.base_url
     assert base_url.startswith("https://"), f"the target is served over plain HTTP: {base_url}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 
-from conformance import oracle, requirement
+from conformance import PICKS_STEPS, SPENDS_STEPS, oracle, requirement
 from conformance.api import body_of
 from conformance.checks import describe, expect_error, expect_status, wrong_code
 
@@ -16,7 +16,9 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 @requirement(
-    "TOTP-1", "MUST", "codes are RFC 6238 SHA1/6/30 s, as the checked oracle computes them"
+    "TOTP-1",
+    "codes are RFC 6238 SHA1/6/30 s, as the checked oracle computes them",
+    needs=(PICKS_STEPS,),
 )
 def test_TOTP_1_rfc6238_code_accepted(api, conformance, account, notes):
     oracle.self_check()
@@ -29,14 +31,15 @@ def test_TOTP_1_rfc6238_code_accepted(api, conformance, account, notes):
     challenge, code, step = conformance.challenge_with_code(api, account, offset=0)
     response = api.verify(challenge, code)
     expect_status(response, 200)
-    account.succeeded(step)
     notes.append(
         "pyotp reproduced the RFC 6238 Appendix B and RFC 4226 Appendix D vectors; the target "
         "accepted its code for the current step. Not visible black-box: the 64-bit step counter."
     )
 
 
-@requirement("TOTP-2", "MUST", "clocks drift: the codes of steps T-1, T and T+1 are accepted")
+@requirement(
+    "TOTP-2", "clocks drift: the codes of steps T-1, T and T+1 are accepted", needs=(PICKS_STEPS,)
+)
 def test_TOTP_2_drift_window_accepted(api, conformance, account):
     for offset in (-1, 0, 1):
         challenge, code, step = conformance.challenge_with_code(api, account, offset=offset)
@@ -44,41 +47,49 @@ def test_TOTP_2_drift_window_accepted(api, conformance, account):
         assert response.status_code == 200, (
             f"the code of step T{offset:+d} was refused: {describe(response)}"
         )
-        account.succeeded(step)
         body = body_of(response)
         assert isinstance(body, dict) and body.get("status") == "success"
 
 
-@requirement("TOTP-3", "MUST", "a wider window than ±1 step makes guessing easier")
-def test_TOTP_3_outside_window_rejected(api, conformance, account):
-    conformance.next_code(account, offset=-2)  # waits, if needed, before the challenge exists
-    challenge = conformance.login_ok(api, account)
-    for offset in (-2, 2):
-        code, _ = conformance.next_code(account, offset=offset)
+@requirement("TOTP-3", "a wider window than ±1 step makes guessing easier", needs=(PICKS_STEPS,))
+def test_TOTP_3_outside_window_rejected(api, conformance, account, notes):
+    conformance.ready(account)  # any wait for a usable step comes before the challenge
+    issued = conformance.now
+    challenge = conformance.login_ok(api, account, then_verify=False)
+    step = oracle.step_of(conformance.now)
+    # T-2 proves something only while it is newer than the last accepted step (else a refusal
+    # is just TOTP-4's); T+2 always is. Both are sent at once: no wait while the challenge ages.
+    offsets = [o for o in (-2, 2) if account.last_step is None or step + o > account.last_step]
+    if -2 not in offsets:
+        notes.append(f"T-2 not sent: the account's last accepted step is {account.last_step}")
+    for offset in offsets:
+        code = oracle.code_at_step(account.secret, step + offset)
         response = api.verify(challenge, code)
-        conformance.count(account, response)
         assert response.status_code != 200, f"the code of step T{offset:+d} was accepted"
         expect_error(response, 401, "invalid_code")
     # A wrong code does not consume the challenge (DECISIONS): the right one still works.
     code, step = conformance.next_code(account)
+    if not conformance.alive(issued):  # the suite was slow, not the target wrong
+        notes.append("the challenge aged out before the right code; a new one was used")
+        challenge, code, step = conformance.challenge_with_code(api, account)
     response = api.verify(challenge, code)
-    expect_status(response, 200)
-    account.succeeded(step)
+    conformance.succeeded(response, "the right code after wrong ones", step)
 
 
-@requirement("TOTP-4", "MUST", "a code is accepted once (RFC 6238 §5.2), and a replay looks wrong")
+@requirement(
+    "TOTP-4",
+    "a code is accepted once (RFC 6238 §5.2), and a replay looks wrong",
+    needs=(SPENDS_STEPS,),
+)
 def test_TOTP_4_replay_rejected(api, conformance, account):
     challenge = conformance.login_ok(api, account)
     code, step = conformance.next_code(account)
     first = api.verify(challenge, code)
-    expect_status(first, 200)
-    account.succeeded(step)
+    conformance.succeeded(first, "the first use of a code", step)
     replay = api.verify(conformance.login_ok(api, account, then_verify=False), code)
-    conformance.count(account, replay)
     assert replay.status_code != 200, f"the code of step {step} was accepted twice"
     replay_body = expect_error(replay, 401, "invalid_code")
     wrong = api.verify(conformance.login_ok(api, account, then_verify=False), wrong_code(code))
-    conformance.count(account, wrong)
     wrong_body = expect_error(wrong, 401, "invalid_code")
     assert replay_body == wrong_body, (
         f"a replayed code answers {replay_body}, a wrong one {wrong_body}: the replay is revealed"
@@ -87,12 +98,15 @@ def test_TOTP_4_replay_rejected(api, conformance, account):
     code, later = conformance.next_code(account)
     response = api.verify(conformance.login_ok(api, account), code)
     expect_status(response, 200)
-    account.succeeded(later)
 
 
-@requirement("TOTP-5", "MUST", "only 6 ASCII digits are a code; anything else is not a guess")
-def test_TOTP_5_malformed_code_not_counted(api, conformance, account):
-    challenge = conformance.login_ok(api, account)
+@requirement(
+    "TOTP-5", "only 6 ASCII digits are a code; anything else is not a guess", needs=(SPENDS_STEPS,)
+)
+def test_TOTP_5_malformed_code_not_counted(api, conformance, account, notes):
+    conformance.ready(account)
+    issued = conformance.now
+    challenge = conformance.login_ok(api, account, then_verify=False)
     code, _ = conformance.next_code(account)
     malformed = [
         code.translate(ARABIC_INDIC),
@@ -115,25 +129,32 @@ def test_TOTP_5_malformed_code_not_counted(api, conformance, account):
     expect_error(response, 400, "invalid_request")
     # Ten malformed codes counted nothing: the account is not locked and the right code works.
     code, step = conformance.next_code(account)
+    if not conformance.alive(issued):  # the suite was slow: judge on a new challenge
+        notes.append("the challenge aged out before the right code; a new one was used")
+        response = api.login(account.username, account.password)
+        assert response.status_code != 429, "malformed codes were counted (account locked)"
+        challenge, code, step = conformance.challenge_with_code(api, account)
     response = api.verify(challenge, code)
     assert response.status_code != 429, "malformed codes were counted as failures (account locked)"
-    expect_status(response, 200)
-    account.succeeded(step)
+    conformance.succeeded(response, "the right code after malformed ones", step)
     # A well-formed wrong code is a failure (401 invalid_code).
     challenge = conformance.login_ok(api, account, then_verify=False)
     response = conformance.wrong_code(api, account, challenge)
     expect_error(response, 401, "invalid_code")
 
 
-@requirement("TOTP-6", "MUST", "constant-time compares; black-box: near-miss tokens are refused")
+@requirement(
+    "TOTP-6",
+    "constant-time compares; black-box: near-miss tokens are refused",
+    needs=(SPENDS_STEPS,),
+)
 def test_TOTP_6_near_miss_tokens_refused(api, conformance, account, notes):
     challenge = conformance.login_ok(api, account)
     near = challenge[:-1] + ("A" if challenge[-1] != "A" else "B")
     code, step = conformance.next_code(account)
     expect_error(api.verify(near, code), 401, "invalid_challenge")
     response = api.verify(challenge, code)
-    expect_status(response, 200)
-    account.succeeded(step)
+    conformance.succeeded(response, "a sign-in", step)
     token = body_of(response)["session_token"]
     near_token = token[:-1] + ("A" if token[-1] != "A" else "B")
     near_answer = api.dashboard(near_token)
@@ -144,7 +165,11 @@ def test_TOTP_6_near_miss_tokens_refused(api, conformance, account, notes):
     )
 
 
-@requirement("TOTP-7", "MUST", "a board without NTP must not judge codes against a wrong clock")
+@requirement(
+    "TOTP-7",
+    "a board without NTP must not judge codes against a wrong clock",
+    needs=(SPENDS_STEPS,),
+)
 def test_TOTP_7_clock_not_synced(api, conformance, account, notes):
     info = body_of(api.info())
     assert isinstance(info, dict) and isinstance(info.get("time_synced"), bool)
@@ -158,11 +183,10 @@ def test_TOTP_7_clock_not_synced(api, conformance, account, notes):
         assert response.status_code != 503, (
             f"time_synced is true but verify said {describe(response)}"
         )
-        expect_status(response, 200)
-        account.succeeded(step)
+        conformance.succeeded(response, "a sign-in", step)
         return
+    code, _ = conformance.next_code(account)  # any wait comes before the challenge
     challenge = conformance.login_ok(api, account, then_verify=False)
-    code, _ = conformance.next_code(account)
     expect_error(api.verify(challenge, code), 503, "clock_not_synced")
     expect_error(api.verify(challenge, wrong_code(code)), 503, "clock_not_synced")
 
@@ -179,7 +203,7 @@ def _secret_forms(secret_b32: str) -> list[str]:
     ]
 
 
-@requirement("TOTP-8", "MUST", "secrets are long enough and never leave the server")
+@requirement("TOTP-8", "secrets are long enough and never leave the server")
 def test_TOTP_8_secret_never_returned(api, conformance, account, notes):
     for spec in conformance.target.profile.accounts:
         bits = len(oracle.secret_bytes(spec.totp_secret)) * 8

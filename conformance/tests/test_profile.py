@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.profile import ProfileError, load_profile, profile_from_dict
+from conformance.profile import AccountSpec, ProfileError, load_profile, profile_from_dict
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - a test value
 
@@ -91,31 +91,43 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_profile(bad)
 
 
-def test_the_pool_prefers_the_account_with_most_unused_steps():
+def _pool(specs):
+    """A pool whose accounts are known (as after start-up reconciliation)."""
     from conformance.accounts import AccountPool
-    from conformance.profile import AccountSpec
+    from conformance.model import LockPolicy, TargetModel
 
-    pool = AccountPool([AccountSpec(f"u{i}", "p", SECRET) for i in range(4)])
+    pool = AccountPool(TargetModel(specs, LockPolicy(300.0), lambda: 1000.0))
+    for account in pool.accounts:
+        account.state.known = True
+    return pool
+
+
+def test_the_pool_prefers_the_account_with_most_unused_steps():
+    pool = _pool([AccountSpec(f"u{i}", "p", SECRET) for i in range(4)])
     a, b, c, d = pool.accounts
     # now = 1000 s is step 33: the target takes steps 32..34.
-    a.last_step, b.locked_until, c.last_step = 33, 50.0, 32  # b's lock ended long ago
-    d.locked_until = 2000.0  # d is still locked
-    d.failures = 0
+    a.state.last_step, b.state.locked_until, c.state.last_step = (
+        33,
+        50.0,
+        32,
+    )  # b's lock ended long ago
+    d.state.locked_until = 2000.0  # d is still locked
+    d.state.failures = 0
     assert [x.unused_steps(33) for x in (a, b, c)] == [1, 3, 2]
     ranked = pool.candidates(now=1000.0)
     assert [x.username for x in ranked] == ["u1", "u2", "u0", "u3"]
-    b.failures = 2
+    b.state.failures = 2
     assert pool.candidates(now=1000.0, max_failures=2)[0] is b
     assert pool.candidates(now=1000.0)[0] is c  # b needs a reset first when a clean one is wanted
 
 
 def test_a_case_spending_no_step_gets_the_account_with_fewest_unused_steps():
-    from conformance.accounts import AccountPool
-    from conformance.profile import AccountSpec
-
-    pool = AccountPool([AccountSpec(f"u{i}", "p", SECRET) for i in range(3)])
+    pool = _pool([AccountSpec(f"u{i}", "p", SECRET) for i in range(3)])
     a, b, c = pool.accounts
-    a.last_step, b.last_step = 34, 32  # at step 33: a has spent every step, b has two left
+    a.state.last_step, b.state.last_step = (
+        34,
+        32,
+    )  # at step 33: a has spent every step, b has two left
     assert [x.username for x in pool.candidates(now=1000.0, spends_step=False)] == [
         "u0",
         "u1",
@@ -123,28 +135,22 @@ def test_a_case_spending_no_step_gets_the_account_with_fewest_unused_steps():
     ]
     # A case that spends steps gets an account with one left before one with none (that one
     # would wait up to a step), but after one that only needs a reset.
-    c.failures = 1
+    c.state.failures = 1
     assert [x.username for x in pool.candidates(now=1000.0)] == ["u1", "u2", "u0"]
 
 
 def test_a_clean_account_has_no_lock_behind_it():
-    from conformance.accounts import AccountPool
-    from conformance.profile import AccountSpec
-
-    pool = AccountPool([AccountSpec(f"u{i}", "p", SECRET) for i in range(2)])
+    pool = _pool([AccountSpec(f"u{i}", "p", SECRET) for i in range(2)])
     locked_before, never = pool.accounts
-    locked_before.locks = 1  # its lock ended; the next one would be escalated (LOCK-7)
+    locked_before.state.locks = 1  # its lock ended; the next one would be escalated (LOCK-7)
     assert not locked_before.is_fresh(1000.0, max_failures=0)
     assert locked_before.is_fresh(1000.0, max_failures=2)
     assert pool.candidates(now=1000.0)[0] is never
 
 
 def test_the_last_backup_code_is_kept_only_while_no_other_account_has_one():
-    from conformance.accounts import AccountPool
-    from conformance.profile import AccountSpec
-
-    pool = AccountPool([AccountSpec("u0", "p", SECRET, ("a",)), AccountSpec("u1", "p", SECRET)])
+    pool = _pool([AccountSpec("u0", "p", SECRET, ("a",)), AccountSpec("u1", "p", SECRET)])
     one, other = pool.accounts
     assert one.spare_backup_code() is None  # the only code left: kept for SESS-6
-    other.spec = AccountSpec("u1", "p", SECRET, ("b",))
+    other.spec = AccountSpec("u1", "p", SECRET, ("b",))  # the pool reads the spec's codes
     assert one.spare_backup_code() == "a"

@@ -20,11 +20,24 @@ def test_spec_index_is_read():
     assert found["TOTP-4"].level == "MUST"
 
 
-def test_decorator_rejects_bad_ids_and_levels():
+def test_decorator_rejects_bad_ids_unknown_ids_and_unknown_needs():
     with pytest.raises(ValueError):
-        requirement("totp4", "MUST", "x")
-    with pytest.raises(ValueError):
-        requirement("TOTP-4", "MAY", "x")
+        requirement("totp4", "x")
+    with pytest.raises(ValueError, match="not in the spec"):
+        requirement("TOTP-99", "x")
+    with pytest.raises(ValueError, match="unknown needs"):
+        requirement("TOTP-4", "x", needs=("sings",))
+
+
+def test_the_level_comes_from_the_spec():
+    def case():
+        pass
+
+    for req_id, level in (("LOCK-7", "SHOULD"), ("TOTP-4", "MUST")):
+        marked = requirement(req_id, "why", needs=("spends TOTP steps",))(case)
+        mark = marked.pytestmark[-1]
+        assert mark.args == (req_id, level, "why")
+        assert mark.kwargs == {"needs": ("spends TOTP steps",)}
 
 
 def test_every_requirement_has_a_case_with_the_right_level(pytestconfig):

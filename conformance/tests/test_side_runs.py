@@ -7,6 +7,20 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from conformance.needs import (
+    ALONE,
+    EXHAUSTS_THROTTLE,
+    LAST,
+    LOCKS_ACCOUNT,
+    PICKS,
+    PICKS_STEPS,
+    REST,
+    RUNS_ALONE,
+    SPENDS_STEPS,
+    WAITING,
+    WAITS_FOR_EXPIRY,
+    order,
+)
 from conformance.plugin import order_of
 from conformance.profile import profile_from_dict
 from conformance.results import FAILED, PASSED
@@ -15,7 +29,7 @@ from conformance.session import Target
 from conformance.tests.harness import IDLE_TIMEOUT_S
 from conformance.tests.mutants import EternalSessions
 
-WAITING = ["CHAL-3", "LOCK-3", "SESS-4"]
+WAITING_CASES = ["CHAL-3", "LOCK-3", "SESS-4"]
 
 
 @contextlib.contextmanager
@@ -38,12 +52,12 @@ def live(**seams: Any) -> Iterator[Target]:
 
 def test_waiting_cases_overlap_and_pass_on_a_live_target():
     with live() as target:
-        status, result = run_suite(target, only=WAITING + ["INFO-1"], quiet=True)
+        status, result = run_suite(target, only=WAITING_CASES + ["INFO-1"], quiet=True)
     assert result is not None and status == 0
     verdicts = result.verdicts()
-    assert all(verdicts[r].verdict == PASSED for r in WAITING), verdicts
+    assert all(verdicts[r].verdict == PASSED for r in WAITING_CASES), verdicts
     # Each waits about 6.5 s of real time; one after another they would take 19.5 s.
-    waiting = [c for c in result.cases if c.req_id in WAITING]
+    waiting = [c for c in result.cases if c.req_id in WAITING_CASES]
     assert all(c.duration > 6 for c in waiting), [(c.req_id, c.duration) for c in waiting]
     assert result.duration < sum(c.duration for c in waiting) - 6
     assert all(c.timings.get("lockout/TTL wait", 0) > 6 for c in waiting)
@@ -74,9 +88,21 @@ def test_order_alone_first_then_steps_then_the_rest_then_the_waiting_cases():
     pytest.main(pytest_args(quiet=True, extra=["--collect-only"]), plugins=[Collect()])
     groups = [group for _, (group, _) in seen]
     assert groups == sorted(groups)
-    assert seen[0][0] == "LOCK-6"
-    assert {r for r, (g, _) in seen if g == 3} == {"CHAL-3", "LOCK-3", "LOCK-7", "SESS-4"}
-    alone = {r for r, (g, _) in seen if g == 0}
-    # INPUT-5: the raw-socket garbage case; INPUT-6/7: the flood and the tricklers; LOCK-8
-    # exhausts the suite's address
-    assert alone == {"LOCK-6", "INPUT-4", "INPUT-5", "INPUT-6", "INPUT-7", "LOCK-8"}
+    assert seen[0][0] == "LOCK-6"  # alone, and it locks accounts: their locks end meanwhile
+    assert {r for r, (g, _) in seen if g == WAITING} == {"CHAL-3", "LOCK-3", "LOCK-7", "SESS-4"}
+    alone = {r for r, (g, _) in seen if g == ALONE}
+    # INPUT-5: the raw-socket garbage case; INPUT-6/7: the flood and the tricklers
+    assert alone == {"LOCK-6", "INPUT-4", "INPUT-5", "INPUT-6", "INPUT-7"}
+    # LOCK-8 exhausts the suite's address: last, after the waiting cases have ended
+    assert [r for r, (g, _) in seen if g == LAST] == ["LOCK-8"]
+    assert [r for r, (g, _) in seen if g == PICKS] == ["TOTP-1", "TOTP-2", "TOTP-3"]
+    rest = [r for r, (g, _) in seen if g == REST]
+    assert set(rest[-3:]) == {"LOCK-4", "LOCK-5", "LOGIN-3"}  # they leave accounts locked
+
+
+def test_the_order_follows_from_the_needs_alone():
+    assert order([RUNS_ALONE, LOCKS_ACCOUNT]) < order([RUNS_ALONE]) < order([SPENDS_STEPS])
+    assert order([SPENDS_STEPS]) < order([SPENDS_STEPS, LOCKS_ACCOUNT]) < order([])
+    assert order([]) < order([LOCKS_ACCOUNT]) < order([PICKS_STEPS])
+    assert order([PICKS_STEPS]) < order([WAITS_FOR_EXPIRY]) < order([EXHAUSTS_THROTTLE])
+    assert order([EXHAUSTS_THROTTLE, SPENDS_STEPS])[0] == LAST

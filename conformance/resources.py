@@ -1,0 +1,55 @@
+"""What a case asks for by parameter name, made the same way whether pytest runs the case or a
+side run does (beside.py): one table, so a new kind of account is one entry here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.api import Api
+from conformance.recorder import Recorder
+from conformance.session import Conformance
+
+
+@dataclass
+class CaseContext:
+    conformance: Conformance
+    api: Api
+    recorder: Recorder
+    notes: list[str]
+    stack: contextlib.ExitStack
+    beside: bool = False  # run in a thread beside others: it spends no TOTP step
+
+
+RESOURCES: dict[str, Callable[[CaseContext], Any]] = {}
+
+
+def resource(fn: Callable[[CaseContext], Any]) -> Callable[[CaseContext], Any]:
+    RESOURCES[fn.__name__] = fn
+    return fn
+
+
+def _accounts(ctx: CaseContext, count: int, clean: bool) -> list[Any]:
+    handout = ctx.conformance.accounts(ctx.api, count, clean=clean, spends_step=not ctx.beside)
+    return ctx.stack.enter_context(handout)
+
+
+@resource
+def account(ctx: CaseContext) -> Any:
+    """An unlocked account in a known state that may carry a failure or two."""
+    return _accounts(ctx, 1, clean=False)[0]
+
+
+@resource
+def clean_account(ctx: CaseContext) -> Any:
+    """An unlocked account with no failure counted and no lock behind it: for cases that
+    count to the lock."""
+    return _accounts(ctx, 1, clean=True)[0]
+
+
+@resource
+def two_accounts(ctx: CaseContext) -> Any:
+    return _accounts(ctx, 2, clean=False)
