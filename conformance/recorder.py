@@ -131,8 +131,11 @@ class Recorder:
         self.raw_responses: list[tuple[list[tuple[str, str]], bytes]] = []
         self._lock = threading.Lock()
 
-    def hooks(self) -> dict[str, list[Any]]:
-        return {"request": [self._on_request], "response": [self._on_response]}
+    def hooks(self, own_address: bool = True) -> dict[str, list[Any]]:
+        """httpx event hooks. A client at another source address (127.0.0.2: INPUT-7, LOCK-8)
+        is recorded but not fed to the model, which counts the suite's address (LOCK-8)."""
+        on_response = self._on_response if own_address else self._record
+        return {"request": [self._on_request], "response": [on_response]}
 
     def _on_request(self, request: httpx.Request) -> None:
         request.extensions["conformance_started"] = time.monotonic()
@@ -153,6 +156,11 @@ class Recorder:
                     received=self.clock(),
                 )
             )
+        self._record(response)
+
+    def _record(self, response: httpx.Response) -> None:
+        response.read()
+        request = response.request
         started = request.extensions.get("conformance_started", time.monotonic())
         headers = [(k, v) for k, v in response.headers.multi_items()]
         self.add(

@@ -153,7 +153,7 @@ def test_INPUT_7_tricklers_do_not_hold_another_address(api, conformance, notes):
             "on loopback, where the suite could use 127.0.0.2"
         )
     tricklers = Tricklers(base_url, verify)
-    hooks = api.recorder.hooks()
+    hooks = api.recorder.hooks(own_address=False)
     waits: list[Probe] = []
     started = time.monotonic()
     tricklers.start()

@@ -232,6 +232,11 @@ def off_token_responses(scope: Scope, status: int) -> bool:
     return not on_token_responses(scope, status)
 
 
+def on_lockout_answers(scope: Scope, status: int) -> bool:
+    """The 429s (LOCK-2's form); a 503 `busy` keeps its Retry-After (INPUT-6's form)."""
+    return status == 429
+
+
 class WithoutHeader:
     """An ASGI layer that drops one response header (from the responses `where` picks)."""
 
@@ -300,7 +305,11 @@ MUTANTS = [
     Mutant("no lockout", "LOCK-1", _lockout(max_failures=10**9), also=("LOCK-2",)),
     Mutant("lockout after 6 failures", "LOCK-1", _lockout(max_failures=6)),
     Mutant("TOTP failures not counted", "LOCK-1", {"authenticator": CodeFailuresNotCounted}),
-    Mutant("no Retry-After header", "LOCK-2", {"app": without_header("Retry-After")}),
+    Mutant(
+        "no Retry-After header",
+        "LOCK-2",
+        {"app": without_header("Retry-After", on_lockout_answers)},
+    ),
     Mutant(
         "a right password resets the counter", "LOCK-4", {"authenticator": PasswordResetsCounter}
     ),

@@ -64,6 +64,21 @@ def test_recorder_keeps_masked_exchanges_through_httpx_hooks():
     assert b"TOKEN-VALUE" in recorder.raw_responses[0][1]
 
 
+def test_a_client_at_another_address_is_recorded_but_not_fed_to_the_model():
+    def app(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"status": "error", "error": "invalid_credentials"})
+
+    seen: list = []
+    recorder = Recorder(Masker(), seen.append)
+    login = {"username": "nobody-1", "password": "wrong"}
+    for own in (True, False):
+        hooks = recorder.hooks(own_address=own)
+        with httpx.Client(transport=httpx.MockTransport(app), event_hooks=hooks) as client:
+            client.post("http://t/api/auth/login", json=login)
+    assert len(recorder.exchanges) == 2  # both shown in the report
+    assert len(seen) == 1 and seen[0].status == 401  # one failure of the suite's address
+
+
 def test_raw_exchange_is_parsed_and_masked():
     recorder = Recorder(Masker(["hunter22"]))
     exchange = recorder.raw(
