@@ -143,6 +143,7 @@ class Recorder:
         request = response.request
         if self.observe is not None:
             sent = request.extensions.get("conformance_sent", self.clock())
+            started = request.extensions.get("conformance_started", time.monotonic())
             self.observe(
                 Seen(
                     path=request.url.path,
@@ -151,6 +152,7 @@ class Recorder:
                     answer=parse(response.content),
                     sent=sent,
                     received=self.clock(),
+                    span=(started, time.monotonic()),
                 )
             )
         started = request.extensions.get("conformance_started", time.monotonic())

@@ -7,6 +7,7 @@ stateful run signs in for real and the pool still knows each account's state aft
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -97,11 +98,11 @@ def run_stateful(session: Conformance, account: Account) -> None:
     """Follow the spec's links (login -> verify -> dashboard/logout) with a real account."""
     schema = load_schema()
     base_url, verify = session.target.base_url, _requests_verify(session)
-    sent: dict[int, float] = {}
+    sent: dict[int, tuple[float, float]] = {}  # target time and local monotonic time
 
     class Links(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
-            sent[id(case)] = session.now
+            sent[id(case)] = (session.now, time.monotonic())
             label = case.operation.label
             if label == "POST /api/auth/login":
                 case.body = {"username": account.username, "password": account.password}
@@ -113,14 +114,16 @@ def run_stateful(session: Conformance, account: Account) -> None:
         def after_call(self, response: Any, case: Any) -> None:
             # The model learns from these exchanges as from every other (model.py).
             request = response.request
+            at, started = sent.pop(id(case), (session.now, time.monotonic()))
             session.model.observe(
                 Seen(
                     path=urlsplit(request.url).path,
                     request=parse(request.body),
                     status=response.status_code,
                     answer=parse(response.content),
-                    sent=sent.pop(id(case), session.now),
+                    sent=at,
                     received=session.now,
+                    span=(started, time.monotonic()),
                 )
             )
 
