@@ -82,8 +82,8 @@ class AccountState:
     last_step: int | None = None
     spent_backup_codes: set[str] = field(default_factory=set)
     known: bool = False  # a success was seen this run: the counts above are the target's
-    lock_seen: float = 0.0  # when this run saw the latest lock begin (or first saw it)
-    success_span: tuple[float, float] = (0.0, 0.0)  # sent..received of the latest success
+    lock_seen: float = 0.0  # when (local) this run saw the latest lock begin, or first saw it
+    success_span: tuple[float, float] = (0.0, 0.0)  # sent..received (local) of the last success
     failure_span: tuple[float, float] = (0.0, 0.0)  # and of the latest failure
 
     def is_locked(self, now: float) -> bool:
@@ -100,10 +100,13 @@ class Seen:
     answer: Any  # the JSON response body, or None
     sent: float  # target time
     received: float
+    # Local monotonic times of the same: the order of exchanges, also when the target's clock
+    # stands still between the suite's moves (a movable clock).
+    span: tuple[float, float] = (0.0, 0.0)
 
 
 def _overlap(seen: Seen, span: tuple[float, float]) -> bool:
-    return seen.sent < span[1] and span[0] < seen.received
+    return seen.span[0] < span[1] and span[0] < seen.span[1]
 
 
 def parse(raw: bytes | str | None) -> Any:
@@ -157,19 +160,19 @@ class TargetModel:
         self.failures_at.append(seen.received)
         if state is None:
             return
-        if state.is_locked(seen.sent) and seen.sent < state.lock_seen:
+        if state.is_locked(seen.sent) and seen.span[0] < state.lock_seen:
             return  # sent beside the failures that locked: judged before the lock, counted in it
         self._unlocked(state, seen)  # judged at all: not locked then
         self._spent_on_refusal(state, seen)
         if _overlap(seen, state.success_span):
             state.known = False  # which the target judged first is unknown: count again
-        state.failure_span = (seen.sent, seen.received)
+        state.failure_span = seen.span
         state.failures += 1
         if state.failures >= self.policy.max_failures:
             state.locks += 1
             state.failures = 0
             state.lock_sent = seen.sent
-            state.lock_seen = seen.received
+            state.lock_seen = seen.span[1]
             length = self.policy.lock_length(state.locks)
             state.locked_until = seen.received + length + LOCK_SLACK_S
 
@@ -187,7 +190,7 @@ class TargetModel:
         until = seen.received + retry + LOCK_SLACK_S / 2
         if not state.is_locked(seen.sent):  # a lock this run did not see start
             state.lock_sent = seen.sent + retry - 1 - self.policy.lock_length(state.locks)
-            state.lock_seen = seen.received
+            state.lock_seen = seen.span[1]
         state.locked_until = max(state.locked_until, until) if state.locked_until else until
 
     @staticmethod
@@ -202,7 +205,7 @@ class TargetModel:
         state.locks = 0
         # A failure judged beside it may have come after it on the target: count again then.
         state.known = not _overlap(seen, state.failure_span)
-        state.success_span = (seen.sent, seen.received)
+        state.success_span = seen.span
         code, backup = seen.request.get("totp_code"), seen.request.get("backup_code")
         if isinstance(backup, str):
             state.spent_backup_codes.add(backup)

@@ -146,6 +146,7 @@ class Recorder:
         request = response.request
         if self.observe is not None:
             sent = request.extensions.get("conformance_sent", self.clock())
+            started = request.extensions.get("conformance_started", time.monotonic())
             self.observe(
                 Seen(
                     path=request.url.path,
@@ -154,6 +155,7 @@ class Recorder:
                     answer=parse(response.content),
                     sent=sent,
                     received=self.clock(),
+                    span=(started, time.monotonic()),
                 )
             )
         self._record(response)

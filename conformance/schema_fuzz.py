@@ -8,6 +8,7 @@ Each finding names the requirement of the rule it breaks (governing.py), whichev
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,12 +88,11 @@ def run_operations(session: Conformance, mode: GenerationMode, token: str) -> li
 def _run_operations(session: Conformance, mode: GenerationMode, token: str) -> list[Finding]:
     schema = load_schema()
     findings: list[Finding] = []
-    base_url, verify = session.target.base_url, _requests_verify(session)
     for result in schema.get_all_operations():
         operation = result.ok()
         bearer = operation.label in BEARER_OPERATIONS
         headers = {"Authorization": f"Bearer {token}"} if bearer else None
-        check = _operation_test(operation, mode, base_url, verify, headers, findings)
+        check = _operation_test(session, operation, mode, headers, findings)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -105,19 +105,21 @@ def _run_operations(session: Conformance, mode: GenerationMode, token: str) -> l
 
 
 def _operation_test(
+    session: Conformance,
     operation: Any,
     mode: GenerationMode,
-    base_url: str,
-    verify: Any,
     headers: dict[str, str] | None,
     findings: list[Finding],
 ) -> Callable[[], None]:
+    base_url, verify = session.target.base_url, _requests_verify(session)
     sent = {"base_url": base_url, "headers": headers, "verify": verify}
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @_settings(MAX_EXAMPLES)
     def check(case: Any) -> None:
+        at, started = session.now, time.monotonic()
         response = case.call(base_url=base_url, headers=headers, verify=verify)
+        _observe(session, response, at, started)
         try:
             case.validate_response(response, headers=headers, transport_kwargs=sent)
         except FailureGroup as group:
@@ -158,17 +160,34 @@ def attribute(failure: Failure, case: Any, response: Any, mode: GenerationMode) 
     return [Finding(None, detail)]
 
 
+def _observe(session: Conformance, response: Any, at: float, started: float) -> None:
+    """The model learns from these exchanges as from every other (model.py): a generated login
+    with a wrong password is a failure of the suite's address too (LOCK-8)."""
+    request = response.request
+    session.model.observe(
+        Seen(
+            path=urlsplit(request.url).path,
+            request=parse(request.body),
+            status=response.status_code,
+            answer=parse(response.content),
+            sent=at,
+            received=session.now,
+            span=(started, time.monotonic()),
+        )
+    )
+
+
 def run_stateful(session: Conformance, account: Account) -> list[Finding]:
     """Follow the spec's links (login -> verify -> dashboard/logout) with a real account;
     returns what each answer broke (empty when conformant)."""
     schema = load_schema()
     base_url, verify = session.target.base_url, _requests_verify(session)
-    sent: dict[int, float] = {}
+    sent: dict[int, tuple[float, float]] = {}  # target time and local monotonic time
     findings: list[Finding] = []
 
     class Links(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
-            sent[id(case)] = session.now
+            sent[id(case)] = (session.now, time.monotonic())
             label = case.operation.label
             if label == "POST /api/auth/login":
                 case.body = {"username": account.username, "password": account.password}
@@ -178,18 +197,7 @@ def run_stateful(session: Conformance, account: Account) -> list[Finding]:
                     case.body["totp_code"] = oracle.code_at_step(account.secret, step)
 
         def after_call(self, response: Any, case: Any) -> None:
-            # The model learns from these exchanges as from every other (model.py).
-            request = response.request
-            session.model.observe(
-                Seen(
-                    path=urlsplit(request.url).path,
-                    request=parse(request.body),
-                    status=response.status_code,
-                    answer=parse(response.content),
-                    sent=sent.pop(id(case), session.now),
-                    received=session.now,
-                )
-            )
+            _observe(session, response, *sent.pop(id(case), (session.now, time.monotonic())))
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": base_url, "verify": verify}

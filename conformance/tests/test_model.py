@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from conformance import oracle
 from conformance.model import LOGIN, VERIFY, LockPolicy, Seen, TargetModel, Throttle
@@ -31,13 +32,14 @@ def _at(at):
 
 def _login(model, name, status, answer, at=None):
     at = _at(at)
-    model.observe(Seen(LOGIN, {"username": name, "password": "?"}, status, answer, at, at + 0.0005))
+    seen = Seen(LOGIN, {"username": name, "password": "?"}, status, answer, at, at + 0.0005)
+    model.observe(replace(seen, span=(at, at + 0.0005)))
 
 
 def _verify(model, token, status, answer, at=None, **factor):
     at = _at(at)
     body = {"challenge_token": token, **factor}
-    model.observe(Seen(VERIFY, body, status, answer, at, at + 0.0005))
+    model.observe(Seen(VERIFY, body, status, answer, at, at + 0.0005, (at, at + 0.0005)))
 
 
 def test_five_failures_lock_and_the_lock_escalates():
