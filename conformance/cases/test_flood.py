@@ -73,9 +73,10 @@ def test_INPUT_6_login_flood_does_not_starve_others(api, conformance, notes):
     hashing: what any 64 connections cost the others), then the login flood (wrong passwords
     for fresh names). Fails when one of the cheap requests during the login flood is not
     answered within 10 s, when their median exceeds max(2 s, 3 x their median during the
-    refused flood) (the logins' hashing costs the others more than the connections do), when a
-    flood login gets anything but 401, 429 (a per-address throttle, LOCK-8) or a well-formed
-    503 `busy` with Retry-After, or when a flood login that was sent gets no answer within 10 s
+    refused flood) (the logins' hashing costs the others more than the connections do), when the
+    refused flood gets anything but 400, 429 or 503 `busy` (it must not be hashed), when a flood
+    login gets anything but 401, 429 (a per-address throttle, LOCK-8) or a well-formed 503
+    `busy` with Retry-After, or when a flood login that was sent gets no answer within 10 s
     (queued without bound; a connection the target does not accept is not counted). A 503
     `busy` is what a saturated server should say, never a failure.
 
@@ -119,6 +120,11 @@ def test_INPUT_6_login_flood_does_not_starve_others(api, conformance, notes):
     )
     if throttle is not None:
         notes.append(f"then waited {throttle.window_s} s, the throttle window (LOCK-8)")
+    require(
+        not refused.wrong,
+        "logins with an empty username, the yardstick, were not refused 400 before hashing: "
+        + "; ".join(refused.wrong),
+    )
     require(
         not flood.wrong,
         "flood logins got answers INPUT-6 does not allow: " + "; ".join(flood.wrong),
