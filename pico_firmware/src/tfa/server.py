@@ -25,7 +25,7 @@ import time
 from asyncio import core
 from micropython import const
 
-_BACKLOG = const(96)
+_BACKLOG = const(96)  # a flood of 64 waits here, no SYN dropped (INPUT-6; lwIP: its PCBs)
 _MAX_PENDING = const(8)  # accepted, not yet served: a socket each, no TLS state
 _ADDRESSES = const(32)  # source addresses whose last turn is remembered
 _WAIT_S = const(20)  # a connection's life from accept until it is served (INPUT-4: 30)
