@@ -108,15 +108,33 @@ class ScriptedButtons:
         return [step] if isinstance(step, str) else list(step)
 
 
+SCRATCH = []  # directories scratch() made and sweep() has not removed yet
+
+
 def scratch(tag):
-    """A fresh directory for one test ("…/tfa-test-TAG-xxxxxxxx/"), as a board root path."""
+    """A fresh directory for one test ("…/tfa-test-TAG-xxxxxxxx/"), as a board root path.
+
+    run.py sweeps them after each test: a board's flash holds only a few lockout tables."""
     d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-" + tag + "-" + os.urandom(4).hex()  # noqa: S108
     os.mkdir(d)
+    SCRATCH.append(d + "/")
     return d + "/"
 
 
 def remove(root):
-    """Delete a scratch directory made by scratch() (flat: files only)."""
+    """Delete a scratch directory made by scratch(), and what is in it."""
     for n in os.listdir(root):
-        os.remove(root + n)
+        path = root + n
+        if os.stat(path)[0] & 0x4000:  # a directory (S_IFDIR)
+            remove(path + "/")
+        else:
+            os.remove(path)
     os.rmdir(root)
+    if root in SCRATCH:
+        SCRATCH.remove(root)
+
+
+def sweep():
+    """Remove every scratch directory still there (run.py calls it after each test)."""
+    while SCRATCH:
+        remove(SCRATCH[-1])

@@ -65,6 +65,9 @@ def main(only):
                 failed += 1
                 print("FAIL", name + "." + attr, type(e).__name__, e)
                 sys.print_exception(e)
+            fakes = sys.modules.get("fakes")
+            if fakes is not None:
+                fakes.sweep()  # each test's scratch directories (a board's flash is small)
     print(str(passed) + " passed, " + str(failed) + " failed")
     return failed
 

@@ -1,7 +1,6 @@
 """Clock: unsynced until a good NTP answer, a floor on flash, retry and resync on schedule."""
 
-import os
-
+from fakes import scratch
 from tfa.clock import CEILING, FLOOR, Clock
 
 T = 1795000000  # 2026-11-18
@@ -42,9 +41,7 @@ class Ticks:
 
 
 def _floor_path():
-    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-clock-" + os.urandom(4).hex()  # noqa: S108
-    os.mkdir(d)
-    return d + "/time_floor"
+    return scratch("clock") + "time_floor"
 
 
 def _clock(ntp, path=None, interval_s=10800):

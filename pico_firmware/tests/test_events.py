@@ -2,13 +2,12 @@
 
 import os
 
+from fakes import scratch
 from tfa.events import EventLog
 
 
 def _path(name):
-    d = (os.getenv("TMPDIR") or "/tmp") + "/tfa-test-events-" + os.urandom(4).hex()  # noqa: S108
-    os.mkdir(d)
-    return d + "/" + name
+    return scratch("events") + name
 
 
 def _size(path):
