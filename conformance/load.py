@@ -62,13 +62,16 @@ def probe(
 class Flood:
     """`connections` threads, each posting wrong-password logins for fresh names back to back
     on a kept-alive connection until `seconds` have passed (an attempt in flight may finish).
-    Connection i comes from `sources[i]` where there are sources (else the suite's address)."""
+    Connection i comes from `sources[i]` where there are sources (else the suite's address).
+    `refused`: the same flood with an empty username, which a server refuses 400 before any
+    hashing: what any flood of that many connections costs the others."""
 
     base_url: str
     verify: Any
     sources: list[str] = field(default_factory=list)
     connections: int = FLOOD_CONNECTIONS
     seconds: float = FLOOD_S
+    refused: bool = False
     statuses: dict[str, int] = field(default_factory=dict)
     answer_times: list[float] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)  # answers INPUT-6 does not allow
@@ -96,7 +99,7 @@ class Flood:
         http = client(self.base_url, self.verify, source, timeout=PROBE_LIMIT_S)
         try:
             while self.running():
-                name = fresh_name("flood")
+                name = "" if self.refused else fresh_name("flood")
                 started = time.monotonic()
                 try:
                     response = http.post(
@@ -112,12 +115,11 @@ class Flood:
         finally:
             http.close()
 
-    @staticmethod
-    def _judge(response: httpx.Response) -> str | None:
+    def _judge(self, response: httpx.Response) -> str | None:
         status = response.status_code
         if status == 503 and busy_retry_after(response) is None:
             return f"503 without `busy` and an integer Retry-After >= 1: {response.text[:120]}"
-        if status not in (401, 429, 503):
+        if status not in ((400, 429, 503) if self.refused else (401, 429, 503)):
             return f"{status} {response.text[:120]}"
         return None
 
@@ -135,9 +137,11 @@ class Flood:
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} x {k}" for k, n in sorted(self.statuses.items()))
+        what = "empty usernames" if self.refused else "wrong passwords for fresh names"
         return (
-            f"flood: {self.connections} connections for {self.seconds:.0f} s posting wrong "
-            f"passwords for fresh names, answered {counts}; {latencies(self.answer_times)}"
+            f"{'refused ' if self.refused else ''}flood: {self.connections} connections for "
+            f"{self.seconds:.0f} s posting {what}, answered {counts}; "
+            f"{latencies(self.answer_times)}"
         )
 
 

@@ -37,6 +37,7 @@ CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed",
          505: "invalid_request"}  # fmt: skip
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_NAME = re.compile(rb"[\x00-\x20\x7f()<>@,;:\\\"/\[\]?={}]")
+FIELDS = ("username", "password")  # a login without both, as non-empty strings, is 400
 ROUTES = {"/api/info": "GET", "/api/dashboard": "GET", "/api/auth/login": "POST",
           "/api/auth/verify": "POST", "/api/auth/logout": "POST"}  # fmt: skip
 
@@ -286,7 +287,10 @@ class AttackServer:
             fields = json.loads(body)
         except ValueError:
             fields = None
-        if not isinstance(fields, dict):
+        if not isinstance(fields, dict) or (
+            path == "/api/auth/login"
+            and not all(isinstance(fields.get(k), str) and fields[k] for k in FIELDS)
+        ):
             return error(400, "invalid_request")
         retry = self.throttled(peer, self.now())
         if retry is not None:

@@ -41,7 +41,7 @@ class Stream(io.IOBase):
 PEER = ("192.0.2.7", 4242)
 
 
-def _app(audit=None):
+def _app(audit=None, saturated=None):
     auth, clock, store = make(lockout=300, session=3600, challenge=120)
     app = http.App(clock, idle_s=1)
     log = audit if audit is not None else []
@@ -49,7 +49,10 @@ def _app(audit=None):
     def record(kind, username, source, outcome):
         log.append((kind, username, source, outcome))
 
-    http.routes(app, auth, clock, lambda: {"api_version": "1"}, record, lambda: {})
+    def info():
+        return {"api_version": "1"}
+
+    http.routes(app, auth, clock, info, record, lambda: {}, saturated)
     return app, auth, clock
 
 
@@ -103,7 +106,7 @@ def test_error_table_gives_each_code_its_status_and_message():
     # the table itself is checked against the reference server's, on the host
     # (pico_firmware/host/tests/test_error_table.py)
     rows = [ln.split(" ", 2) for ln in http.ERRORS.strip().split("\n")]
-    assert len(rows) == 14
+    assert len(rows) == 15
     for code, status, message in rows:
         res = http.error(code)
         body = json.loads(res.body)
@@ -232,6 +235,26 @@ def test_a_crashing_handler_is_a_json_500():
     status, h, body = _send(app, b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 500 and body["error"] == "internal_error"
     assert h["content-type"].startswith("application/json")
+
+
+def test_a_saturated_board_answers_a_login_busy_unjudged():
+    log = []
+    asked = []
+
+    def saturated(ip):
+        asked.append(ip)
+        return ip == PEER[0]
+
+    app, auth, clock = _app(log, saturated)
+    wrong = {"username": "alice", "password": "nope"}
+    for _ in range(8):  # more than the lockout's 5: none is counted
+        status, h, body = _send(app, _post("/api/auth/login", wrong))
+        assert status == 503 and body["error"] == "busy" and h["retry-after"] == "1"
+    assert asked == [PEER[0]] * 8
+    assert log[-1] == ("login", "alice", PEER[0], "busy")
+    assert auth.retry_after("alice", clock.now()) == 0  # nothing was judged
+    status, h, body = _send(app, _post("/api/auth/login", {"username": ""}))
+    assert status == 400  # a bad body is refused first, as ever
 
 
 def test_login_verify_dashboard_logout_and_the_audit_log():

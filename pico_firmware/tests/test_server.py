@@ -74,6 +74,17 @@ def test_a_crowd_loses_its_oldest_but_a_fresh_burst_is_kept():
     assert s.crowd() is None  # a burst from one client waits its turn, none is dropped
 
 
+def test_saturated_when_every_place_is_taken_and_not_only_by_the_asker():
+    s = Server(App(Clock()), "127.0.0.1", 0)
+    _waiting(s, [("a", True, 10)] * 7)
+    assert not s.saturated("b")  # a place is free
+    _waiting(s, [("a", True, 10)] * 8)
+    assert s.saturated("b")  # full: b's login would make a's 8 wait a hash longer
+    assert not s.saturated("a")  # a burst from one client is judged, one at a time
+    _waiting(s, [("a", True, 10)] * 7 + [("c", False, 10)])
+    assert s.saturated("a")
+
+
 def test_a_new_address_queues_behind_those_waiting_but_not_behind_the_last_served():
     s = Server(App(Clock()), "127.0.0.1", 0)
     s.turn = 10

@@ -18,6 +18,7 @@ STATUS = {
     "account_locked": 429,
     "request_header_fields_too_large": 431,
     "clock_not_synced": 503,
+    "busy": 503,
     "internal_error": 500,
 }
 
@@ -62,6 +63,5 @@ def locked_response(retry_after: int) -> JSONResponse:
 
 
 def busy_response(retry_after: int) -> JSONResponse:
-    """INPUT-6: the login was not judged; nothing changed. Not in STATUS, which the firmware's
-    table must equal: the board hashes one login at a time and never answers busy."""
-    return error_response("busy", headers={"Retry-After": str(retry_after)}, status=503)
+    """INPUT-6: the login was not judged; nothing changed."""
+    return error_response("busy", headers={"Retry-After": str(retry_after)})

@@ -54,7 +54,15 @@ class Firmware:
             print("state:", self.store.recovered)
         slots = cfg["max_connections"]
         self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request, slots)
-        http.routes(self.app, self.auth, self.clock, self.info, self.audit, self.server_stats)
+        http.routes(
+            self.app,
+            self.auth,
+            self.clock,
+            self.info,
+            self.audit,
+            self.server_stats,
+            lambda ip: self.server.saturated(ip),
+        )
         ctx = None
         self.booting("starting " + ("HTTPS" if tls else "HTTP"))
         if tls:

@@ -51,6 +51,7 @@ account_locked 429 too many failures; try again later
 request_header_fields_too_large 431 the header section is over 4096 bytes
 internal_error 500 internal error
 clock_not_synced 503 the server clock is not synchronised yet
+busy 503 too many logins at once; try again after Retry-After seconds
 """
 REASONS = """
 200 OK
@@ -447,8 +448,9 @@ class Exact(str):
         return {} if path == self else None
 
 
-def routes(app, auth, clock, info_fn, audit, server_fn):
-    """The five endpoints of the protocol, each a plain function over `auth`."""
+def routes(app, auth, clock, info_fn, audit, server_fn, saturated=None):
+    """The five endpoints of the protocol, each a plain function over `auth`. saturated(ip):
+    whether a login from ip is to be answered busy, unjudged, instead of hashed (INPUT-6)."""
 
     def info(req):
         return info_fn()
@@ -468,6 +470,9 @@ def routes(app, auth, clock, info_fn, audit, server_fn):
         if bad is not None:
             audit("login", name or "", req.client_addr[0], "invalid_request")
             return bad
+        if saturated is not None and saturated(req.client_addr[0]):
+            audit("login", name, req.client_addr[0], "busy")
+            return error("busy", {"Retry-After": "1"})
         outcome, extra = auth.login(name, pw, req.client_addr[0])
         audit("login", name, req.client_addr[0], outcome)
         if outcome == "locked":

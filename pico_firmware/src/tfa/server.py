@@ -25,7 +25,7 @@ import time
 from asyncio import core
 from micropython import const
 
-_BACKLOG = const(32)
+_BACKLOG = const(96)  # a flood of 64 waits here, no SYN dropped (INPUT-6; lwIP: its PCBs)
 _MAX_PENDING = const(8)  # accepted, not yet served: a socket each, no TLS state
 _ADDRESSES = const(32)  # source addresses whose last turn is remembered
 _WAIT_S = const(20)  # a connection's life from accept until it is served (INPUT-4: 30)
@@ -122,6 +122,13 @@ class Server:
         if entry[_IP] not in self.turns:
             self.turns[entry[_IP]] = self.turn - 1
         self.waiting.append(entry)
+
+    def saturated(self, ip):
+        """INPUT-6: every waiting place is taken, not only by ip's own connections (a burst
+        from one client is not thinned): a login from ip is answered 503 busy instead of
+        hashed, so each connection waiting costs the others a handshake, never a hash too."""
+        w = self.waiting
+        return len(w) >= _MAX_PENDING and any(e[_IP] != ip for e in w)
 
     def crowd(self):
         """The waiting connection to drop for a newcomer: the oldest of the address holding
