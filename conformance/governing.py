@@ -68,6 +68,18 @@ class Answer:
         ids = self.response.get("x-requirements") or [self.operation_id]
         return str(ids[0])
 
+    def property_id(self, instance_path: Any) -> str | None:
+        """The requirement a body field's own description names (`challenge_token`: CHAL-1),
+        for a schema violation found at `instance_path` inside that field."""
+        path = list(instance_path or [])
+        if self.response is None or not path:
+            return None
+        content = (self.response.get("content") or {}).get("application/json") or {}
+        schema = _resolve(content.get("schema") or {})
+        field = (schema.get("properties") or {}).get(str(path[0]))
+        match = _LEADING_ID.match(str(_resolve(field).get("description", ""))) if field else None
+        return match.group(1) if match else None
+
     def headers(self) -> dict[str, dict[str, Any]]:
         if self.response is None:
             return {}

@@ -156,7 +156,8 @@ def attribute(failure: Failure, case: Any, response: Any, mode: GenerationMode) 
     if "response_schema_conformance" in failure.checks or "content_type_conformance" in (
         failure.checks
     ):
-        return [Finding(answer.body_id(status), detail)]
+        field_id = answer.property_id(getattr(failure, "instance_path", None))
+        return [Finding(field_id or answer.body_id(status), detail)]
     return [Finding(None, detail)]
 
 

@@ -47,6 +47,17 @@ class InfoWithoutNoStore:
         await (self.stripped if info else self.app)(scope, receive, send)
 
 
+def test_a_field_that_names_its_rule_governs_what_is_wrong_inside_it():
+    # A short challenge token breaks CHAL-1, not LOGIN-1 (whose answer carries it).
+    login = Answer.of("POST /api/auth/login", 200)
+    verify = Answer.of("POST /api/auth/verify", 200)
+    assert login is not None and verify is not None
+    assert login.property_id(["challenge_token"]) == "CHAL-1"
+    assert verify.property_id(["session_token"]) == "SESS-1"
+    assert login.property_id(["status"]) is None  # then the answer's own ID (body_id)
+    assert login.property_id([]) is None
+
+
 def test_a_schemathesis_finding_is_reported_under_the_rule_it_breaks():
     app = lambda auth, clock, hashing: InfoWithoutNoStore(build_app(auth, clock, hashing))  # noqa: E731
     _, result = judge(embedded(app=app), only=["INPUT-1", "INFO-4"])
