@@ -146,7 +146,9 @@ class TargetModel:
             else:
                 name = self.challenges.get(str(seen.request.get("challenge_token")))
             state = self.states.get(name) if isinstance(name, str) else None
-            if seen.status == 401 and answer.get("error") in FAILURES:
+            # A login refused 401 is a failure whatever its error says (a target that names
+            # unknown users breaks LOGIN-3, and still counts them against the address: LOCK-8).
+            if seen.status == 401 and (answer.get("error") in FAILURES or seen.path == LOGIN):
                 self._failure(state, seen)
             elif seen.status == 429:
                 self._refused(state, seen, answer.get("retry_after"))

@@ -134,3 +134,10 @@ def test_the_address_limit_is_counted_over_the_window():
         _login(model, name, 401, _error("invalid_credentials"))
     _login(model, "bob", 429, {"status": "locked", "error": "account_locked", "retry_after": 4})
     assert model.state("bob").locks == 0 and model.throttled_until > NOW
+
+
+def test_a_login_refused_401_counts_against_the_address_whatever_its_error():
+    model = _model(Throttle(max_failures=3, window_s=5))
+    for name in ("nobody-1", "nobody-2", "nobody-3"):
+        _login(model, name, 401, _error("unknown_user"))
+    assert model.room_in(1, NOW) > 0  # the limit is reached: the next failure waits
