@@ -9,7 +9,9 @@ PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspec
 
 from __future__ import annotations
 
+import bisect
 import secrets
+import time
 
 from conformance import EXHAUSTS_THROTTLE, requirement
 from conformance.attack import (
@@ -62,9 +64,11 @@ def test_LOCK_8_per_address_throttle(api, conformance, notes):
     else:
         bound = UNSHOWN_BOUND
     judged, refused, clean_after = 0, None, 0.0
+    sent: list[float] = []  # when each judged failure was answered (local monotonic seconds)
     try:
         for _ in range(bound + 1):
             response = judged_login(api.client, fresh_name("throttle"))
+            sent.append(time.monotonic())
             if response.status_code == 429:
                 refused = response
                 break
@@ -73,6 +77,15 @@ def test_LOCK_8_per_address_throttle(api, conformance, notes):
                 (f"a wrong password for a fresh name answered {describe(response)}"),
             )
             judged += 1
+        if refused is None and throttle is not None:
+            densest = _densest(sent, throttle.window_s - 1)
+            if densest <= throttle.max_failures:
+                not_run(
+                    f"{judged} failures took {sent[-1] - sent[0]:.1f} s: at most {densest} fell "
+                    f"within one {throttle.window_s} s window, so the limit of "
+                    f"{throttle.max_failures} was never reached (the target answers too slowly "
+                    "for this check)"
+                )
         if refused is None:
             shown = f"/api/info shows max_failures {bound}" if throttle else "/api/info shows none"
             raise AssertionError(
@@ -110,6 +123,12 @@ def test_LOCK_8_per_address_throttle(api, conformance, notes):
         if clean_after:
             conformance.wait(clean_after)
             notes.append(f"waited {clean_after:.0f} s afterwards, so the address starts clean")
+
+
+def _densest(times: list[float], window_s: float) -> int:
+    """The most of `times` (sorted) that one span of `window_s` seconds holds."""
+    spans = (bisect.bisect_left(times, t + window_s) - i for i, t in enumerate(times))
+    return max(spans, default=0)
 
 
 def _other_address_is_judged(api, conformance, notes) -> None:
