@@ -15,11 +15,12 @@ from conformance.runner import pytest_args
 
 EXIT_STATUSES = """exit status:
   0  the target conforms: every MUST that was to be judged ran and passed
-  1  the target does not conform: a MUST failed or could not be run (see the report)
+  1  the target does not conform: a MUST failed or could not be run (see the
+     report)
   2  usage error (unknown option, unknown requirement ID)
-  3  not judged: the target could not be judged at all (connection refused, DNS, TLS
-     verification failed, /api/info unusable, or an unusable target profile); no verdicts,
-     the reports say why in one line at the top"""
+  3  not judged: the target could not be judged at all (connection refused, DNS,
+     TLS verification failed, /api/info unusable, or an unusable target
+     profile); no verdicts, the reports say why in one line at the top"""
 
 USAGE = f"""python -m conformance server [--target-profile FILE] [--report-dir DIR]
            [--only IDS] [--long]
@@ -32,8 +33,8 @@ USAGE = f"""python -m conformance server [--target-profile FILE] [--report-dir D
 def server_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m conformance server",
-        description="Judge a server against the protocol's requirements (spec/openapi.yaml). "
-        "Without --target-profile, start the reference server (test profile, HTTPS on "
+        description="Judge a server against the protocol's requirements (spec/openapi.yaml).\n"
+        "Without --target-profile, start the reference server (test profile, HTTPS on\n"
         "127.0.0.1) and judge it.",
         epilog=EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
