@@ -3,7 +3,7 @@
 `python -m pico_firmware.host.emulator --port P [--host 127.0.0.1] [--profile test|production]
  [--test-accounts N --write-target-profile F] [--heap SIZE] [--screenshot DIR] [--plain-http]`
 
-It builds a fresh board filesystem in a temp dir (firmware and Microdot compiled to .mpy,
+It builds a fresh board filesystem in a temp dir (the firmware compiled to .mpy,
 config.json, users.json, a throwaway EC P-256 certificate in DER), runs
 `micropython -X heapsize=SIZE main.py` there, writes the target profile once the server
 accepts connections, forwards SIGINT/SIGTERM, restarts the firmware on SIGHUP (state on
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import tomli_w
 
-from pico_firmware.host import flash, provision, slim
+from pico_firmware.host import flash, provision
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "src"
 BIN = Path(sys.executable).parent
@@ -53,24 +53,11 @@ def tool(name: str) -> str:
     return found
 
 
-def microdot_source() -> Path:
-    import microdot
-
-    return Path(microdot.__file__).resolve().parent / "microdot.py"
-
-
 def compile_firmware(dest: Path) -> list[Path]:
-    """mpy-cross every firmware module (and the board's slim Microdot, as flash deploys it)
-    into dest; main.py stays source."""
+    """mpy-cross every firmware module into dest, as flash deploys it; main.py stays source."""
     mpy_cross = tool("mpy-cross")
-    with tempfile.TemporaryDirectory(prefix="tfa-slim-") as tmp:
-        md = slim.write_slim_microdot(microdot_source(), Path(tmp) / "microdot.py")
-        md_out = dest / "microdot.mpy"
-        subprocess.run(
-            [mpy_cross, flash.MPY_OPT, "-o", str(md_out), "-s", "microdot", str(md)], check=True
-        )
     jobs = []
-    out = [dest / "main.py", md_out]
+    out = [dest / "main.py"]
     (dest / "tfa").mkdir(parents=True, exist_ok=True)
     for src in sorted(FIRMWARE.rglob("*.py")):
         rel = src.relative_to(FIRMWARE)

@@ -1,7 +1,7 @@
 """Deploy the firmware and a board's configuration to a Pico W with mpremote.
 
 Every module but main.py goes on the board as bytecode (.mpy from mpy-cross): a Pico W has
-too little RAM to compile Microdot and the firmware from source at boot. main.py stays
+too little RAM to compile the firmware from source at boot. main.py stays
 source so a person can read what the board runs. The whole deployment is a list of command
 lines built by pure functions, so tests check the exact files and commands without a board,
 and `--dry-run` prints them.
@@ -27,15 +27,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 DRY_BUILD = Path("<build>")  # what --dry-run prints for the fresh build directory
 SOURCE_ONLY = ("main.py",)  # stays .py on the board
 # -O3: no source line numbers in the bytecode (a traceback names the file and function, not
-# the line): ~2 KB less heap for the firmware and Microdot, which a Pico W's heap needs
+# the line): ~2 KB less heap for the firmware, which a Pico W's heap needs
 MPY_OPT = "-O3"
 # the Unix-port emulator's adapters, its framebuf display and PNG writer: never on a board
 HOST_ONLY = ("emulated.py", "tfa/framebuf_display.py", "tfa/png.py")
-# Microdot's core module goes on the board as the top-level `microdot` (as in the emulator):
-# the firmware imports names such as NoCaseDict that the package's __init__ does not re-export.
-MICRODOT = "microdot.py"
-# ... slimmed first (pico_firmware.host.slim: the parts the firmware never calls dropped)
-SLIM = ["python", "-m", "pico_firmware.host.slim"]
 BOARD_CONFIG = ("config.json", "users.json")
 TLS_CONFIG = ("cert.der", "key.der")
 
@@ -76,12 +71,6 @@ def firmware_files(src: Path = SRC) -> list[str]:
     if "main.py" not in files:
         raise FlashError(f"{src} has no main.py: nothing would run at boot")
     return files
-
-
-def microdot_dir() -> Path:
-    import microdot
-
-    return Path(microdot.__file__).parent
 
 
 def config_files(config_dir: Path) -> list[str]:
@@ -127,7 +116,6 @@ def plan(
     files: list[str],
     src: Path,
     build: Path,
-    microdot: Path,
     device: str | None = None,
     config_dir: Path | None = None,
     configs: Sequence[str] = (),
@@ -140,16 +128,11 @@ def plan(
         ["mpy-cross", MPY_OPT, "-o", str(build / mpy_name(r)), "-s", source_name(r), str(src / r)]
         for r in compiled
     ]
-    md_out = str(build / mpy_name(MICRODOT))
-    md_slim = str(build / "slim" / MICRODOT)
-    compile_lines.append([*SLIM, str(microdot / MICRODOT), md_slim])
-    compile_lines.append(["mpy-cross", MPY_OPT, "-o", md_out, "-s", "microdot", md_slim])
-
     connect = ["mpremote", "connect", device or "auto"]
-    deploy = [connect + ["exec", clean_script(sorted([*compiled, MICRODOT]))]]
+    deploy = [connect + ["exec", clean_script(sorted(compiled))]]
     for folder in sorted({r.split("/")[0] for r in files if "/" in r}):
         deploy.append(connect + ["fs", "cp", "-r", str(build / folder), ":"])
-    singles = [str(build / mpy_name(r)) for r in sorted([*compiled, MICRODOT]) if "/" not in r]
+    singles = [str(build / mpy_name(r)) for r in sorted(compiled) if "/" not in r]
     singles += [str(src / r) for r in files if r in SOURCE_ONLY]
     singles += [str(p) for p in native]
     deploy.append(connect + ["fs", "cp", *singles, ":"])
@@ -176,7 +159,7 @@ def run(p: Plan) -> None:
             Path(argv[argv.index("-o") + 1]).parent.mkdir(parents=True, exist_ok=True)
     for argv in p.compile + p.deploy:
         print("$", shlex.join(argv), flush=True)
-        tool = sys.executable if argv[0] == "python" else _tool(argv[0])
+        tool = _tool(argv[0])
         result = subprocess.run([tool, *argv[1:]], env=env, check=False)
         if result.returncode != 0:
             step = shlex.join(argv[:3]) + (" ... (printed above)" if len(argv) > 3 else "")
@@ -211,7 +194,7 @@ def main(
         ),
     ] = None,
 ) -> None:
-    """Compile the firmware to .mpy, copy it with Microdot and the configuration (DIR) to the
+    """Compile the firmware to .mpy, copy it and the configuration (DIR) to the
     board with mpremote, set its clock and reset it."""
     try:
         configs = config_files(config) if config is not None else []
@@ -224,14 +207,12 @@ def main(
                 err=True,
             )
         if dry_run:
-            for line in plan(
-                files, SRC, DRY_BUILD, microdot_dir(), device, config, configs, natives
-            ).lines():
+            for line in plan(files, SRC, DRY_BUILD, device, config, configs, natives).lines():
                 print(line)
             return
         # a fresh build directory each time, so no stale .mpy of a removed module is deployed
         with tempfile.TemporaryDirectory(prefix="pico-tfa-build-") as build:
-            run(plan(files, SRC, Path(build), microdot_dir(), device, config, configs, natives))
+            run(plan(files, SRC, Path(build), device, config, configs, natives))
     except FlashError as exc:
         typer.echo(f"flash: {exc}", err=True)
         raise typer.Exit(2) from None

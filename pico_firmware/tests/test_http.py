@@ -1,42 +1,10 @@
 """The HTTP edge over an in-memory stream: limits, errors, headers, the whole flow."""
 
 import asyncio
-import io
 import json
 
-from fakes import SECRET, make
+from fakes import SECRET, Stream, make
 from tfa import http, totp
-
-
-class Stream(io.IOBase):
-    """A socket as the app uses it: non-blocking readinto/write, and pollable (ioctl), so
-    asyncio waits on it as on a real one. `stall`: no more data ever comes (nor EOF)."""
-
-    def __init__(self, data, stall=False):
-        self.data = data
-        self.stall = stall
-        self.out = b""
-
-    def readinto(self, buf):
-        if not self.data:
-            return None if self.stall else 0
-        n = min(len(buf), len(self.data), 1000)  # a few reads for a big request
-        buf[:n] = self.data[:n]
-        self.data = self.data[n:]
-        return n
-
-    def write(self, b):
-        self.out += b
-        return len(b)
-
-    def ioctl(self, req, arg):
-        if req != 3:  # MP_STREAM_POLL
-            return 0
-        ready = arg & 4  # writable
-        if self.data or not self.stall:
-            ready |= arg & 1  # readable (data, or the end of it)
-        return ready
-
 
 PEER = ("192.0.2.7", 4242)
 
@@ -113,10 +81,6 @@ def test_error_table_gives_each_code_its_status_and_message():
         assert res.status_code == int(status), code
         assert sorted(body) == ["error", "message", "status"] and body["error"] == code
         assert body["status"] == "error" and body["message"] == message
-    app, _, _ = _app()
-    for status, code in ((400, "invalid_request"), (404, "not_found"), (500, "internal_error")):
-        res = asyncio.run(app.error_response(None, status))
-        assert res.status_code == status and json.loads(res.body)["error"] == code
     assert http.row(http.REASONS, 404) == "Not Found"
     assert http.row(http.REASONS, 200) == "OK"
     assert http.row(http.REASONS, 431) == "Request Header Fields Too Large"
@@ -140,13 +104,32 @@ def test_a_query_string_is_ignored():
 
 def test_unknown_path_and_wrong_method():
     app, _, _ = _app()
-    status, h, body = _send(app, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert status == 404 and body["error"] == "not_found" and body["status"] == "error"
+    for path in (b"/nope", b"/api/info/", b"/API/INFO", b"/api/auth", b"/api/info/x"):
+        status, h, body = _send(app, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status == 404 and body["error"] == "not_found" and body["status"] == "error"
+        assert h["content-type"] == "application/json; charset=UTF-8" and "allow" not in h
     status, h, body = _send(app, b"DELETE /api/auth/login HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 405 and body["error"] == "method_not_allowed"
     assert h["allow"] == "POST"
+    status, h, body = _send(app, b"GET /api/auth/logout HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 405 and h["allow"] == "POST"
     status, h, body = _send(app, b"OPTIONS /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 405 and h["allow"] == "GET, HEAD"
+    status, h, body = _send(app, b"post /api/auth/login HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 405  # methods are case-sensitive (RFC 9110 §9.1)
+    app.route("PUT", "/api/info", lambda req: {})
+    status, h, body = _send(app, b"DELETE /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 405 and h["allow"] == "GET, HEAD, PUT"
+
+
+def test_head_is_get_without_the_body():
+    app, _, _ = _app()
+    s = Stream(b"HEAD /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
+    asyncio.run(_ticking(app, app.handle_request(s, PEER)))
+    head, _, body = s.out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200 OK\r\n") and body == b""
+    assert b"\r\nContent-Length: %d\r\n" % len(b'{"api_version": "1"}') in head
+    assert b"\r\nConnection: close\r\n" in head
 
 
 def test_bad_bodies_change_nothing():
@@ -225,16 +208,33 @@ def test_silent_or_trickling_client_is_dropped():
     assert _send(app, b"GET /api/info HTTP/1.1\r\n", stall=True)[0] is None
 
 
+def test_an_answer_written_a_little_at_a_time_arrives_whole():
+    app, _, _ = _app()
+    raw = b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\n"
+    whole = Stream(raw)
+    asyncio.run(_ticking(app, app.handle_request(whole, PEER)))
+    slow = Stream(raw)
+    slow.wmax = 7
+    asyncio.run(_ticking(app, app.handle_request(slow, PEER)))
+    assert slow.out == whole.out and whole.out.endswith(b'\r\n\r\n{"api_version": "1"}')
+
+
 def test_a_crashing_handler_is_a_json_500():
     app, _, _ = _app()
 
     def boom(req):
         raise ValueError("boom")
 
-    app.url_map.append((["GET"], http.Exact("/boom"), boom, "", None))
-    status, h, body = _send(app, b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert status == 500 and body["error"] == "internal_error"
-    assert h["content-type"].startswith("application/json")
+    def nothing_left(req):
+        raise MemoryError()
+
+    app.route("GET", "/boom", boom)
+    app.route("GET", "/full", nothing_left)
+    for path in (b"/boom", b"/full"):
+        status, h, body = _send(app, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status == 500 and body["error"] == "internal_error"
+        assert h["content-type"].startswith("application/json")
+    assert _send(app, b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 200
 
 
 def test_a_saturated_board_answers_a_login_busy_unjudged():

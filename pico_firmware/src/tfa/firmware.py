@@ -123,7 +123,7 @@ class Firmware:
     def server_stats(self):
         return {
             "name": self.cfg.get("hostname") or "pico-tfa",
-            "implementation": "pico_firmware (MicroPython, Microdot)",
+            "implementation": "pico_firmware (MicroPython)",
             "heap_peak": self.server.heap_peak,
             "heap_alloc": gc.mem_alloc(),
             "heap_free": gc.mem_free(),

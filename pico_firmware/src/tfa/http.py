@@ -1,18 +1,20 @@
-"""The HTTP edge: Microdot's dispatch plus the limits Microdot does not enforce itself.
+"""The HTTP edge: requests read, answered and routed under the limits the protocol sets.
 
-`App` subclasses Microdot and replaces the reading of a request and the writing of its
-answer: the head is read into a preallocated buffer (header section > 4096 bytes or > 48
-lines: 431), the body is capped at 1024 bytes by Content-Length or while de-chunking (413;
-the rest is drained after the answer), and the whole read must finish within the idle
-timeout or the connection is dropped (INPUT-2, INPUT-4): `tick()`, which the firmware's
-loop calls (through the server), cancels a connection past its deadline. Dispatch, Request
-and Response stay Microdot's; the routes are exact paths (the protocol has none with
-parameters, so no URL pattern is compiled). Every response gets Date (from the injected
-clock) and Cache-Control: no-store; every error is the JSON error body of spec/DECISIONS.md.
+The project's own small HTTP/1.1 server side (no web framework on the board: spec/DECISIONS.md
+"One HTTP layer on the board"). A request's head is read into a preallocated buffer (header
+section > 4096 bytes or > 48 lines: 431), its body is capped at 1024 bytes by Content-Length
+or while de-chunking (413; the rest is drained after the answer), malformed framing is 400
+(INPUT-8), and the whole read must finish within the idle timeout or the connection is
+dropped (INPUT-2, INPUT-4): `tick()`, which the firmware's loop calls (through the server),
+cancels a connection past its deadline. Routes are exact (method, path) pairs: the protocol
+has no path parameters. Every response gets Date (from the injected clock) and
+Cache-Control: no-store, and closes its connection; every error is the JSON error body of
+spec/DECISIONS.md, 404 and 405 included.
 
 Written for the board's heap: every function, class and distinct name of a loaded module
 costs RAM for good, so small helpers are folded into their callers, and each table is one
-string (a dict of strings costs over twice its text).
+string (a dict of strings costs over twice its text). Only public MicroPython APIs: a socket
+is read and written through asyncio's Stream (asyncio.StreamReader).
 """
 
 import asyncio
@@ -21,9 +23,8 @@ import json
 import sys
 import time
 
-from asyncio import core
+from asyncio import StreamReader
 from micropython import const
-from microdot import Microdot, Request, Response
 
 from tfa.clock import civil
 
@@ -35,7 +36,7 @@ _MAX_FIELDS = const(48)  # header lines; more is answered 431
 _MAX_DEPTH = const(8)  # JSON nesting; the protocol's bodies are flat objects
 _BUF = const(4224)  # a head up to _MAX_HEAD and its end; the body streams through after it
 
-# "\n<error code> <status> <message>" per error; Microdot's own 400 is the first 400
+# "\n<error code> <status> <message>" per error
 ERRORS = """
 invalid_request 400 the request body is malformed
 invalid_credentials 401 wrong username or password
@@ -95,6 +96,30 @@ def http_date(t):
     )
 
 
+class Response:
+    """An answer: status, extra headers, body (bytes; a dict is sent as JSON)."""
+
+    def __init__(self, body=b"", status_code=200, headers=None):
+        self.status_code = status_code
+        self.headers = headers or {}
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+            self.headers["Content-Type"] = "application/json; charset=UTF-8"
+        self.body = body
+
+
+class Request:
+    """What a handler reads: method, path (no query), the kept headers (lower-case names),
+    body (bytes, or a view of the connection's buffer) and client_addr ((ip, port))."""
+
+    def __init__(self, method, path, headers, body, client_addr):
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+        self.client_addr = client_addr
+
+
 def error(code, headers=None, extra=None):
     """The JSON error answer for `code`, with its status from ERRORS."""
     r = row(ERRORS, code)
@@ -104,6 +129,15 @@ def error(code, headers=None, extra=None):
     return Response(body, int(r[:3]), headers or {})
 
 
+def failed(e):
+    """The 500 for an exception of ours (a bug, or the heap exhausted), printed with the heap
+    in use after a collection."""
+    gc.collect()
+    print(type(e).__name__, "; in use:", gc.mem_alloc())
+    sys.print_exception(e)
+    return error("internal_error")
+
+
 class Reject(Exception):
     """A request refused while reading it: args (code,), or (code, True) if unread input may
     follow (drained after the answer: closing on it would reset the connection first), or
@@ -111,13 +145,13 @@ class Reject(Exception):
 
 
 class _Conn:
-    """A connection's socket (non-blocking; TLS-wrapped or not), read through one
-    preallocated buffer: a request never makes the heap grow (or fragment) by more than its
-    small slices. Unread data is buf[a:b]. The socket is used directly, as asyncio's own
-    streams do, without them (importing asyncio.stream costs 1.7 KB of heap for good)."""
+    """A connection's socket (non-blocking; TLS-wrapped or not) as an asyncio Stream, read
+    through one preallocated buffer: a request never makes the heap grow (or fragment) by more
+    than its small slices. Unread data is buf[a:b]."""
 
     def __init__(self, sock, buf):
         self.s = sock
+        self.st = StreamReader(sock)
         self.buf = buf
         self.mv = memoryview(buf)
         self.a = 0
@@ -132,8 +166,7 @@ class _Conn:
             self.a = 0
             self.b = n
         while True:
-            yield core._io_queue.queue_read(self.s)
-            n = self.s.readinto(self.mv[self.b :])
+            n = await self.st.readinto(self.mv[self.b :])
             if n is not None:  # None: nothing yet (a TLS record is not complete)
                 break
         if not n:
@@ -182,7 +215,7 @@ _KEPT = ("host", "content-length", "transfer-encoding", "content-type", "authori
 
 
 def parse_head(buf, end):
-    """(method, path, version, headers) of the head in buf[0:end], read one line at a time
+    """(method, path, headers) of the head in buf[0:end], read one line at a time
     (no copy of the head, no list of lines); Reject if malformed. headers: a plain dict of
     the _KEPT headers by lower-case name (the rest are checked, not kept: less heap)."""
     mv = memoryview(buf)
@@ -226,21 +259,22 @@ def parse_head(buf, end):
             headers[name] = ln[i + 1 :].strip()
     if parts[2] == "HTTP/1.1" and "host" not in headers:
         raise Reject("invalid_request")  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
-    # the target without its query: no endpoint reads one, so Microdot never parses it
+    # the target without its query: no endpoint reads one
     target = parts[1]
     i = target.find("?")
-    return parts[0], target if i < 0 else target[:i], parts[2][5:], headers
+    return parts[0], target if i < 0 else target[:i], headers
 
 
-class App(Microdot):
+class App:
+    """The routes, the connections' deadlines, and the reading and answering of a request."""
+
     def __init__(self, clock, idle_s=5, on_request=None, buffers=1):
-        super().__init__()
+        self.table = []  # (method, exact path, handler(Request) -> Response or a JSON dict)
         self.nbuf = buffers
         self.buffers = [bytearray(_BUF) for _ in range(buffers)]
         self.clock = clock
         self.idle_s = idle_s
         self.on_request = on_request
-        self.options_handler = None  # OPTIONS is a wrong method here: 405 with Allow
         self.deadlines = {}  # a connection's task -> ticks_ms by which it must be done
 
     def limit(self, ms):
@@ -260,24 +294,32 @@ class App(Microdot):
             del self.deadlines[task]
             task.cancel()
 
-    async def error_response(self, req, status_code, reason=None):
-        """Microdot's own errors (400, 404, 405, 413, 500) as the protocol's JSON bodies."""
-        if status_code == 405:
-            allow = []
-            for route in self.url_map:
-                if route[1].match(req.path) is not None:
-                    allow += route[0]
-            if "GET" in allow:
-                allow.append("HEAD")
-            return error("method_not_allowed", {"Allow": ", ".join(allow)})
-        i = ERRORS.find(" %d " % status_code)
-        return error(ERRORS[ERRORS.rfind("\n", 0, i) + 1 : i] if i > 0 else "internal_error")
+    def route(self, method, path, handler):
+        self.table.append((method, path, handler))
 
-    async def read_request(self, r, addr, scheme):
+    def dispatch(self, req):
+        """The handler's answer for req's exact path and method (HEAD as GET: the writer drops
+        the body); else 404, or 405 with Allow (OPTIONS too); a handler that fails is a 500."""
+        allow = ""
+        for method, path, handler in self.table:
+            if path != req.path:
+                continue
+            if method == req.method or (method == "GET" and req.method == "HEAD"):
+                try:
+                    res = handler(req)
+                except Exception as e:  # a bug or MemoryError: the client still gets an answer
+                    return failed(e)
+                return res if isinstance(res, Response) else Response(res)
+            allow += ", " + method + (", HEAD" if method == "GET" else "")
+        if allow:
+            return error("method_not_allowed", {"Allow": allow[2:]})
+        return error("not_found")
+
+    async def read_request(self, r, addr):
         end = await r.head()
         if end is None:
             return None
-        method, url, version, headers = parse_head(r.buf, end)
+        method, url, headers = parse_head(r.buf, end)
         te = headers.get("transfer-encoding")
         if te is not None:
             if te.lower() != "chunked" or "content-length" in headers:
@@ -310,9 +352,9 @@ class App(Microdot):
                 raise Reject("payload_too_large", True)
             n = int(n)
             body = await r.exactly(n)
-        return Request(self, addr, method, url, version, headers, body=body, scheme=scheme)
+        return Request(method, url, headers, body, addr)
 
-    async def handle_request(self, sock, peer, scheme="http"):
+    async def handle_request(self, sock, peer):
         """Read, answer and (after a 413/431) drain one request on `sock`, from `peer`
         ((ip, port)); the caller closes the socket."""
         buf = self.buffers.pop() if self.buffers else bytearray(_BUF)
@@ -323,25 +365,21 @@ class App(Microdot):
         try:
             self.limit(self.idle_s * 1000)  # the TLS handshake and the whole request
             try:
-                req = await self.read_request(r, peer, scheme)
+                req = await self.read_request(r, peer)
                 if req is None:
                     return
-                res = await self.dispatch_request(req)
+                res = self.dispatch(req)
             except Reject as e:
                 res = error(e.args[0])
                 drain = e.args[1] if len(e.args) > 1 else None
             except (OSError, EOFError):
                 return  # the client went away
             except MemoryError as e:
-                gc.collect()
-                print("MemoryError; in use:", gc.mem_alloc())
-                sys.print_exception(e)
-                res = error("internal_error")
+                res = failed(e)
             if self.on_request:
                 self.on_request(req, res)
-            # one write (one TLS record); the headers every answer has go straight into it, not
-            # into res.headers (a NoCaseDict: a lower-case copy of each name); MicroPython
-            # formats str into bytes
+            # one write (one TLS record); the headers every answer has go straight into it;
+            # MicroPython formats str into bytes
             s = res.status_code
             body = res.body
             out = bytearray(
@@ -354,15 +392,11 @@ class App(Microdot):
             for k, v in res.headers.items():
                 out += b"%s: %s\r\n" % (k, v)
             out += b"\r\n"
-            if not res.is_head:
+            if req is None or req.method != "HEAD":
                 out += body
             self.limit(self.idle_s * 1000)
-            out = memoryview(out)
-            while out:
-                yield core._io_queue.queue_write(sock)
-                n = sock.write(out)
-                if n is not None:  # None: the socket (or TLS) cannot take it yet
-                    out = out[n:]
+            r.st.write(out)
+            await r.st.drain()
             if drain is False:  # drop what has arrived, without waiting for more
                 try:
                     while sock.readinto(r.mv):
@@ -439,13 +473,6 @@ def bearer(req, use):
         www = 'Bearer realm="tfa", error="invalid_token"'
         return None, error("invalid_token", {"WWW-Authenticate": www})
     return v, None
-
-
-class Exact(str):
-    """An exact route path: Microdot's find_route asks it for the path's arguments (none)."""
-
-    def match(self, path):
-        return {} if path == self else None
 
 
 def routes(app, auth, clock, info_fn, audit, server_fn, saturated=None):
@@ -533,11 +560,8 @@ def routes(app, auth, clock, info_fn, audit, server_fn, saturated=None):
         audit("logout", name, req.client_addr[0], "revoked")
         return Response(b"", 204)
 
-    # Microdot's routing table: (methods, pattern, handler, url_prefix, subapp)
-    app.url_map = [
-        (["GET"], Exact("/api/info"), info, "", None),
-        (["POST"], Exact("/api/auth/login"), login, "", None),
-        (["POST"], Exact("/api/auth/verify"), verify, "", None),
-        (["GET"], Exact("/api/dashboard"), dashboard, "", None),
-        (["POST"], Exact("/api/auth/logout"), logout, "", None),
-    ]
+    app.route("GET", "/api/info", info)
+    app.route("POST", "/api/auth/login", login)
+    app.route("POST", "/api/auth/verify", verify)
+    app.route("GET", "/api/dashboard", dashboard)
+    app.route("POST", "/api/auth/logout", logout)

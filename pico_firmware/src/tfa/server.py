@@ -22,7 +22,7 @@ import socket
 import sys
 import time
 
-from asyncio import core
+from asyncio import StreamReader
 from micropython import const
 
 _BACKLOG = const(96)  # a flood of 64 waits here, no SYN dropped (INPUT-6; lwIP: its PCBs)
@@ -101,7 +101,7 @@ class Server:
             ):
                 self.changed.clear()
                 await self.changed.wait()
-            yield core._io_queue.queue_read(s)
+            await readable(s)
             try:
                 c, addr = s.accept()
             except OSError:
@@ -198,7 +198,7 @@ class Server:
         app = self.app
         app.limit(self.idle_s * 1000)
         try:
-            yield core._io_queue.queue_read(c)  # its first bytes
+            await readable(c)  # its first bytes (or its end)
             entry[_READY] = True
             app.limit((_WAIT_S - self.idle_s) * 1000)  # its turn, within _WAIT_S of accept
             while self.active >= self.max or self.chosen() is not entry:
@@ -217,7 +217,7 @@ class Server:
         try:
             if self.ctx is not None:
                 c = self.ctx.wrap_socket(c, server_side=True, do_handshake_on_connect=False)
-            await self.app.handle_request(c, _peer(addr), "https" if self.ctx else "http")
+            await self.app.handle_request(c, _peer(addr))
             self.served += 1
         except Exception as e:  # a broken connection must never stop the server
             if not isinstance(e, OSError):
@@ -230,6 +230,13 @@ class Server:
             self.active -= 1
             gc.collect()
             self.changed.set()
+
+
+async def readable(sock):
+    """Wait until sock has something to read (a connection to accept, bytes, or the end),
+    reading nothing: Stream.read(0) polls the socket, then sock.read(0) returns b"" at once
+    (MicroPython's stream read of 0 bytes never calls the socket's own read)."""
+    await StreamReader(sock).read(0)
 
 
 def _peer(addr):
