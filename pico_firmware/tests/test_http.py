@@ -1,10 +1,11 @@
-"""The HTTP edge over an in-memory stream: limits, errors, headers, the whole flow."""
+"""The HTTP layer and the endpoints over an in-memory stream: framing, limits, routing,
+errors, headers, the whole flow."""
 
 import asyncio
 import json
 
 from fakes import SECRET, Stream, make
-from tfa import http, totp
+from tfa import api, http, totp
 
 PEER = ("192.0.2.7", 4242)
 
@@ -20,7 +21,7 @@ def _app(audit=None, saturated=None):
     def info():
         return {"api_version": "1"}
 
-    http.routes(app, auth, clock, info, record, lambda: {}, saturated)
+    api.routes(app, auth, clock, info, record, lambda: {}, saturated)
     return app, auth, clock
 
 

@@ -10,7 +10,7 @@ import os
 import micropython
 from micropython import const
 
-from tfa import http
+from tfa import api, http
 from tfa.auth import Auth
 from tfa.lockout import Lockout
 from tfa.throttle import Throttle
@@ -54,7 +54,7 @@ class Firmware:
             print("state:", self.store.recovered)
         slots = cfg["max_connections"]
         self.app = http.App(self.clock, cfg["idle_timeout_s"], self.on_request, slots)
-        http.routes(
+        api.routes(
             self.app,
             self.auth,
             self.clock,
