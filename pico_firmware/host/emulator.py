@@ -36,7 +36,7 @@ BIN = Path(sys.executable).parent
 # but is 64-bit: pointers and GC blocks (32 bytes instead of 16) are twice a RP2040's, so
 # this heap is a stricter test than the board's, never a looser one.
 # Measured (`python -m pico_firmware.host.bench --suite`: HTTPS, 12 accounts, the full
-# conformance suite, 160K): ~131 KiB in use after boot, ~143 KiB at peak, no MemoryError
+# conformance suite, 160K): ~128 KiB in use after boot, ~145 KiB at peak, no MemoryError
 # (the lockout table is on flash, not in RAM). What fills it: the UI's 38 KB frame (picographics
 # allocates it on the board's heap too), the loaded code (.mpy bytecode, function objects
 # and ~530 interned names: one name past ~620 makes the name table grow by ~7 KB), and at
