@@ -55,9 +55,10 @@ class Machine:
         fs_image: Path | None = None,
         fs_offset: int = 0x12C000,
         uart0_port: int | None = None,
+        wall_clock: bool = False,
     ) -> None:
         self.uf2, self.log, self.fs_image, self.fs_offset = uf2, log, fs_image, fs_offset
-        self.uart0_port = uart0_port
+        self.uart0_port, self.wall_clock = uart0_port, wall_clock
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.transport: SerialTransport | None = None
@@ -73,6 +74,8 @@ class Machine:
             cmd += ["--fs-image", str(self.fs_image), "--fs-offset", hex(self.fs_offset)]
         if self.uart0_port is not None:
             cmd += ["--uart0-tcp", str(self.uart0_port)]
+        if self.wall_clock:
+            cmd += ["--wall-clock"]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT

@@ -2,11 +2,15 @@
 //
 //   node run.mjs --uf2 firmware.uf2 --bootrom rp2040-bootrom-b1.bin
 //        [--fs-image lfs.bin --fs-offset 0x12c000 [--save-fs out.bin]]
-//        [--tcp PORT] [--uart0-tcp PORT]
+//        [--tcp PORT] [--uart0-tcp PORT] [--wall-clock]
 //
 // The emulated USB CDC (MicroPython's REPL) is bridged to stdin/stdout, or with --tcp to one
 // TCP client at a time on 127.0.0.1:PORT (mpremote: `connect socket://127.0.0.1:PORT`).
 // --uart0-tcp bridges UART0 the same way (the PPP variant's serial line).
+// --wall-clock ties the board's time to the host's: its timers and RTC run at wall-clock speed
+// (the emulated CPU is merely slower, about 0.3x), instead of one emulated second per 125 M
+// cycles. A network peer on the host then sees the board's timeouts and TOTP steps in its own
+// seconds. The cycle counter (BKPT #1) still counts cycles.
 //
 // What stock rp2040js lacks, done here:
 // - flash writes: the boot ROM's flash_range_erase ('RE') and flash_range_program ('RP') run
@@ -28,11 +32,13 @@ const BKPT_ERASE = 0x52; // 'R'
 const BKPT_PROGRAM = 0x50; // 'P'
 const CHUNK = 100000; // instructions between I/O turns of the event loop
 
+const FLAGS = new Set(['wallClock']); // options without a value
+
 function parseArgs(argv) {
   const args = { fsOffset: 0x12c000 };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
-    args[key] = argv[++i];
+    args[key] = FLAGS.has(key) ? true : argv[++i];
   }
   if (typeof args.fsOffset === 'string') args.fsOffset = Number(args.fsOffset);
   if (!args.uf2 || !args.bootrom) {
@@ -149,6 +155,7 @@ cdc.onDeviceConnected = () => process.stderr.write('runner: usb cdc connected\n'
 // emulated FIFO drains at once).
 const UART_DR = 0x0;
 const UART_TXINTR = 1 << 5;
+const UART_RTINTR = 1 << 6;
 for (const u of mcu.uart) {
   u.checkInterrupts = () => u.rp2040.setInterrupt(u.irq, !!(u.interruptStatus & u.interruptMask));
   const write = u.writeUint32.bind(u);
@@ -177,17 +184,34 @@ function execute() {
   const cycleNanos = 1e9 / 125e6;
   sim.stopped = false;
   while (pending.length && cdc.txFIFO.itemCount < cdc.txFIFO.size) cdc.sendSerialByte(pending.shift());
-  while (uartPending.length && !uart.rxFIFO.full) uart.feedByte(uartPending.shift());
+  let fed = false;
+  while (uartPending.length && !uart.rxFIFO.full) {
+    uart.feedByte(uartPending.shift());
+    fed = true;
+  }
+  if (fed || !uart.rxFIFO.empty) {
+    // the receive timeout (RX idle, what MicroPython's UART.IRQ_RXIDLE and so network.PPP wait
+    // for): a PL011 raises it once its line has been quiet for 32 bit periods with bytes
+    // received; rp2040js never does. A turn of this loop is far longer than that.
+    uart.interruptStatus |= UART_RTINTR;
+    uart.checkInterrupts();
+  }
+  const wallNanos = args.wallClock ? (performance.now() - wallStart) * 1e6 : Infinity;
+  if (clock.nanos < wallNanos && wallNanos !== Infinity) clock.tick(wallNanos - clock.nanos);
   for (let i = 0; i < CHUNK && !sim.stopped; i++) {
     if (mcu.core.waiting) {
-      const { nanosToNextAlarm } = clock;
-      clock.tick(nanosToNextAlarm);
-      i += nanosToNextAlarm / cycleNanos;
+      // asleep until the next alarm: jump there, but never ahead of the wall clock
+      const nanos = Math.min(clock.nanosToNextAlarm, wallNanos - clock.nanos);
+      if (nanos <= 0) break;
+      clock.tick(nanos);
+      i += nanos / cycleNanos;
     } else {
       clock.tick(mcu.core.executeInstruction() * cycleNanos);
     }
   }
-  if (!sim.stopped) setImmediate(execute);
+  if (sim.stopped) return;
+  if (args.wallClock && mcu.core.waiting) setTimeout(execute, 1);
+  else setImmediate(execute);
 }
 
 function finish() {
@@ -202,5 +226,6 @@ process.on('SIGTERM', finish);
 process.on('SIGINT', finish);
 // where the core is (for addr2line on firmware.elf), without stopping it
 process.on('SIGUSR2', () => process.stderr.write(`runner: pc 0x${mcu.core.PC.toString(16)} lr 0x${mcu.core.LR.toString(16)}\n`));
+const wallStart = performance.now();
 mcu.core.PC = 0x10000000;
 execute();
