@@ -73,6 +73,19 @@ def sntp_reply(request: bytes, now: float) -> bytes | None:
     return head + stamp + request[40:48] + stamp + stamp
 
 
+def describe(datagram: bytes) -> str:
+    """One line for an IPv4 datagram: TCP ports, flags, sequence and payload length."""
+    if len(datagram) < 20:
+        return f"short datagram ({len(datagram)} B)"
+    ihl = (datagram[0] & 15) * 4
+    if datagram[9] != 6 or len(datagram) < ihl + 20:
+        return f"IP protocol {datagram[9]}, {len(datagram)} B"
+    sport, dport, seq, ack, off, flags = struct.unpack(">HHIIBB", datagram[ihl : ihl + 14])
+    names = "".join(c for bit, c in zip(range(6), "FSRPAU", strict=True) if flags >> bit & 1)
+    payload = len(datagram) - ihl - (off >> 4) * 4
+    return f"TCP {sport}>{dport} {names} seq {seq} ack {ack} len {payload}"
+
+
 def open_tun(name: str) -> int:
     fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
     fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
@@ -91,12 +104,16 @@ def configure(name: str, local: ipaddress.IPv4Address, remote: ipaddress.IPv4Add
 class Child:
     """The namespace's side: one event loop for the serial line, the TUN, SNTP and forwards."""
 
-    def __init__(self, serial: socket.socket, listener: socket.socket, board_port: int) -> None:
+    def __init__(
+        self, serial: socket.socket, listener: socket.socket, board_port: int, trace: bool
+    ) -> None:
         self.serial, self.listener, self.board_port = serial, listener, board_port
+        self.trace = trace
         self.peer = Peer(LOCAL, REMOTE)
         self.tun = open_tun(TUN_NAME)
         configure(TUN_NAME, LOCAL, REMOTE)
         self.announced = False
+        self.forwards = 0
 
     def say(self, message: str) -> None:
         print(f"link: {message}", file=sys.stderr, flush=True)
@@ -111,6 +128,8 @@ class Child:
         if data:
             self.serial.sendall(data)  # blocking socket: the runner reads it promptly
         for datagram in self.peer.received_ip:
+            if self.trace:
+                self.say(f"{time.monotonic():.3f} from the board: {describe(datagram)}")
             with contextlib.suppress(OSError):
                 os.write(self.tun, datagram)
         self.peer.received_ip.clear()
@@ -133,6 +152,10 @@ class Child:
                 datagram = os.read(self.tun, 65536)
             except BlockingIOError:
                 break
+            if not datagram or datagram[0] >> 4 != 4:
+                continue  # the kernel's IPv6 (router solicitations): the link carries IPv4 only
+            if self.trace:
+                self.say(f"{time.monotonic():.3f} to the board: {describe(datagram)}")
             self.peer.ip_out(datagram)
         self.flush()
 
@@ -143,6 +166,9 @@ class Child:
             await asyncio.sleep(0.5)
 
     async def forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.forwards += 1
+        n, start = self.forwards, time.monotonic()
+        self.say(f"forward {n}: from {writer.get_extra_info('peername')}")
         try:
             board_r, board_w = await asyncio.open_connection(str(REMOTE), self.board_port)
         except OSError as e:
@@ -150,9 +176,13 @@ class Child:
             writer.close()
             return
 
-        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        self.say(f"forward {n}: the board accepted after {time.monotonic() - start:.2f} s")
+        moved = [0, 0]
+
+        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, way: int) -> None:
             try:
                 while data := await r.read(65536):
+                    moved[way] += len(data)
                     w.write(data)
                     await w.drain()
             except OSError:
@@ -161,7 +191,9 @@ class Child:
                 with contextlib.suppress(OSError):
                     w.close()
 
-        await asyncio.gather(pipe(reader, board_w), pipe(board_r, writer))
+        await asyncio.gather(pipe(reader, board_w, 0), pipe(board_r, writer, 1))
+        took = time.monotonic() - start
+        self.say(f"forward {n}: closed after {took:.2f} s, {moved[0]} B in, {moved[1]} B out")
 
     async def main(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -189,8 +221,10 @@ class Child:
 class Link:
     """`with Link(uart_port) as link:` the board's HTTPS is at https://127.0.0.1:{link.port}."""
 
-    def __init__(self, uart_port: int, log: Path, board_port: int = 443) -> None:
-        self.uart_port, self.log, self.board_port = uart_port, log, board_port
+    def __init__(
+        self, uart_port: int, log: Path, board_port: int = 443, trace: bool = False
+    ) -> None:
+        self.uart_port, self.log, self.board_port, self.trace = uart_port, log, board_port, trace
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> None:
@@ -213,7 +247,7 @@ class Link:
             "unshare", "-Urn", sys.executable, "-m", "pico_firmware.rp2.link",
             "--serial-fd", str(serial.fileno()), "--listen-fd", str(listener.fileno()),
             "--board-port", str(self.board_port),
-        ]  # fmt: skip
+        ] + (["--trace"] if self.trace else [])  # fmt: skip
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 argv,
@@ -264,11 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serial-fd", type=int, required=True)
     p.add_argument("--listen-fd", type=int, required=True)
     p.add_argument("--board-port", type=int, default=443)
+    p.add_argument("--trace", action="store_true", help="a line per TCP segment, in the log")
     args = p.parse_args(argv)
     serial = socket.socket(fileno=args.serial_fd)
     listener = socket.socket(fileno=args.listen_fd)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Child(serial, listener, args.board_port).main())
+        asyncio.run(Child(serial, listener, args.board_port, args.trace).main())
     return 0
 
 

@@ -63,7 +63,9 @@ class Machine:
         self.proc: subprocess.Popen | None = None
         self.transport: SerialTransport | None = None
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, raw_repl: bool = True) -> None:
+        """Boot the board; with raw_repl (tests, benchmarks) stop whatever main.py runs and
+        take its REPL, else leave it serving."""
         exe = node()
         if exe is None:
             raise MachineError("node is not installed (Node.js 18+ runs the RP2040 emulator)")
@@ -86,6 +88,8 @@ class Machine:
                 self.stop()
                 raise MachineError(f"the emulated board did not start: {self.log.read_text()}")
             time.sleep(0.1)
+        if not raw_repl:
+            return
         self.transport = SerialTransport(f"socket://127.0.0.1:{self.port}", timeout=timeout)
         self.transport.enter_raw_repl(soft_reset=True, timeout_overall=timeout)
 
