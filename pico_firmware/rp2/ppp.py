@@ -156,6 +156,7 @@ class Peer:
         self.deframer = Deframer()
         self.lcp = Negotiation(LCP, [])
         self.ipcp = Negotiation(IPCP, [(IPCP_ADDRESS, self.local.packed)])
+        self.rejects = 0  # identifier of our Code- and Protocol-Rejects
 
     @property
     def up(self) -> bool:
@@ -169,11 +170,10 @@ class Peer:
                 self._control(self.ipcp, payload, now)
             elif protocol == IPV4 and self.up:
                 self.received_ip.append(payload)
-            elif self.lcp.opened:
-                self._send(
-                    LCP,
-                    packet(PROTO_REJ, self._next(self.lcp), struct.pack(">H", protocol) + payload),
-                )
+            elif self.lcp.opened:  # IPv6CP and the rest (RFC 1661 5.7)
+                self.rejects = (self.rejects + 1) & 0xFF
+                rejected = struct.pack(">H", protocol) + payload
+                self._send(LCP, packet(PROTO_REJ, self.rejects, rejected))
 
     def ip_out(self, datagram: bytes) -> bool:
         """Send an IPv4 datagram to the board; False (dropped) while the link is not up."""
@@ -240,8 +240,10 @@ class Peer:
             self.log.append(f"{name} Terminate-Request")
         elif n is self.lcp and code == ECHO_REQ and n.opened:
             self._send(LCP, packet(ECHO_REPLY, ident, b"\0\0\0\0" + data[4:]))
-        elif code not in (TERM_ACK, CODE_REJ, PROTO_REJ, ECHO_REPLY, DISCARD_REQ):
-            self._send(n.protocol, packet(CODE_REJ, self._next(n), payload[:length]))
+        elif code > DISCARD_REQ or code == 0 or (n is self.ipcp and code > CODE_REJ):
+            # an unknown code (RFC 1661 5.6); a stale Ack, a reply or a Discard is dropped
+            self.rejects = (self.rejects + 1) & 0xFF
+            self._send(n.protocol, packet(CODE_REJ, self.rejects, payload[:length]))
 
     def _judge(self, n: Negotiation, opts: list[tuple[int, bytes]]) -> tuple[int, list]:
         """RFC 1661: Reject what is unknown, else Nak what is unacceptable, else Ack it all."""
