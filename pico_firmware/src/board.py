@@ -32,10 +32,14 @@ def epoch_offset():
 
 
 class MachineRTC:
-    """The board's RTC in Unix seconds."""
+    """The board's RTC in Unix seconds: read from the RTC itself, which runs on its own crystal
+    whatever the CPU does (an emulated board's RTC keeps real time while its CPU is slower)."""
 
     def now(self):
-        return int(time.time()) + epoch_offset()
+        import machine
+
+        y, mo, d, _, h, mi, s, _ = machine.RTC().datetime()
+        return time.mktime((y, mo, d, h, mi, s, 0, 0)) + epoch_offset()
 
     def set(self, unix):
         import machine

@@ -7,10 +7,12 @@
 // The emulated USB CDC (MicroPython's REPL) is bridged to stdin/stdout, or with --tcp to one
 // TCP client at a time on 127.0.0.1:PORT (mpremote: `connect socket://127.0.0.1:PORT`).
 // --uart0-tcp bridges UART0 the same way (the PPP variant's serial line).
-// --wall-clock ties the board's time to the host's: its timers and RTC run at wall-clock speed
-// (the emulated CPU is merely slower, about 0.3x), instead of one emulated second per 125 M
-// cycles. A network peer on the host then sees the board's timeouts and TOTP steps in its own
-// seconds. The cycle counter (BKPT #1) still counts cycles.
+// --wall-clock runs the board's RTC on the host's clock, as a real RTC runs on its own crystal
+// whatever the CPU does, and lets the board sleep in real time: while its core waits, its timer
+// advances as the wall clock does (not at once to the next alarm), so it never runs ahead of the
+// host. While the core runs, the timer counts its cycles at 125 MHz, so deadlines measured in
+// ticks stay in proportion to the emulated CPU (~0.3x real time), as on a board. A network peer
+// on the host then sees the board's dates, TOTP steps and idle waits in its own seconds.
 //
 // What stock rp2040js lacks, done here:
 // - flash writes: the boot ROM's flash_range_erase ('RE') and flash_range_program ('RP') run
@@ -23,6 +25,7 @@
 //   core's PC and LR (for arm-none-eabi-addr2line on firmware.elf: where is it stuck?).
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { createServer } from 'node:net';
 import { ConsoleLogger, LogLevel, Simulator, USBCDC } from 'rp2040js';
 
@@ -111,6 +114,7 @@ function bridge(port, onData) {
 }
 
 const args = parseArgs(process.argv.slice(2));
+process.env.TZ = 'UTC'; // rp2040js's RTC keeps its date in a local-time Date: no daylight saving
 const sim = new Simulator();
 const mcu = sim.rp2040;
 mcu.logger = new ConsoleLogger(LogLevel.Error);
@@ -196,17 +200,23 @@ function execute() {
     uart.interruptStatus |= UART_RTINTR;
     uart.checkInterrupts();
   }
-  const wallNanos = args.wallClock ? (performance.now() - wallStart) * 1e6 : Infinity;
-  if (clock.nanos < wallNanos && wallNanos !== Infinity) clock.tick(wallNanos - clock.nanos);
+  // --wall-clock: the core may sleep as long as the wall clock ran beyond what it executed
+  const now = performance.now();
+  let sleep = args.wallClock ? Math.max(0, (now - lastTurn) * 1e6 - busyNanos) : Infinity;
+  lastTurn = now;
+  busyNanos = 0;
   for (let i = 0; i < CHUNK && !sim.stopped; i++) {
     if (mcu.core.waiting) {
-      // asleep until the next alarm: jump there, but never ahead of the wall clock
-      const nanos = Math.min(clock.nanosToNextAlarm, wallNanos - clock.nanos);
+      // asleep until the next alarm: jump there (or, with --wall-clock, as far as real time went)
+      const nanos = Math.min(clock.nanosToNextAlarm, sleep);
       if (nanos <= 0) break;
       clock.tick(nanos);
+      sleep -= nanos;
       i += nanos / cycleNanos;
     } else {
-      clock.tick(mcu.core.executeInstruction() * cycleNanos);
+      const nanos = mcu.core.executeInstruction() * cycleNanos;
+      clock.tick(nanos);
+      busyNanos += nanos;
     }
   }
   if (sim.stopped) return;
@@ -226,6 +236,15 @@ process.on('SIGTERM', finish);
 process.on('SIGINT', finish);
 // where the core is (for addr2line on firmware.elf), without stopping it
 process.on('SIGUSR2', () => process.stderr.write(`runner: pc 0x${mcu.core.PC.toString(16)} lr 0x${mcu.core.LR.toString(16)}\n`));
-const wallStart = performance.now();
+let lastTurn = performance.now();
+let busyNanos = 0;
+if (args.wallClock) {
+  // the RTC peripheral reads the host's clock in place of the emulated one (it keeps the date
+  // the firmware sets, from then on in real seconds)
+  const start = performance.now();
+  const wall = { get nanos() { return (performance.now() - start) * 1e6; } };
+  const rtc = mcu.peripherals[0x4005c];
+  rtc.rp2040 = Object.create(mcu, { clock: { value: wall } });
+}
 mcu.core.PC = 0x10000000;
 execute();
