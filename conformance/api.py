@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
+from conformance.profile import TIMEOUT_S
 from conformance.recorder import Recorder
 from conformance.timing import LOGIN, timed
 
-TIMEOUT_S = 15.0
 BUSY_RETRIES = 5  # INPUT-6: a 503 `busy` is "try again after Retry-After", never a verdict
 BUSY_WAIT_CAP_S = 10.0
 
@@ -32,17 +32,24 @@ def tls_context(verify: str | bool) -> ssl.SSLContext | bool:
 class Api:
     """One case's view of the target. Every request is recorded for the report."""
 
-    def __init__(self, base_url: str, verify: ssl.SSLContext | bool, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        verify: ssl.SSLContext | bool,
+        recorder: Recorder,
+        timeout: float = TIMEOUT_S,
+    ) -> None:
         self.base_url = base_url
         self.tls = verify
         self.recorder = recorder
+        self.timeout = timeout  # a request's, handshake included (the profile may raise it)
         self.client = self.new_client()
 
     def new_client(self) -> httpx.Client:
         return httpx.Client(
             base_url=self.base_url,
             verify=self.tls,
-            timeout=TIMEOUT_S,
+            timeout=self.timeout,
             event_hooks=self.recorder.hooks(),
         )
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 MIN_ACCOUNTS = 4
+TIMEOUT_S = 15.0  # a request's, TLS handshake included; a slow target's profile may raise it
 
 
 class ProfileError(ValueError):
@@ -33,6 +34,7 @@ class TargetProfile:
     ca_cert: Path | None = None
     verify_tls: bool = True
     restart_command: str | None = None
+    timeout_s: float = TIMEOUT_S
     name: str = ""
     source: str = field(default="", compare=False)
 
@@ -96,6 +98,9 @@ def profile_from_dict(
     restart = data.get("restart_command")
     if restart is not None and not (isinstance(restart, str) and restart.strip()):
         errors.append("'restart_command' must be a non-empty shell command string")
+    timeout_s = data.get("timeout_s", TIMEOUT_S)
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s <= 0:
+        errors.append("'timeout_s' must be a positive number of seconds")
     name = data.get("name", "")
     if not isinstance(name, str):
         errors.append("'name' must be a string")
@@ -129,6 +134,7 @@ def profile_from_dict(
         ca_cert=ca_path,
         verify_tls=bool(verify_tls),
         restart_command=restart,
+        timeout_s=float(timeout_s),
         name=name or str(base_url),
         source=source,
     )

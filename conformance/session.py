@@ -72,7 +72,7 @@ class Conformance(Handout):
         self.verify = tls_context(profile.verify)
         for spec in profile.accounts:
             self.masker.add(spec.password, spec.totp_secret, *spec.backup_codes)
-        api = Api(self.target.base_url, self.verify, Recorder(self.masker))
+        api = Api(self.target.base_url, self.verify, Recorder(self.masker), profile.timeout_s)
         try:
             self.info = self._read_info(api)
             if self.target.clock is not None:
@@ -119,4 +119,4 @@ class Conformance(Handout):
         return recorder
 
     def api(self, recorder: Recorder) -> Api:
-        return Api(self.target.base_url, self.verify, recorder)
+        return Api(self.target.base_url, self.verify, recorder, self.target.profile.timeout_s)

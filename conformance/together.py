@@ -22,7 +22,7 @@ def together(api: Api, calls: Sequence[Callable[[Api], T]]) -> list[T]:
     """Run each call with an Api of its own (the same recorder), all at once; in order."""
     if len(calls) <= 1:
         return [call(api) for call in calls]
-    apis = [Api(api.base_url, api.tls, api.recorder) for _ in calls]
+    apis = [Api(api.base_url, api.tls, api.recorder, api.timeout) for _ in calls]
     try:
         with ThreadPoolExecutor(max_workers=len(calls)) as pool:
             futures = [

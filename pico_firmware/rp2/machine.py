@@ -55,14 +55,17 @@ class Machine:
         fs_image: Path | None = None,
         fs_offset: int = 0x12C000,
         uart0_port: int | None = None,
+        wall_clock: bool = False,
     ) -> None:
         self.uf2, self.log, self.fs_image, self.fs_offset = uf2, log, fs_image, fs_offset
-        self.uart0_port = uart0_port
+        self.uart0_port, self.wall_clock = uart0_port, wall_clock
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.transport: SerialTransport | None = None
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, raw_repl: bool = True) -> None:
+        """Boot the board; with raw_repl (tests, benchmarks) stop whatever main.py runs and
+        take its REPL, else leave it serving."""
         exe = node()
         if exe is None:
             raise MachineError("node is not installed (Node.js 18+ runs the RP2040 emulator)")
@@ -73,6 +76,8 @@ class Machine:
             cmd += ["--fs-image", str(self.fs_image), "--fs-offset", hex(self.fs_offset)]
         if self.uart0_port is not None:
             cmd += ["--uart0-tcp", str(self.uart0_port)]
+        if self.wall_clock:
+            cmd += ["--wall-clock"]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT
@@ -83,6 +88,8 @@ class Machine:
                 self.stop()
                 raise MachineError(f"the emulated board did not start: {self.log.read_text()}")
             time.sleep(0.1)
+        if not raw_repl:
+            return
         self.transport = SerialTransport(f"socket://127.0.0.1:{self.port}", timeout=timeout)
         self.transport.enter_raw_repl(soft_reset=True, timeout_overall=timeout)
 

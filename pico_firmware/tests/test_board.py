@@ -140,6 +140,86 @@ def test_build_wires_pins_wifi_clock_and_panel():
         _remove_fakes()
 
 
+class _UART:
+    def __init__(self, n, baudrate=None, rxbuf=None, txbuf=None):
+        self.n = n
+        self.baudrate = baudrate
+
+
+class _PPP:
+    ERRNO = None
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.connects = 0
+        self.state = 1
+
+    def connect(self):
+        self.connects += 1
+        if _PPP.ERRNO is not None:
+            raise OSError(_PPP.ERRNO)
+
+    def isconnected(self):
+        return self.state == 4
+
+    def status(self):
+        return self.state
+
+    def ifconfig(self):
+        return ("10.71.0.2", "255.255.255.255", "10.71.0.1", "0.0.0.0")
+
+
+def test_a_ppp_firmware_links_over_uart0_and_serves_without_a_panel():
+    network = _install_fakes()
+    sys.modules["machine"].UART = _UART
+    network.PPP = _PPP
+    del sys.modules["picographics"]  # a stock MicroPython build has no picographics
+    try:
+        import errno
+
+        import board
+
+        root = _root()
+        with open(root + "config.json", "w") as f:
+            json.dump(CONFIG, f)
+        _Pin.made.clear()
+        b = board.build(root=root)
+        assert b["display"] is None and b["buttons"] is None and b["led"] is None
+        assert _Pin.made == []  # the panel's pins are left alone
+        wifi = b["wifi"]
+        link = wifi._wlan
+        assert link._ppp.stream.n == 0 and link._ppp.stream.baudrate == 115200
+        wifi.tick()  # joins: PPP.connect()
+        assert link._ppp.connects == 1 and wifi.state == "connecting"
+        _PPP.ERRNO = errno.EALREADY  # asked again while negotiating: not an error
+        link.connect("lab", "pw")
+        _PPP.ERRNO = None
+        link._ppp.state = 4
+        wifi.tick()
+        assert wifi.state == "up" and wifi.ip() == "10.71.0.2"
+        link._ppp.state = -2  # a PPP error: the join failed, Wi-Fi's retry logic takes over
+        assert link.status() == -1
+    finally:
+        _PPP.ERRNO = None
+        _remove_fakes()
+
+
+def test_the_clock_reads_the_rtc_itself():
+    _install_fakes()
+
+    class _RTC:
+        def datetime(self, dt=None):
+            return (2026, 12, 5, 5, 1, 2, 3, 0)
+
+    sys.modules["machine"].RTC = _RTC
+    try:
+        import board
+
+        assert board.MachineRTC().now() == 1796432523  # 2026-12-05 01:02:03 UTC
+    finally:
+        _remove_fakes()
+
+
 def test_the_panel_draws_through_picographics():
     _install_fakes()
     try:

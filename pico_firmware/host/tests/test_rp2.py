@@ -1,7 +1,8 @@
 """The firmware on MicroPython's own rp2 port, in an emulated RP2040 (rp2040js).
 
 Needs a built RPI_PICO_W UF2 (`nox -s firmware-build`, cached) or the sources to build one
-($PICO_TFA_RP2_SOURCES, the pinned archive), and Node.js; skips with the reason otherwise.
+($PICO_TFA_RP2_SOURCES, the pinned archive), and Node.js; skips with the reason otherwise. The
+PPP test needs the RPI_PICO_W_PPP UF2 and a network namespace with a TUN device as well.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pico_firmware.rp2 import build, fs, machine, natmod, suite
+from pico_firmware.rp2 import build, fs, link, machine, natmod, ppp_suite, suite
 
 pytestmark = pytest.mark.slow
 
@@ -96,3 +97,27 @@ def test_native_pbkdf2_on_the_board_matches_hashlib(tmp_path: Path) -> None:
         # a str password is encoded first, as the Python loop does
         got = m.run("print(pbkdf2.pbkdf2_sha256('pässword', b'saltsalt', 5).hex())").strip()
         assert got == hashlib.pbkdf2_hmac("sha256", "pässword".encode(), b"saltsalt", 5).hex()
+
+
+def test_conformance_smoke_subset_over_ppp(tmp_path: Path) -> None:
+    """The real firmware binary (RPI_PICO_W_PPP) serving HTTPS over PPP on its emulated UART0,
+    judged by the suite through the link's loopback port: every smoke requirement passes."""
+    if machine.node() is None:
+        pytest.skip("rp2: Node.js is not installed (it runs the RP2040 emulator)")
+    why = link.unavailable()
+    if why:
+        pytest.skip(f"rp2 PPP: {why}")
+    uf2 = build.cached_uf2(ppp_suite.BOARD)
+    if uf2 is None and os.environ.get(build.SOURCES_ENV):
+        out = build.build(build.source_from(None), [ppp_suite.BOARD], os.cpu_count() or 2)
+        uf2 = out / ppp_suite.BOARD / "firmware.uf2"
+    if uf2 is None:
+        pytest.skip(
+            f"rp2 PPP: no {ppp_suite.BOARD} UF2 cached and no sources (run `nox -s "
+            f"firmware-build`, or set {build.SOURCES_ENV} to the pinned sources archive)"
+        )
+    o = ppp_suite.run(uf2, tmp_path)
+    assert set(o.verdicts) == set(ppp_suite.SMOKE), o.verdicts
+    failed = {rid: v for rid, v in o.verdicts.items() if v != "passed"}
+    assert not failed, f"{failed}; reports in {o.report_dir}"
+    assert o.exit_status == 0

@@ -2,11 +2,17 @@
 //
 //   node run.mjs --uf2 firmware.uf2 --bootrom rp2040-bootrom-b1.bin
 //        [--fs-image lfs.bin --fs-offset 0x12c000 [--save-fs out.bin]]
-//        [--tcp PORT] [--uart0-tcp PORT]
+//        [--tcp PORT] [--uart0-tcp PORT] [--wall-clock]
 //
 // The emulated USB CDC (MicroPython's REPL) is bridged to stdin/stdout, or with --tcp to one
 // TCP client at a time on 127.0.0.1:PORT (mpremote: `connect socket://127.0.0.1:PORT`).
 // --uart0-tcp bridges UART0 the same way (the PPP variant's serial line).
+// --wall-clock runs the board's RTC on the host's clock, as a real RTC runs on its own crystal
+// whatever the CPU does, and lets the board sleep in real time: while its core waits, its timer
+// advances as the wall clock does (not at once to the next alarm), so it never runs ahead of the
+// host. While the core runs, the timer counts its cycles at 125 MHz, so deadlines measured in
+// ticks stay in proportion to the emulated CPU (~0.3x real time), as on a board. A network peer
+// on the host then sees the board's dates, TOTP steps and idle waits in its own seconds.
 //
 // What stock rp2040js lacks, done here:
 // - flash writes: the boot ROM's flash_range_erase ('RE') and flash_range_program ('RP') run
@@ -19,6 +25,7 @@
 //   core's PC and LR (for arm-none-eabi-addr2line on firmware.elf: where is it stuck?).
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { createServer } from 'node:net';
 import { ConsoleLogger, LogLevel, Simulator, USBCDC } from 'rp2040js';
 
@@ -28,11 +35,13 @@ const BKPT_ERASE = 0x52; // 'R'
 const BKPT_PROGRAM = 0x50; // 'P'
 const CHUNK = 100000; // instructions between I/O turns of the event loop
 
+const FLAGS = new Set(['wallClock']); // options without a value
+
 function parseArgs(argv) {
   const args = { fsOffset: 0x12c000 };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
-    args[key] = argv[++i];
+    args[key] = FLAGS.has(key) ? true : argv[++i];
   }
   if (typeof args.fsOffset === 'string') args.fsOffset = Number(args.fsOffset);
   if (!args.uf2 || !args.bootrom) {
@@ -105,6 +114,7 @@ function bridge(port, onData) {
 }
 
 const args = parseArgs(process.argv.slice(2));
+process.env.TZ = 'UTC'; // rp2040js's RTC keeps its date in a local-time Date: no daylight saving
 const sim = new Simulator();
 const mcu = sim.rp2040;
 mcu.logger = new ConsoleLogger(LogLevel.Error);
@@ -149,6 +159,7 @@ cdc.onDeviceConnected = () => process.stderr.write('runner: usb cdc connected\n'
 // emulated FIFO drains at once).
 const UART_DR = 0x0;
 const UART_TXINTR = 1 << 5;
+const UART_RTINTR = 1 << 6;
 for (const u of mcu.uart) {
   u.checkInterrupts = () => u.rp2040.setInterrupt(u.irq, !!(u.interruptStatus & u.interruptMask));
   const write = u.writeUint32.bind(u);
@@ -177,17 +188,40 @@ function execute() {
   const cycleNanos = 1e9 / 125e6;
   sim.stopped = false;
   while (pending.length && cdc.txFIFO.itemCount < cdc.txFIFO.size) cdc.sendSerialByte(pending.shift());
-  while (uartPending.length && !uart.rxFIFO.full) uart.feedByte(uartPending.shift());
+  let fed = false;
+  while (uartPending.length && !uart.rxFIFO.full) {
+    uart.feedByte(uartPending.shift());
+    fed = true;
+  }
+  if (fed || !uart.rxFIFO.empty) {
+    // the receive timeout (RX idle, what MicroPython's UART.IRQ_RXIDLE and so network.PPP wait
+    // for): a PL011 raises it once its line has been quiet for 32 bit periods with bytes
+    // received; rp2040js never does. A turn of this loop is far longer than that.
+    uart.interruptStatus |= UART_RTINTR;
+    uart.checkInterrupts();
+  }
+  // --wall-clock: the core may sleep as long as the wall clock ran beyond what it executed
+  const now = performance.now();
+  let sleep = args.wallClock ? Math.max(0, (now - lastTurn) * 1e6 - busyNanos) : Infinity;
+  lastTurn = now;
+  busyNanos = 0;
   for (let i = 0; i < CHUNK && !sim.stopped; i++) {
     if (mcu.core.waiting) {
-      const { nanosToNextAlarm } = clock;
-      clock.tick(nanosToNextAlarm);
-      i += nanosToNextAlarm / cycleNanos;
+      // asleep until the next alarm: jump there (or, with --wall-clock, as far as real time went)
+      const nanos = Math.min(clock.nanosToNextAlarm, sleep);
+      if (nanos <= 0) break;
+      clock.tick(nanos);
+      sleep -= nanos;
+      i += nanos / cycleNanos;
     } else {
-      clock.tick(mcu.core.executeInstruction() * cycleNanos);
+      const nanos = mcu.core.executeInstruction() * cycleNanos;
+      clock.tick(nanos);
+      busyNanos += nanos;
     }
   }
-  if (!sim.stopped) setImmediate(execute);
+  if (sim.stopped) return;
+  if (args.wallClock && mcu.core.waiting) setTimeout(execute, 1);
+  else setImmediate(execute);
 }
 
 function finish() {
@@ -202,5 +236,15 @@ process.on('SIGTERM', finish);
 process.on('SIGINT', finish);
 // where the core is (for addr2line on firmware.elf), without stopping it
 process.on('SIGUSR2', () => process.stderr.write(`runner: pc 0x${mcu.core.PC.toString(16)} lr 0x${mcu.core.LR.toString(16)}\n`));
+let lastTurn = performance.now();
+let busyNanos = 0;
+if (args.wallClock) {
+  // the RTC peripheral reads the host's clock in place of the emulated one (it keeps the date
+  // the firmware sets, from then on in real seconds)
+  const start = performance.now();
+  const wall = { get nanos() { return (performance.now() - start) * 1e6; } };
+  const rtc = mcu.peripherals[0x4005c];
+  rtc.rp2040 = Object.create(mcu, { clock: { value: wall } });
+}
 mcu.core.PC = 0x10000000;
 execute();
