@@ -16,7 +16,7 @@ from __future__ import annotations
 from conformance import oracle
 from conformance.accounts import Account
 from conformance.api import Api, body_of
-from conformance.checks import describe
+from conformance.checks import describe, unknown_name
 from conformance.clock import delay_until_step, margin_for
 from conformance.flows import Flows
 from conformance.steps import LOGIN_BUDGET_S
@@ -48,10 +48,7 @@ class Reconciler(Flows):
             if response.status_code == 429:  # the account's lock, or the address's (LOCK-8)
                 wait = max(account.locked_until, self.model.throttled_until) - self.now
                 if not self.may_wait(wait):
-                    account.set_aside = (
-                        f"locked by the target for another {wait:.0f} s at the start of the run "
-                        "(more than a run without --long waits)"
-                    )
+                    account.set_aside = self._lock_note(api, wait)
                     return
                 self.wait(wait, ACCOUNT_WAIT)
                 continue
@@ -87,6 +84,16 @@ class Reconciler(Flows):
                 step = oracle.step_of(self.now)
                 self.wait(delay_until_step(self.now, step + 1, margin_for(self.clock)), STEP_WAIT)
         account.set_aside = f"no sign-in succeeded in {ROUNDS} tries"
+
+    def _lock_note(self, api: Api, wait: float) -> str:
+        """Why a lock keeps the account out of this run: its own, or the address's (LOCK-8:
+        failures before this run, e.g. one stopped inside LOCK-8), which a fresh name tells."""
+        whose = "the account is locked by the target"
+        if self.model.throttle is not None and api.login(unknown_name(), "wrong").status_code == (
+            429
+        ):
+            whose = "this address is throttled by the target (LOCK-8: failures before this run)"
+        return f"{whose} for another {wait:.0f} s (more than a run without --long waits)"
 
     def _spend_window(self, api: Api, account: Account, challenge: str) -> str:
         """Codes of the unspent steps of the window, oldest first, then a spare backup code:

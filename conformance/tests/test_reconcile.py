@@ -13,10 +13,11 @@ from conformance.api import tls_context
 from conformance.clock import MovableClock
 from conformance.oracle import PERIOD
 from conformance.profile import profile_from_dict
-from conformance.results import PASSED
+from conformance.results import NOT_RUN, PASSED
 from conformance.runner import run_suite
 from conformance.session import Target
 from conformance.tests.harness import IDLE_TIMEOUT_S
+from conformance.tests.test_side_runs import live
 
 LOCK_S = 5  # the test profile's: a lock that ends inside the step it began in
 
@@ -76,3 +77,22 @@ def test_steps_spent_before_the_run_are_never_sent_again():
     verdict = result.verdicts()["TOTP-4"]
     assert verdict.verdict == PASSED, verdict.reason
     assert status == 0
+
+
+def test_an_address_throttled_before_the_run_is_named_as_such():
+    """An earlier run stopped inside LOCK-8 left this address throttled for longer than a run
+    waits: the accounts are set aside saying so (not "locked"), and nothing fails."""
+    from reference_server.core.address_throttle import AddressThrottle
+
+    limit = AddressThrottle(max_failures=3, window_s=300)
+    with live(throttle=limit) as target:
+        with httpx.Client(base_url=target.base_url, verify=tls_context(target.profile.verify)) as c:
+            for n in range(limit.max_failures):
+                wrong = {"username": f"earlier-run-{n}", "password": "wrong"}
+                assert c.post("/api/auth/login", json=wrong).status_code == 401
+        status, result = run_suite(target, only=["TOTP-4"], quiet=True)
+    assert result is not None
+    verdict = result.verdicts()["TOTP-4"]
+    assert verdict.verdict == NOT_RUN, verdict.reason  # a MUST not run: exit status 1
+    assert status == 1
+    assert "this address is throttled by the target (LOCK-8" in verdict.reason, verdict.reason
