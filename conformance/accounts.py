@@ -83,6 +83,12 @@ class Account:
     def unused_backup_codes(self) -> list[str]:
         return [c for c in self.spec.backup_codes if c not in self.state.spent_backup_codes]
 
+    def backup_codes_to_try(self) -> list[str]:
+        """The unused backup codes in a random order: earlier runs spent some that this run
+        cannot know of, and a fixed order would meet those first, run after run."""
+        unused = self.unused_backup_codes()
+        return random.sample(unused, len(unused))
+
     def spare_backup_code(self) -> str | None:
         """An unused backup code, keeping this account's last one for the SESS-6 case unless
         another account still has one. Picked at random: earlier runs spent some that this run

@@ -79,7 +79,11 @@ class AccountState:
     locks: int = 0  # escalation level: locks since the last success
     locked_until: float = 0.0  # target time by which the lock has surely ended
     lock_sent: float = 0.0  # when the failure that started the latest lock was sent
-    last_step: int | None = None
+    last_step: int | None = None  # the newest step the target is known to have spent
+    # Whether `last_step` is the target's own last accepted step (a code of this run was taken,
+    # or the newest step the target could take was refused), not only a step it is past: what
+    # others spent before this run is learnt by refusals, oldest first (reconcile.py).
+    last_step_exact: bool = False
     spent_backup_codes: set[str] = field(default_factory=set)
     known: bool = False  # a success was seen this run: the counts above are the target's
     lock_seen: float = 0.0  # when (local) this run saw the latest lock begin, or first saw it
@@ -218,6 +222,7 @@ class TargetModel:
             step = oracle.step_of(seen.received) + 1
         if step is not None:
             state.last_step = step if state.last_step is None else max(state.last_step, step)
+            state.last_step_exact = state.last_step == step
         self.challenges.pop(str(seen.request.get("challenge_token")), None)
 
     def _spent_on_refusal(self, state: AccountState, seen: Seen) -> None:
@@ -232,8 +237,12 @@ class TargetModel:
         name = self.challenges.get(str(seen.request.get("challenge_token")), "")
         step = self.step_of_code(name, code, seen) if isinstance(code, str) else None
         window = range(oracle.step_of(seen.received) - 1, oracle.step_of(seen.sent) + 2)
-        if step is not None and step in window:
-            state.last_step = step if state.last_step is None else max(state.last_step, step)
+        if step is None or step not in window:
+            return
+        if state.last_step is None or step > state.last_step:
+            state.last_step = step
+            # Only the newest step the target could take then says where it stands exactly.
+            state.last_step_exact = step == window[-1] == oracle.step_of(seen.received) + 1
 
     def step_of_code(self, name: str, code: str, seen: Seen) -> int | None:
         spec = self.specs.get(name)

@@ -4,8 +4,11 @@ Earlier runs (or other people) may have left an account locked, with failures co
 escalation level raised, or with TOTP steps spent. One successful sign-in resets the counter and
 the escalation (LOCK-4, LOCK-7) and, with a TOTP code, says which step the target last accepted:
 the codes of the window are tried oldest first, and a refused one (already spent, TOTP-4) tells
-the model the target is past it. A lock is waited out when the run may wait that long; otherwise
-the account is set aside, with the reason, and the cases run on the others.
+the model the target is past it. Only a code taken (or the window's newest refused) says exactly
+where the target stands; until then no backup code ends the reconciliation, since every later
+code the run sends must be of a step after the target's last. A lock is waited out when the run
+may wait that long; otherwise the account is set aside, with the reason, and the cases run on
+the others.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from conformance import oracle
 from conformance.accounts import Account
 from conformance.api import Api, body_of
-from conformance.checks import describe
+from conformance.checks import describe, unknown_name
 from conformance.clock import delay_until_step, margin_for
 from conformance.flows import Flows
 from conformance.steps import LOGIN_BUDGET_S
@@ -29,11 +32,12 @@ class Reconciler(Flows):
         refused_windows = 0
         tried_backup = False  # once: earlier runs may have spent the codes it would pick
         for _ in range(ROUNDS):
-            # An account whose last step is known only needs its counter reset: a spare backup
-            # code does that without waiting for a TOTP step.
+            # An account whose last step is known exactly only needs its counter reset: a spare
+            # backup code does that without waiting for a TOTP step. A step learnt from a refusal
+            # is only a bound (others may have spent later ones): a TOTP code must find out.
             by_backup = (
                 not tried_backup
-                and account.last_step is not None
+                and account.state.last_step_exact
                 and self.backup_codes_work is not False
                 and account.spare_backup_code() is not None
                 and not self.step_usable_now(account)
@@ -44,10 +48,7 @@ class Reconciler(Flows):
             if response.status_code == 429:  # the account's lock, or the address's (LOCK-8)
                 wait = max(account.locked_until, self.model.throttled_until) - self.now
                 if not self.may_wait(wait):
-                    account.set_aside = (
-                        f"locked by the target for another {wait:.0f} s at the start of the run "
-                        "(more than a run without --long waits)"
-                    )
+                    account.set_aside = self._lock_note(api, wait)
                     return
                 self.wait(wait, ACCOUNT_WAIT)
                 continue
@@ -60,9 +61,11 @@ class Reconciler(Flows):
                 if self.try_backup_codes(api, account, challenge) is not None:
                     return
             outcome = self._spend_window(api, account, challenge)
-            if outcome == "ok":
+            if outcome == "ok" and account.state.last_step_exact:
                 account.reset_blocked_by = ""
                 return
+            if outcome == "ok":
+                continue  # a backup code reset the counter; a fresh step will say the last one
             if outcome == "unsynced":
                 # The target judges no code without a synced clock (TOTP-7): no sign-in can
                 # reset the account; the count seen is the best there is.
@@ -81,6 +84,16 @@ class Reconciler(Flows):
                 step = oracle.step_of(self.now)
                 self.wait(delay_until_step(self.now, step + 1, margin_for(self.clock)), STEP_WAIT)
         account.set_aside = f"no sign-in succeeded in {ROUNDS} tries"
+
+    def _lock_note(self, api: Api, wait: float) -> str:
+        """Why a lock keeps the account out of this run: its own, or the address's (LOCK-8:
+        failures before this run, e.g. one stopped inside LOCK-8), which a fresh name tells."""
+        whose = "the account is locked by the target"
+        if self.model.throttle is not None and api.login(unknown_name(), "wrong").status_code == (
+            429
+        ):
+            whose = "this address is throttled by the target (LOCK-8: failures before this run)"
+        return f"{whose} for another {wait:.0f} s (more than a run without --long waits)"
 
     def _spend_window(self, api: Api, account: Account, challenge: str) -> str:
         """Codes of the unspent steps of the window, oldest first, then a spare backup code:

@@ -157,7 +157,7 @@ def _backup_code_once(api, conformance, account, notes):
     challenge = conformance.login_ok(api, account, then_verify=False)
     tries = conformance.policy.max_failures - 1 - account.failures
     refused = 0
-    for code in account.unused_backup_codes()[:tries]:
+    for code in account.backup_codes_to_try()[:tries]:
         response = api.verify(challenge, backup_code=code)
         if response.status_code == 200:
             break

@@ -88,6 +88,23 @@ def test_a_refused_code_of_the_window_was_spent_before():
     _verify(model, "c", 401, _error("invalid_code"), totp_code=code)
     bob = model.state("bob")
     assert bob.last_step == step + 1 and bob.failures == 1
+    assert bob.last_step_exact  # the newest step the target could take: nothing later is spent
+
+
+def test_an_older_refused_code_is_only_a_bound_until_a_code_is_taken():
+    model = _model()
+    _login(model, "bob", 200, {"status": "2fa_required", "challenge_token": "c"})
+    step = oracle.step_of(NOW)
+    _verify(model, "c", 401, _error("invalid_code"), totp_code=oracle.code_at_step(SECRET, step))
+    bob = model.state("bob")
+    # Spent before this run: the target is at step T or T+1, which a backup code cannot tell.
+    assert (bob.last_step, bob.last_step_exact) == (step, False)
+    _verify(model, "c", 200, {"status": "success"}, backup_code="b")
+    assert (bob.known, bob.last_step, bob.last_step_exact) == (True, step, False)
+    _login(model, "bob", 200, {"status": "2fa_required", "challenge_token": "d"})
+    taken = oracle.code_at_step(SECRET, step + 1)
+    _verify(model, "d", 200, {"status": "success"}, totp_code=taken)
+    assert (bob.last_step, bob.last_step_exact) == (step + 1, True)
 
 
 def test_a_success_and_a_failure_side_by_side_leave_the_count_unknown():

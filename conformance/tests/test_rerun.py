@@ -57,25 +57,7 @@ def _judge(profile: Path, only: tuple[str, ...], reports: Path) -> tuple[int, di
     return run.returncode, report["requirements"], report
 
 
-# A known, open defect (issue 10), kept visible rather than skipped: once in a fresh clone the
-# reference server's `--only LOCK-1,TOTP-4` re-run reported TOTP-4 "not run: blocked by TOTP-2"
-# (the first code it used had been spent by the run before: the model did not know that step
-# yet). Non-strict: the test still runs every time and shows XFAIL/XPASS with this reason (-rxX).
-KNOWN_REFERENCE_RERUN_DEFECT = pytest.mark.xfail(
-    strict=False,
-    reason="issue 10 open: a re-run may start TOTP-4 on a code the run before spent",
-)
-
-
-@pytest.mark.parametrize(
-    "server",
-    [
-        pytest.param(name, marks=KNOWN_REFERENCE_RERUN_DEFECT)
-        if name == "reference server"
-        else name
-        for name in sorted(SERVERS)
-    ],
-)
+@pytest.mark.parametrize("server", sorted(SERVERS))
 def test_runs_back_to_back_give_the_same_verdicts(server: str, tmp_path: Path) -> None:
     process, profile = _serve(SERVERS[server], tmp_path)
     first: dict[str, str] = {}
