@@ -46,7 +46,7 @@ HOSTNAME = "pico-tfa-ppp.local"
 # longer (still "test": it only shortens production's timers), and the suite's requests may
 # take as long as a queue of handshakes does. The board's own deadlines (idle timeout, a
 # connection's wait for its turn) count its timer's ticks, which keep pace with its CPU.
-TIMERS = {"lockout_s": 15, "session_ttl_s": 120, "challenge_ttl_s": 60}
+TIMERS = {"lockout_s": 30, "session_ttl_s": 120, "challenge_ttl_s": 60}
 REQUEST_TIMEOUT_S = 60
 
 
