@@ -31,6 +31,20 @@ def test_a_valid_profile_loads(tmp_path):
     assert profile.accounts[-1].backup_codes == ("aaaa-bbbb",)
 
 
+def test_timeout_s_is_the_requests_bound():
+    from conformance.api import Api
+    from conformance.recorder import Masker, Recorder
+
+    default = profile_from_dict({"base_url": "https://h", "accounts": accounts(4)})
+    slow = profile_from_dict({"base_url": "https://h", "accounts": accounts(4), "timeout_s": 60})
+    assert default.timeout_s == 15.0 and slow.timeout_s == 60.0
+    api = Api(slow.base_url, True, Recorder(Masker()), slow.timeout_s)
+    try:
+        assert api.client.timeout.read == 60.0 and api.client.timeout.connect == 60.0
+    finally:
+        api.close()
+
+
 def test_verify_tls_false_is_honoured():
     profile = profile_from_dict(
         {"base_url": "https://h", "verify_tls": False, "accounts": accounts(4)}
@@ -67,6 +81,9 @@ def test_verify_tls_false_is_honoured():
             "not base32",
         ),
         ({"base_url": "https://h", "accounts": accounts(3) + accounts(1)}, "distinct"),
+        ({"base_url": "https://h", "accounts": accounts(4), "timeout_s": 0}, "timeout_s"),
+        ({"base_url": "https://h", "accounts": accounts(4), "timeout_s": "60"}, "timeout_s"),
+        ({"base_url": "https://h", "accounts": accounts(4), "timeout_s": True}, "timeout_s"),
     ],
 )
 def test_mistakes_are_named(data, message):

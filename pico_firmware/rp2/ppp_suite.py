@@ -46,7 +46,7 @@ HOSTNAME = "pico-tfa-ppp.local"
 # longer (still "test": it only shortens production's timers), and the suite's requests may
 # take as long as a queue of handshakes does. The board's own deadlines (idle timeout, a
 # connection's wait for its turn) count its timer's ticks, which keep pace with its CPU.
-TIMERS = {"lockout_s": 15, "session_ttl_s": 120, "challenge_ttl_s": 60}
+TIMERS = {"lockout_s": 30, "session_ttl_s": 120, "challenge_ttl_s": 60}
 REQUEST_TIMEOUT_S = 60
 
 
@@ -72,7 +72,7 @@ def provision_board(out: Path) -> provision.Provisioned:
         ntp_host=str(link.LOCAL),
     )
     p.config.update(TIMERS)
-    provision.write(p, out)
+    provision.write(p, out, force=True)  # a fresh board each run, also in a kept --work-dir
     return p
 
 
@@ -185,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pico_firmware.rp2.ppp_suite", description=__doc__)
     p.add_argument("--long", action="store_true", help="the full suite (not only the smoke subset)")
     p.add_argument("--report-dir", type=Path, help="where the suite's reports go")
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        help="keep the board's files and the logs (runner, console, link) here, not in a temp dir",
+    )
+    p.add_argument("--trace", action="store_true", help="the link logs a line per TCP segment")
     args = p.parse_args(argv)
     uf2 = build.cached_uf2(BOARD)
     if uf2 is None:
@@ -194,8 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     if why:
         print(f"ppp suite: {why}", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="pico-tfa-ppp-") as tmp:
-        o = run(uf2, Path(tmp), None if args.long else SMOKE, args.long, args.report_dir)
+    with contextlib.ExitStack() as stack:
+        if args.work_dir is not None:
+            args.work_dir.mkdir(parents=True, exist_ok=True)
+            tmp = args.work_dir
+        else:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pico-tfa-ppp-")))
+        only = None if args.long else SMOKE
+        o = run(uf2, tmp, only, args.long, args.report_dir, trace=args.trace)
         print(f"board up and synced over PPP in {o.boot_s:.1f} s; one TLS handshake + "
               f"GET /api/info {o.handshake_s:.2f} s")  # fmt: skip
         for rid, verdict in sorted(o.verdicts.items()):
