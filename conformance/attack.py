@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from conformance.api import body_of
+from conformance.api import KEEPALIVE, body_of
 from conformance.timing import LOGIN, timed
 
 OTHER_ADDRESS_FIRST = 2  # 127.0.0.2: "another address" on a loopback target (DECISIONS, INPUT-7)
@@ -74,7 +74,7 @@ def client(
         verify = _default_context()  # made once: loading the CA bundle takes ~50 ms
     return httpx.Client(
         base_url=base_url,
-        transport=httpx.HTTPTransport(verify=verify, local_address=local_address),
+        transport=httpx.HTTPTransport(verify=verify, local_address=local_address, limits=KEEPALIVE),
         timeout=timeout,
         event_hooks=hooks or {},
     )
