@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+# the words of a not-run whose cause is the machine's load (conformance/cases/test_throttle.py)
+TOO_SLOW = "the target answers too slowly for this check"
 REPO = Path(__file__).resolve().parents[2]
 RUNS = ((), (), (), ("LOCK-1", "TOTP-4"), ("LOCK-7",))
 SERVERS = {
@@ -66,10 +68,16 @@ def test_runs_back_to_back_give_the_same_verdicts(server: str, tmp_path: Path) -
             status, judged, report = _judge(profile, only, tmp_path / f"run-{n}")
             assert report["judged"], (n, only, status)
             # LOGIN-4 compares response-time medians: on a loaded machine it may warn (a SHOULD).
-            verdicts = {k: v["verdict"] for k, v in judged.items() if k != "LOGIN-4"}
+            # A case that measured the target too slow for its check (LOCK-8: max_failures
+            # failures within one window) says so and is not run: that depends on the machine's
+            # load, not on what earlier runs left, so it is not compared.
+            slow = {k for k, v in judged.items() if TOO_SLOW in v["reason"]}
+            verdicts = {k: v["verdict"] for k, v in judged.items() if k not in {"LOGIN-4", *slow}}
             reasons = {k: v["reason"][:300] for k, v in judged.items() if v["verdict"] != "passed"}
             failing = {
-                k for k, v in judged.items() if v["level"] == "MUST" and v["verdict"] != "passed"
+                k
+                for k, v in judged.items()
+                if v["level"] == "MUST" and v["verdict"] != "passed" and k not in slow
             }
             assert not failing, f"run {n} ({only or 'full'}): {reasons}"
             unexpected = {k for k, v in verdicts.items() if v == "failed"}
