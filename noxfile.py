@@ -125,6 +125,15 @@ def flash(session: nox.Session) -> None:
     run(session, "python", "-m", "pico_firmware.host.flash", *session.posargs)
 
 
+@nox.session(venv_backend="none")
+def ppp(session: nox.Session) -> None:
+    """The suite against the rp2 firmware binary over PPP: `nox -s ppp -- [--long]`.
+
+    Not part of `nox -s tests`: about one TLS handshake in a hundred stalls on the emulated board
+    (not found yet), so the smoke subset fails now and then (README, the board section)."""
+    run(session, "python", "-m", "pico_firmware.rp2.ppp_suite", *session.posargs)
+
+
 @nox.session(name="firmware-build", venv_backend="none")
 def firmware_build(session: nox.Session) -> None:
     """Build MicroPython's rp2 UF2s (RPI_PICO_W, RPI_PICO, RPI_PICO_W_PPP), cached by source hash:
