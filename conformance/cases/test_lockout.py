@@ -47,10 +47,13 @@ def test_LOCK_1_five_failures_lock(api, conformance, clean_account):
         )
     alive = conformance.alive(issued)
     verify = api.verify(challenge, code)
+    if alive or verify.status_code == 200:
+        conformance.not_locked_then(account, "the right code after 5 failures", verify)
     assert verify.status_code != 200, "after 5 failures the right code was accepted"
     if alive or verify.status_code == 429:
         expect_status(verify, 429)
     login = api.login(account.username, account.password)
+    conformance.not_locked_then(account, "the right password after 5 failures", login)
     assert login.status_code != 200, "after 5 failures the right password was accepted"
     conformance.retry_of(login)
 
@@ -78,6 +81,8 @@ def test_LOCK_2_locked_answer(api, conformance, clean_account):
     )
     alive = conformance.alive(issued)
     verify = api.verify(challenge, code)
+    if alive or verify.status_code == 200:
+        conformance.not_locked_then(account, "the right code during the lock", verify)
     assert verify.status_code != 200, "a locked account passed verify with the right code"
     if alive or verify.status_code == 429:  # else the challenge lapsed while the suite worked
         expect_locked(verify)
@@ -124,6 +129,11 @@ def test_LOCK_3_lock_ends_and_resets(api, conformance, clean_account, notes):
             "the counter did not restart at 0"
         )
     expect_status(api.login(account.username, account.password), 200)
+    if late == 3:
+        not_run(
+            "all 3 attempts during the lock were answered after it could have ended: whether "
+            "attempts extend a lock was not judged (the target answered too slowly)"
+        )
 
 
 @requirement(
@@ -269,11 +279,13 @@ def test_LOCK_6_state_survives_restart(api, conformance, notes):
             f"4 failures before a restart and 1 after did not lock: {describe(response)}"
         )
         # The lock survived (when it outlasted the restart).
-        if conformance.now < locked.locked_until - 1.5:
-            response = api.login(locked.username, locked.password)
-            assert response.status_code == 429, f"a restart cleared a lock: {describe(response)}"
+        response = api.login(locked.username, locked.password)
+        if response.status_code != 429 and not conformance.surely_locked(locked):
+            notes.append(
+                "the lock could end during the restart; its survival was judged by the count"
+            )
         else:
-            notes.append("the lock ended during the restart; its survival was judged by the count")
+            assert response.status_code == 429, f"a restart cleared a lock: {describe(response)}"
 
 
 @requirement(
@@ -308,8 +320,11 @@ def test_LOCK_7_escalation(api, conformance, clean_account, notes):
     conformance.wait_until(second_at + first + 1.5)
     response = api.login(account.username, account.password)
     if response.status_code != 429 and not conformance.surely_locked(account, second):
-        notes.append(f"the check at {first + 1.5:.1f} s was answered after the lock could end")
-        return
+        not_run(
+            f"the check {first + 1.5:.1f} s into the second lock was answered {describe(response)} "
+            f"after that lock could have ended ({second:.0f} s): its length was not judged (the "
+            "target answered too slowly)"
+        )
     assert response.status_code == 429, (
         f"the second lock ended after {first:.0f} s, not {second:.0f} s: {describe(response)}"
     )
