@@ -13,6 +13,9 @@ from conformance import oracle
 from conformance.accounts import Account
 from conformance.api import Api
 from conformance.blocking import Blocking
+from conformance.checks import describe
+from conformance.model import Ends
+from conformance.steps import not_run
 from conformance.timing import ACCOUNT_WAIT
 from conformance.together import together
 
@@ -72,8 +75,21 @@ class Failing(Blocking):
             api, account, max(1, self.policy.max_failures - account.failures)
         )
 
-    def surely_locked(self, account: Account, length: float) -> bool:
-        """Whether an answer received now was surely judged during the latest lock of `length`
-        (a busy target may queue a request until after the lock has ended)."""
+    def surely_locked(self, account: Account, length: float | None = None) -> bool:
+        """Whether an answer received now was surely judged during the latest lock (of `length`;
+        by default the model's for the account's lock count): a busy target may queue a request
+        until after the lock has ended, and an answer then is no evidence of the lock."""
         assert self.clock is not None
-        return self.now < account.lock_sent + length - self.clock.uncertainty
+        if length is None:
+            length = self.policy.lock_length(max(account.locks, 1))
+        now = self.now
+        ends = Ends.of_lock(account.lock_sent, now, length, self.clock.uncertainty)
+        return ends.in_force_when_answered(now)
+
+    def not_locked_then(self, account: Account, what: str, response: httpx.Response) -> None:
+        """Not run when a check that needs the lock in force was answered after it could end."""
+        if response.status_code != 429 and not self.surely_locked(account):
+            not_run(
+                f"{what} answered {describe(response)} when the lock could have ended "
+                "(the target answered too slowly for this check)"
+            )

@@ -54,6 +54,39 @@ class LockPolicy:
 
 
 @dataclass(frozen=True)
+class Ends:
+    """When a lock or a throttle window ends, as the suite can know it (target time): no earlier
+    than `earliest`, no later than `latest`. A check that needs it still in force is evidence only
+    when its answer came before `earliest`; one that needs it over, only when sent after `latest`.
+    """
+
+    earliest: float
+    latest: float
+
+    @classmethod
+    def of_lock(cls, sent: float, received: float, length: float, margin: float = 0.0) -> Ends:
+        """A lock of `length` begun by a failure sent at `sent` and answered at `received`."""
+        return cls(sent + length - margin, received + length + LOCK_SLACK_S + margin)
+
+    @classmethod
+    def of_refusal(cls, sent: float, received: float, retry: int, margin: float = 0.0) -> Ends:
+        """From a 429 whose `retry_after` is `retry` (DECISIONS: ceil of the seconds left)."""
+        return cls(sent + retry - 1 - margin, received + retry + margin)
+
+    def in_force_when_answered(self, received: float) -> bool:
+        """Whether a request answered at `received` was surely judged while it lasted."""
+        return received < self.earliest
+
+    def over_when_sent(self, sent: float) -> bool:
+        """Whether a request sent at `sent` surely found it ended."""
+        return sent >= self.latest
+
+    def left(self, at: float) -> float:
+        """Seconds from `at` until it has surely ended (0: already)."""
+        return max(0.0, self.latest - at)
+
+
+@dataclass(frozen=True)
 class Throttle:
     """LOCK-8: at most `max_failures` failures from one address within `window_s` seconds."""
 

@@ -6,7 +6,7 @@ sent at a safe distance from a step boundary, so that the target and the suite a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -19,7 +19,7 @@ MAX_UNLONG_WAIT_S = 60.0
 LOGIN_BUDGET_S = 2.0  # a login's round trip, kept clear of the next step boundary
 
 
-def not_run(reason: str) -> None:
+def not_run(reason: str) -> NoReturn:
     """Report the case as not run, with the reason: never a silent pass."""
     pytest.skip(f"not run: {reason}")
 

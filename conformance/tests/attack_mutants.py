@@ -4,13 +4,14 @@ must catch it. Each is a subclass that overrides one method; nothing in the serv
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.tests.attack_server import Answer, AttackServer, NameState
+from conformance.tests.attack_server import Answer, AttackServer, NameState, error
 
 # The cases, by requirement (a requirement may have other cases, which need accounts).
 CASES = {
@@ -67,6 +68,15 @@ class NoThrottle(AttackServer):
 
     def throttled(self, peer: str, now: float) -> int | None:
         return None
+
+
+class VerifyNotThrottled(AttackServer):
+    """LOCK-8: the address limit guards logins only: a throttled address may still verify."""
+
+    async def _answer(self, method: str, path: str, body: bytes, peer: str) -> Answer:
+        if path == "/api/auth/verify" and method == "POST":
+            return error(401, "invalid_challenge")
+        return await super()._answer(method, path, body, peer)
 
 
 class FirstComeFirstServed(AttackServer):
@@ -130,6 +140,7 @@ MUTANTS = [
     AttackMutant("ended locks forgotten (no second lock)", EndedLocksForgotten, "LOGIN-3"),
     AttackMutant("unbounded hashing in the shared pool", HashingUnbounded, "INPUT-6"),
     AttackMutant("no per-address throttle", NoThrottle, "LOCK-8"),
+    AttackMutant("a throttled address may verify", VerifyNotThrottled, "LOCK-8"),
     AttackMutant("tricklers hold the only slot", FirstComeFirstServed, "INPUT-7"),
     AttackMutant("any HTTP version served", AnyVersion, "INPUT-8"),
     AttackMutant("control characters in header values", ControlCharactersAccepted, "INPUT-8"),
@@ -139,3 +150,45 @@ MUTANTS = [
     AttackMutant("Content-Length parsed by int()", LenientContentLength, "INPUT-8"),
     AttackMutant("huge Content-Length answered 400", HugeLengthIs400, "INPUT-8"),
 ]
+
+
+# --- correct, but slow: an answer that came after a lock or window could end judges nothing ----
+class VerifyQueued(AttackServer):
+    """Correct; a verify waits longer than the throttle window before it is judged (a busy
+    target's queue), so the window has always ended by then: LOCK-8 cannot be judged."""
+
+    verify_delay_s = 2.5
+
+    async def _answer(self, method: str, path: str, body: bytes, peer: str) -> Answer:
+        if path == "/api/auth/verify":
+            await asyncio.sleep(self.verify_delay_s)
+        return await super()._answer(method, path, body, peer)
+
+
+class LockedNamesQueued(AttackServer):
+    """Correct; a login for a locked name waits 1.5 s before it is judged, so a check sent just
+    before the lock's end is judged after it (401, the first failure towards the next lock)."""
+
+    locked_delay_s = 1.5
+
+    async def login(self, name: str, peer: str) -> Answer:
+        state = self.names.get(name)
+        if state is not None and state.locked_until > self.now():
+            await asyncio.sleep(self.locked_delay_s)
+        return await super().login(name, peer)
+
+
+@dataclass(frozen=True)
+class SlowCorrect:
+    name: str
+    server: type[AttackServer]
+    case: str
+    verdict: str  # what the case must say of it: passed, or not-run (never failed)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+SLOW_CORRECT = [
+    SlowCorrect("verify judged after the window", VerifyQueued, "LOCK-8", "not-run",
+                {"throttle": (50, 2)}),
+    SlowCorrect("locked names judged late", LockedNamesQueued, "LOGIN-3", "passed"),
+]  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 from conformance.results import FAILED, PASSED, WARNING
 from conformance.runner import run_suite
 from conformance.session import Target
-from conformance.tests.attack_mutants import CASES, MUTANTS, SETTINGS
+from conformance.tests.attack_mutants import CASES, MUTANTS, SETTINGS, SLOW_CORRECT
 from conformance.tests.attack_server import AttackServer
 
 
@@ -49,3 +49,13 @@ def test_a_mutant_fails_its_case(mutant):
         f"{mutant.name}: {mutant.fails} was {verdict.verdict}, not {expected}: {verdict.reason}"
     )
     assert (status != 0) == (expected == FAILED)
+
+
+@pytest.mark.parametrize("slow", SLOW_CORRECT, ids=[s.name for s in SLOW_CORRECT])
+def test_a_slow_correct_server_is_not_failed(slow):
+    """A check answered after the lock or window it needs could have ended is no evidence."""
+    status, verdict = verdict_of(slow.server, slow.case, **slow.settings)
+    assert verdict.verdict == slow.verdict, (
+        f"{slow.name}: {slow.case} was {verdict.verdict}, not {slow.verdict}: {verdict.reason}"
+    )
+    assert status == 0 or slow.verdict != PASSED

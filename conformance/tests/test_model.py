@@ -6,7 +6,7 @@ import itertools
 from dataclasses import replace
 
 from conformance import oracle
-from conformance.model import LOGIN, VERIFY, LockPolicy, Seen, TargetModel, Throttle
+from conformance.model import LOGIN, VERIFY, Ends, LockPolicy, Seen, TargetModel, Throttle
 from conformance.profile import AccountSpec
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - a test TOTP secret
@@ -158,3 +158,26 @@ def test_a_login_refused_401_counts_against_the_address_whatever_its_error():
     for name in ("nobody-1", "nobody-2", "nobody-3"):
         _login(model, name, 401, _error("unknown_user"))
     assert model.room_in(1, NOW) > 0  # the limit is reached: the next failure waits
+
+
+def test_a_lock_is_surely_in_force_only_for_answers_before_its_earliest_end():
+    # The failure that locked was sent at 100 and answered at 103 (a busy target): the lock
+    # began somewhere in between, so a 5 s lock ends between 105 and 109 (+1 s of rounding).
+    ends = Ends.of_lock(100.0, 103.0, 5.0)
+    assert (ends.earliest, ends.latest) == (105.0, 109.0)
+    assert ends.in_force_when_answered(104.9)
+    assert not ends.in_force_when_answered(105.0)  # answered when it could have ended
+    assert not ends.over_when_sent(108.9)  # sent when it could still last
+    assert ends.over_when_sent(109.0)
+    assert ends.left(107.5) == 1.5 and ends.left(110.0) == 0.0
+
+
+def test_a_429_bounds_the_end_by_its_retry_after_and_the_clock_margin():
+    # retry_after is the ceiling of the seconds left when the target judged (DECISIONS): a 429
+    # sent at 50, answered at 51 with retry_after 1 may have ended as soon as it was sent.
+    ends = Ends.of_refusal(50.0, 51.0, 1)
+    assert (ends.earliest, ends.latest) == (50.0, 52.0)
+    assert not ends.in_force_when_answered(50.5)  # no answer after it is evidence of the window
+    wide = Ends.of_refusal(50.0, 51.0, 11, margin=0.25)
+    assert (wide.earliest, wide.latest) == (59.75, 62.25)
+    assert wide.in_force_when_answered(59.7) and not wide.in_force_when_answered(59.75)
