@@ -74,7 +74,8 @@ class BackupLedger:
 
     def _write(self, keys: set[str]) -> None:
         directory = self.path.parent
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # pico-tfa/
+        directory.mkdir(mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)
         fd, name = tempfile.mkstemp(dir=directory, prefix=".ledger-", suffix=".tmp")  # 0600
         try:

@@ -19,7 +19,7 @@ from conformance.session import not_run
 
 
 def _issue(api, conformance, account):
-    """Sign in (with a backup code when the target takes them: no TOTP step spent)."""
+    """Sign in (a spare backup code only where a TOTP step would need a wait: flows.py)."""
     response, _ = conformance.sign_in_response(api, account, any_factor=True)
     return response
 
