@@ -112,7 +112,7 @@ class Account:
 
     def spare_backup_code(self) -> str | None:
         spare = self.spare_backup_codes()
-        return random.choice(self.fresh_backup_codes()) if spare else None  # noqa: S311
+        return random.choice(self.fresh_backup_codes()) if spare else None  # noqa: S311 - not secret
 
 
 class NoAccount(RuntimeError):
