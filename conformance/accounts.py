@@ -9,9 +9,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from conformance.ledger import BackupLedger
 from conformance.model import AccountState, TargetModel
 from conformance.oracle import PERIOD
 from conformance.profile import AccountSpec
+
+# Never-submitted backup codes per account that no speed shortcut spends: SESS-6 needs one per
+# run, and the owner's codes do not grow back (conformance/README.md).
+SPARE_RESERVE = 5
 
 
 @dataclass
@@ -22,7 +27,8 @@ class Account:
     holder: int | None = None  # the thread of the case that holds it
     set_aside: str = ""  # why the run does not use it (it could not be brought to a known state)
     reset_blocked_by: str = ""  # "ID: why" when a broken rule keeps its counter from a reset
-    pool_accounts: list[Account] = field(default_factory=list, repr=False, compare=False)
+    ledger: BackupLedger | None = field(default=None, repr=False, compare=False)
+    spare_codes: bool = False  # whether backup codes may save a wait (never on a movable clock)
 
     @property
     def username(self) -> str:
@@ -83,23 +89,30 @@ class Account:
     def unused_backup_codes(self) -> list[str]:
         return [c for c in self.spec.backup_codes if c not in self.state.spent_backup_codes]
 
+    def submitted_before(self, code: str) -> bool:
+        """Whether this suite sent the code to the target in this run or an earlier one."""
+        return self.ledger is not None and self.ledger.submitted(self.username, code)
+
+    def fresh_backup_codes(self) -> list[str]:
+        """Unused codes this suite has never submitted to the target, in any run."""
+        return [c for c in self.unused_backup_codes() if not self.submitted_before(c)]
+
     def backup_codes_to_try(self) -> list[str]:
-        """The unused backup codes in a random order: earlier runs spent some that this run
-        cannot know of, and a fixed order would meet those first, run after run."""
-        unused = self.unused_backup_codes()
-        return random.sample(unused, len(unused))
+        """The unused backup codes, those never submitted first, each group in a random order
+        (others, e.g. the owner, may have spent some that the ledger cannot know of)."""
+        fresh = self.fresh_backup_codes()
+        older = [c for c in self.unused_backup_codes() if c not in fresh]
+        return random.sample(fresh, len(fresh)) + random.sample(older, len(older))
+
+    def spare_backup_codes(self) -> list[str]:
+        """Never-submitted codes a run may spend to save a TOTP wait: only on a live clock, and
+        only those beyond the `SPARE_RESERVE` kept for SESS-6 in later runs."""
+        fresh = self.fresh_backup_codes()
+        return fresh[SPARE_RESERVE:] if self.spare_codes else []
 
     def spare_backup_code(self) -> str | None:
-        """An unused backup code, keeping this account's last one for the SESS-6 case unless
-        another account still has one. Picked at random: earlier runs spent some that this run
-        cannot know of, and a fixed order would meet those first, run after run."""
-        unused = self.unused_backup_codes()
-        if len(unused) > 1 or (unused and self.others_have_backup_codes()):
-            return random.choice(unused)  # noqa: S311 - an order, not a secret
-        return None
-
-    def others_have_backup_codes(self) -> bool:
-        return any(a is not self and a.unused_backup_codes() for a in self.pool_accounts)
+        spare = self.spare_backup_codes()
+        return random.choice(self.fresh_backup_codes()) if spare else None  # noqa: S311 - not secret
 
 
 class NoAccount(RuntimeError):
@@ -107,10 +120,13 @@ class NoAccount(RuntimeError):
 
 
 class AccountPool:
-    def __init__(self, model: TargetModel) -> None:
-        self.accounts = [Account(spec, model.state(spec.username)) for spec in model.specs.values()]
-        for account in self.accounts:
-            account.pool_accounts = self.accounts
+    def __init__(
+        self, model: TargetModel, ledger: BackupLedger | None = None, spare_codes: bool = False
+    ) -> None:
+        self.accounts = [
+            Account(spec, model.state(spec.username), ledger=ledger, spare_codes=spare_codes)
+            for spec in model.specs.values()
+        ]
 
     def __len__(self) -> int:
         return len(self.accounts)
@@ -138,7 +154,7 @@ class AccountPool:
 
         def rank(a: Account) -> tuple[int, float, int, int]:
             unused = a.unused_steps(current)
-            codes = len(a.unused_backup_codes())
+            codes = len(a.spare_backup_codes())
             if a.is_fresh(now, max_failures):
                 group = 1 if spends_step and unused == 0 else 0
             elif not a.is_locked(now):

@@ -77,11 +77,16 @@ class Flows(Failing):
     ) -> tuple[str, httpx.Response, int | None]:
         """A successful verify: (the challenge it spent, the 200, the accepted step or None).
 
-        With `any_factor`, a backup code from the profile is tried first when the target takes
-        them (SESS-6): it spends no TOTP step, and each account accepts one new step per 30 s
-        (TOTP-4), which is what bounds a live run's speed. A TOTP code is sent on a challenge
-        taken after any wait for its step, so that the challenge cannot lapse meanwhile."""
-        if any_factor and self.backup_codes_work is not False and account.spare_backup_code():
+        With `any_factor`, when no TOTP step is usable without a wait, a spare backup code
+        (accounts.py: live clock only, beyond the reserve) is tried instead: each account accepts
+        one new step per 30 s (TOTP-4), which is what bounds a live run's speed. A TOTP code is
+        sent on a challenge taken after any wait for its step, so that it cannot lapse."""
+        if (
+            any_factor
+            and self.backup_codes_work is not False
+            and not self.step_usable_now(account)
+            and account.spare_backup_code()
+        ):
             challenge = challenge or self.login_ok(api, account, then_verify=False)
             response = self.try_backup_codes(api, account, challenge)
             if response is not None:
@@ -120,18 +125,15 @@ class Flows(Failing):
             self.backup_codes_work = False
         return None
 
-    def any_factor(
-        self, account: Account, prefer_backup: bool = True
-    ) -> tuple[dict[str, str], int | None]:
-        """A second factor for a login and verify that follow at once: a backup code where the
-        target has been seen taking them (it spends no TOTP step), else the code of an unused
-        step (waiting for one first). With `prefer_backup` False, the code of a step that is
-        usable without waiting comes first. Returns (verify fields, the code's step or None)."""
-        backup = account.spare_backup_code() if self.backup_codes_work else None
-        if not prefer_backup and (backup is None or self.step_usable_now(account)):
-            backup = None
-        if backup is not None:
-            return {"backup_code": backup}, None
+    def any_factor(self, account: Account) -> tuple[dict[str, str], int | None]:
+        """A second factor for a login and verify that follow at once: the code of a step usable
+        without waiting, else a spare backup code where the target has been seen taking them,
+        else the code of an unused step (waiting for one first). Returns (verify fields, the
+        code's step or None)."""
+        if not self.step_usable_now(account) and self.backup_codes_work:
+            backup = account.spare_backup_code()
+            if backup is not None:
+                return {"backup_code": backup}, None
         self.ready(account)
         code, step = self.next_code(account)
         return {"totp_code": code}, step

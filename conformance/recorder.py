@@ -123,9 +123,11 @@ class Recorder:
         masker: Masker,
         observe: Callable[[Seen], None] | None = None,
         clock: Callable[[], float] = time.time,
+        sending: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.masker = masker
         self.observe = observe
+        self.sending = sending  # told of each request before it is sent: (path, JSON body)
         self.clock = clock
         self.exchanges: list[Exchange] = []
         self.raw_responses: list[tuple[list[tuple[str, str]], bytes]] = []
@@ -140,6 +142,8 @@ class Recorder:
     def _on_request(self, request: httpx.Request) -> None:
         request.extensions["conformance_started"] = time.monotonic()
         request.extensions["conformance_sent"] = self.clock()
+        if self.sending is not None:
+            self.sending(request.url.path, parse(_content(request)))
 
     def _on_response(self, response: httpx.Response) -> None:
         response.read()

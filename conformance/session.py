@@ -20,6 +20,7 @@ from conformance.accounts import AccountPool
 from conformance.api import Api, body_of, tls_context
 from conformance.clock import LiveClock, MovableClock, TargetClock, measure_offset
 from conformance.handout import Handout
+from conformance.ledger import BackupLedger
 from conformance.model import LockPolicy, TargetModel, Throttle
 from conformance.profile import TargetProfile
 from conformance.recorder import Masker, Recorder
@@ -65,6 +66,7 @@ class Conformance(Handout):
     backup_codes_work: bool | None = None
     backup_refusals: int = 0
     pool_changed: threading.Condition = field(default_factory=threading.Condition)
+    ledger: BackupLedger | None = None
 
     def start(self) -> None:
         oracle.self_check()
@@ -89,7 +91,9 @@ class Conformance(Handout):
             self.clock.now,
             Throttle.from_info(self.info),
         )
-        self.pool = AccountPool(self.model)
+        self.ledger = BackupLedger(self.target.base_url)
+        # On a movable clock a TOTP wait is free: no backup code is spent to save one.
+        self.pool = AccountPool(self.model, self.ledger, spare_codes=not self.clock.movable)
 
     def _read_info(self, api: Api) -> dict[str, Any]:
         url = f"{self.target.base_url}/api/info"
@@ -114,9 +118,19 @@ class Conformance(Handout):
 
     def recorder(self) -> Recorder:
         assert self.clock is not None, "start() first"
-        recorder = Recorder(self.masker, self.model.observe, self.clock.now)
+        recorder = Recorder(self.masker, self.model.observe, self.clock.now, self._sending)
         self.recorders.append(recorder)
         return recorder
+
+    def _sending(self, path: str, body: Any) -> None:
+        """A backup code of the profile about to be sent goes to the ledger first: a request
+        that gets no answer may still have spent it."""
+        code = body.get("backup_code") if isinstance(body, dict) else None
+        if self.ledger is None or not path.endswith("/verify") or not isinstance(code, str):
+            return
+        for spec in self.target.profile.accounts:
+            if code in spec.backup_codes:
+                self.ledger.note(spec.username, code)
 
     def api(self, recorder: Recorder) -> Api:
         return Api(self.target.base_url, self.verify, recorder, self.target.profile.timeout_s)

@@ -92,7 +92,7 @@ class Scheduler:
 
     def factors_at_hand(self, account: Account) -> int:
         """Second factors the account offers without a wait: unused steps and backup codes."""
-        codes = len(account.unused_backup_codes()) if self.backup_codes_work else 0
+        codes = len(account.spare_backup_codes()) if self.backup_codes_work else 0
         return account.unused_steps(oracle.step_of(self.now)) + codes
 
     def step_usable_now(self, account: Account) -> bool:

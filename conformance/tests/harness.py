@@ -10,11 +10,23 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from conformance.clock import MovableClock
 from conformance.profile import profile_from_dict
 from conformance.results import RunResult
 from conformance.runner import run_suite
 from conformance.session import Target
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's ledger of spent backup codes (ledger.py) goes to a temporary cache, never
+    the developer's: for the suite run in-process and for every process a test starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
 
 IDLE_TIMEOUT_S = 1.0  # the server's, so that INPUT-4 is judged in seconds
 IDLE_LIMIT_S = 4.0  # how long the suite waits for an idle client to be dropped

@@ -120,6 +120,15 @@ class CodeFailuresNotCounted(Authenticator):
         return result
 
 
+class BackupCodesRefused(Authenticator):
+    """Judges every backup code as a wrong one (counted as a failure, as a wrong code is)."""
+
+    def verify(self, challenge_token: str, **kwargs: Any) -> Any:
+        if kwargs.get("backup_code") is not None:
+            kwargs["backup_code"] = "not-a-code-of-this-account"
+        return super().verify(challenge_token, **kwargs)
+
+
 class UnknownNamesNeverLocked(Authenticator):
     def login(self, username: str, password: str, source: str | None) -> Any:
         result = super().login(username, password, source)
@@ -330,6 +339,7 @@ MUTANTS = [
     Mutant("sessions never expire", "SESS-4", {"sessions": EternalSessions}),
     Mutant("logout does not revoke", "SESS-5", {"sessions": UnrevokedSessions}),
     Mutant("no WWW-Authenticate", "SESS-3", {"app": without_header("WWW-Authenticate")}),
+    Mutant("backup codes refused", "SESS-6", {"authenticator": BackupCodesRefused}),
     Mutant("short tokens (8 bytes)", "SESS-1", {"tokens": ShortTokens}, also=("CHAL-1",)),
     Mutant("short challenge tokens (8 bytes)", "CHAL-1", {"tokens": ShortTokens}),
     Mutant(

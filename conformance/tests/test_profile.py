@@ -163,11 +163,3 @@ def test_a_clean_account_has_no_lock_behind_it():
     assert not locked_before.is_fresh(1000.0, max_failures=0)
     assert locked_before.is_fresh(1000.0, max_failures=2)
     assert pool.candidates(now=1000.0)[0] is never
-
-
-def test_the_last_backup_code_is_kept_only_while_no_other_account_has_one():
-    pool = _pool([AccountSpec("u0", "p", SECRET, ("a",)), AccountSpec("u1", "p", SECRET)])
-    one, other = pool.accounts
-    assert one.spare_backup_code() is None  # the only code left: kept for SESS-6
-    other.spec = AccountSpec("u1", "p", SECRET, ("b",))  # the pool reads the spec's codes
-    assert one.spare_backup_code() == "a"

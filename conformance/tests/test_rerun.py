@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.accounts import SPARE_RESERVE
+from conformance.ledger import BackupLedger
+from conformance.profile import load_profile
+
 pytestmark = pytest.mark.slow
 # the words of a not-run whose cause is the machine's load (conformance/cases/test_throttle.py)
 TOO_SLOW = "the target answers too slowly for this check"
@@ -86,6 +90,13 @@ def test_runs_back_to_back_give_the_same_verdicts(server: str, tmp_path: Path) -
             if not only:
                 first = first or verdicts
             assert verdicts == {k: first[k] for k in verdicts}, f"run {n}: {reasons}"
+        # Backup codes: at most those beyond the reserve as a shortcut, and one per SESS-6.
+        target = load_profile(profile)
+        ledger = BackupLedger(target.base_url)
+        sent = sum(ledger.submitted(a.username, c) for a in target.accounts for c in a.backup_codes)
+        spare = sum(max(0, len(a.backup_codes) - SPARE_RESERVE) for a in target.accounts)
+        print(f"{server}: {sent} backup codes submitted in {len(RUNS)} runs")
+        assert sent <= spare + sum(1 for only in RUNS if not only), sent
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.tests.harness import isolated_cache  # noqa: F401 - an autouse fixture
+
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 
