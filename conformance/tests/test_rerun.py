@@ -22,8 +22,9 @@ from conformance.ledger import BackupLedger
 from conformance.profile import load_profile
 
 pytestmark = pytest.mark.slow
-# the words of a not-run whose cause is the machine's load (conformance/cases/test_throttle.py)
-TOO_SLOW = "the target answers too slowly for this check"
+# the words of a not-run whose cause is the machine's load: a check that the target answered too
+# late to be evidence (conformance/cases/test_throttle.py, test_lockout.py)
+TOO_SLOW = "too slowly"
 REPO = Path(__file__).resolve().parents[2]
 RUNS = ((), (), (), ("LOCK-1", "TOTP-4"), ("LOCK-7",))
 SERVERS = {
@@ -73,8 +74,9 @@ def test_runs_back_to_back_give_the_same_verdicts(server: str, tmp_path: Path) -
             assert report["judged"], (n, only, status)
             # LOGIN-4 compares response-time medians: on a loaded machine it may warn (a SHOULD).
             # A case that measured the target too slow for its check (LOCK-8: max_failures
-            # failures within one window) says so and is not run: that depends on the machine's
-            # load, not on what earlier runs left, so it is not compared.
+            # failures within one window; a lock that may have ended before its check) says so
+            # and is not run: that depends on the machine's load, not on what earlier runs left,
+            # so it is not compared.
             slow = {k for k, v in judged.items() if TOO_SLOW in v["reason"]}
             verdicts = {k: v["verdict"] for k, v in judged.items() if k not in {"LOGIN-4", *slow}}
             reasons = {k: v["reason"][:300] for k, v in judged.items() if v["verdict"] != "passed"}
