@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+from pico_firmware.rp2.machine import stop_process
 from pico_firmware.rp2.ppp import Peer
 
 LOCAL = ipaddress.IPv4Address("10.71.0.1")
@@ -276,13 +277,7 @@ class Link:
         return time.monotonic() - start
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> Link:

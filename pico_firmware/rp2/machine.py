@@ -112,13 +112,7 @@ class Machine:
             with contextlib.suppress(OSError):
                 self.transport.close()
             self.transport = None
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def __enter__(self) -> Machine:
         self.start()
@@ -126,3 +120,14 @@ class Machine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """Terminate a child (the runner, the link) and reap it; kill it when it will not go."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

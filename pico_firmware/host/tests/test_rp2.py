@@ -26,16 +26,16 @@ KNOWN_BOARD_FAILURES = {
 }
 
 
-def uf2_or_skip() -> Path:
+def uf2_or_skip(board: str = suite.BOARD) -> Path:
     if machine.node() is None:
         pytest.skip("rp2: Node.js is not installed (it runs the RP2040 emulator)")
-    uf2 = build.cached_uf2(suite.BOARD)
+    uf2 = build.cached_uf2(board)
     if uf2 is None and os.environ.get(build.SOURCES_ENV):
-        out = build.build(build.source_from(None), [suite.BOARD], os.cpu_count() or 2)
-        uf2 = out / suite.BOARD / "firmware.uf2"
+        out = build.build(build.source_from(None), [board], os.cpu_count() or 2)
+        uf2 = out / board / "firmware.uf2"
     if uf2 is None:
         pytest.skip(
-            f"rp2: no RPI_PICO_W UF2 cached and no sources (run `nox -s firmware-build`, "
+            f"rp2: no {board} UF2 cached and no sources (run `nox -s firmware-build`, "
             f"or set {build.SOURCES_ENV} to the pinned sources archive)"
         )
     return uf2
@@ -103,20 +103,10 @@ def test_native_pbkdf2_on_the_board_matches_hashlib(tmp_path: Path) -> None:
 def test_conformance_smoke_subset_over_ppp(tmp_path: Path) -> None:
     """The real firmware binary (RPI_PICO_W_PPP) serving HTTPS over PPP on its emulated UART0,
     judged by the suite through the link's loopback port: every smoke requirement passes."""
-    if machine.node() is None:
-        pytest.skip("rp2: Node.js is not installed (it runs the RP2040 emulator)")
+    uf2 = uf2_or_skip(ppp_suite.BOARD)
     why = link.unavailable()
     if why:
         pytest.skip(f"rp2 PPP: {why}")
-    uf2 = build.cached_uf2(ppp_suite.BOARD)
-    if uf2 is None and os.environ.get(build.SOURCES_ENV):
-        out = build.build(build.source_from(None), [ppp_suite.BOARD], os.cpu_count() or 2)
-        uf2 = out / ppp_suite.BOARD / "firmware.uf2"
-    if uf2 is None:
-        pytest.skip(
-            f"rp2 PPP: no {ppp_suite.BOARD} UF2 cached and no sources (run `nox -s "
-            f"firmware-build`, or set {build.SOURCES_ENV} to the pinned sources archive)"
-        )
     o = ppp_suite.run(uf2, tmp_path)
     assert set(o.verdicts) == set(ppp_suite.SMOKE), o.verdicts
     failed = {rid: v for rid, v in o.verdicts.items() if v != "passed"}
