@@ -69,15 +69,17 @@ class Account:
     def is_locked(self, now: float) -> bool:
         return self.state.is_locked(now)
 
-    def is_fresh(self, now: float, max_failures: int = 0) -> bool:
-        """Known, usable now, with at most `max_failures` failures counted on the target; a
-        clean account (`max_failures` 0) has no lock behind it either, so that its next lock
-        is not escalated (LOCK-7)."""
+    def is_fresh(self, now: float, max_failures: int = 0, first_lock: bool | None = None) -> bool:
+        """Known, usable now, with at most `max_failures` failures counted on the target; with
+        `first_lock` (a clean account's default: `max_failures` 0) no lock behind it either, so
+        that its next lock is not escalated (LOCK-7)."""
+        if first_lock is None:
+            first_lock = max_failures == 0
         return (
             self.state.known
             and not self.broken
             and self.failures <= max_failures
-            and (max_failures > 0 or self.locks == 0)
+            and (not first_lock or self.locks == 0)
             and not self.is_locked(now)
         )
 
@@ -121,8 +123,13 @@ class NoAccount(RuntimeError):
 
 class AccountPool:
     def __init__(
-        self, model: TargetModel, ledger: BackupLedger | None = None, spare_codes: bool = False
+        self,
+        model: TargetModel,
+        ledger: BackupLedger | None = None,
+        spare_codes: bool = False,
+        step_waits_free: bool = False,
     ) -> None:
+        self.step_waits_free = step_waits_free  # a clock the suite moves: a step costs no wait
         self.accounts = [
             Account(spec, model.state(spec.username), ledger=ledger, spare_codes=spare_codes)
             for spec in model.specs.values()
@@ -138,11 +145,16 @@ class AccountPool:
         return [f"{a.username}: {a.set_aside}" for a in self.accounts if a.broken]
 
     def candidates(
-        self, now: float, max_failures: int = 0, spends_step: bool = True
+        self,
+        now: float,
+        max_failures: int = 0,
+        spends_step: bool = True,
+        first_lock: bool | None = None,
     ) -> list[Account]:
         """Accounts not in use, best first: fresh, then needing a sign-in, then locked (soonest).
         For a case that spends TOTP steps, a fresh account whose steps are all spent comes
-        after those needing a sign-in (which can spend a backup code; a step takes 30 s).
+        after those needing a sign-in (which can spend a backup code; a step takes 30 s), unless
+        the suite moves the target's clock (a step then costs nothing, a sign-in a slow hash).
 
         Among fresh ones, for a case that spends TOTP steps, the account with the most second
         factors at hand (unused steps, and a few backup codes: either signs in now), and for
@@ -155,8 +167,8 @@ class AccountPool:
         def rank(a: Account) -> tuple[int, float, int, int]:
             unused = a.unused_steps(current)
             codes = len(a.spare_backup_codes())
-            if a.is_fresh(now, max_failures):
-                group = 1 if spends_step and unused == 0 else 0
+            if a.is_fresh(now, max_failures, first_lock):
+                group = 1 if spends_step and unused == 0 and not self.step_waits_free else 0
             elif not a.is_locked(now):
                 group = 1
             else:

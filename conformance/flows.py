@@ -7,6 +7,9 @@ stops the case as "not run: blocked by X-n" (blocking.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import httpx
 
 from conformance import oracle
@@ -18,6 +21,18 @@ from conformance.model import TargetModel
 from conformance.steps import LOGIN_BUDGET_S
 from conformance.timing import STEP_WAIT
 
+
+@dataclass(frozen=True)
+class Issued:
+    """A session the target issued: its token, whose it is, and when (target time) the verify
+    that issued it was sent and answered."""
+
+    token: str
+    username: str
+    sent: float
+    received: float
+
+
 BACKUP_TRIES = 2  # refused backup codes (spent before this run) tried before a TOTP code
 BACKUP_GIVE_UP = 6  # refusals, with no backup code ever taken, before the run stops trying
 
@@ -26,7 +41,9 @@ class Flows(Failing):
     """Mixed into `Conformance`: the common ways of signing in, failing and locking."""
 
     model: TargetModel
+    target: Any  # session.Target
     session_tokens: list[str]
+    spare_sessions: list[Issued]  # issued by reconciliation and used by nothing yet
     backup_codes_work: bool | None
     backup_refusals: int
 
@@ -103,6 +120,32 @@ class Flows(Failing):
         self.succeeded(response, f"verify of {account.username} with {what}", step)
         self.session_tokens.append(str(body_of(response)["session_token"]))
         return response, step
+
+    def keep_spare(self, response: httpx.Response, account: Account, sent: float) -> None:
+        """A session that bringing an account to a known state issued: a case that only needs a
+        valid session takes it instead of signing in (a slow hash) again."""
+        token = (body_of(response) or {}).get("session_token")
+        if response.status_code == 200 and isinstance(token, str):
+            with self.model.lock:
+                self.spare_sessions.append(Issued(token, account.username, sent, self.now))
+
+    def spare_session(self) -> Issued | None:
+        """An unused session with at least half its life left (and a few requests' time), or
+        None. Sessions issued before a restart are not kept (they need not survive one)."""
+        ttl = self.ttl("session_ttl_s", 3600)
+        with self.model.lock:
+            while self.spare_sessions:
+                spare = self.spare_sessions.pop()
+                if spare.sent + ttl - self.now >= max(ttl / 2, 2 * LOGIN_BUDGET_S):
+                    return spare
+        return None
+
+    def restart_target(self) -> str | None:
+        """Restart the target (LOCK-6): the spare sessions may not outlive it."""
+        assert self.target.restart is not None
+        with self.model.lock:
+            self.spare_sessions.clear()
+        return self.target.restart()
 
     def try_backup_codes(self, api: Api, account: Account, challenge: str) -> httpx.Response | None:
         """A 200 for one of the account's spare backup codes, or None. A refused one may have

@@ -36,21 +36,29 @@ class Handout(Reconciler):
         clean: bool = True,
         spends_step: bool = True,
         prefer: Callable[[Account], bool] | None = None,
+        short_of_lock: bool = False,
     ) -> Iterator[list[Account]]:
         """Hand out `count` unlocked accounts in a known state; take them back after.
 
         `clean`: no failures counted (cases that count to the lock); otherwise up to
         FAILURE_BUDGET failures may already be counted, which saves a sign-in to reset them.
+        `short_of_lock`: any count short of the lock, those with failures first (cases that
+        fail up to the lock anyway: the failures others left, e.g. LOGIN-4's, save hashes).
         `spends_step`: the case signs in with TOTP codes (it gets the account whose steps are
         oldest); a case that spends none gets the newest, leaving fresh steps to others.
         `prefer`: accounts for which it is true come first (among the usable ones).
         """
         taken: list[Account] = []
         ok = False
+        allowed = 0 if clean else FAILURE_BUDGET
+        first_lock = clean or short_of_lock
+        if short_of_lock:
+            allowed = self.policy.max_failures - 1
+            prefer = prefer or (lambda a: a.failures > 0 and a.is_fresh(self.now, allowed, True))
         try:
             with timed(ACCOUNT_WAIT):
                 for _ in range(count):
-                    taken.append(self.acquire(api, where, clean, spends_step, prefer))
+                    taken.append(self.acquire(api, where, allowed, spends_step, prefer, first_lock))
             yield taken
             ok = True
         finally:
@@ -66,17 +74,19 @@ class Handout(Reconciler):
         self,
         api: Api,
         where: Callable[[Account], bool] | None = None,
-        clean: bool = True,
+        allowed: int = 0,
         spends_step: bool = True,
         prefer: Callable[[Account], bool] | None = None,
+        first_lock: bool | None = None,
     ) -> Account:
-        allowed = 0 if clean else FAILURE_BUDGET
+        """An account with at most `allowed` failures counted (and with `first_lock`, no lock
+        behind it), brought to a known state."""
         me = threading.get_ident()
         resets: dict[str, int] = {}
         while True:
             with self.pool_changed:
                 try:
-                    account = self._reserve(where, allowed, spends_step, me, prefer)
+                    account = self._reserve(where, allowed, spends_step, me, prefer, first_lock)
                 except NoAccount as exc:
                     not_run(" ".join([str(exc), *self.pool.set_aside_notes()]))
             now = self.now
@@ -89,7 +99,7 @@ class Handout(Reconciler):
                         "provide more accounts or run with --long"
                     )
                 self.wait(wait, ACCOUNT_WAIT)
-            elif account.is_fresh(now, allowed):
+            elif account.is_fresh(now, allowed, first_lock):
                 return account
             elif account.state.known and account.reset_blocked_by:
                 rule, why = account.reset_blocked_by.split(": ", 1)
@@ -112,13 +122,14 @@ class Handout(Reconciler):
         spends_step: bool,
         me: int,
         prefer: Callable[[Account], bool] | None = None,
+        first_lock: bool | None = None,
     ) -> Account:
         """The best free account, marked in use (call with `pool_changed` held); waits while
         the only matching accounts are held by cases running beside this one."""
         while True:
             candidates = [
                 a
-                for a in self.pool.candidates(self.now, allowed, spends_step)
+                for a in self.pool.candidates(self.now, allowed, spends_step, first_lock)
                 if where is None or where(a)
             ]
             if prefer is not None:

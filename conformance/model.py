@@ -167,6 +167,7 @@ class TargetModel:
         self.throttle = throttle
         self.now = now
         self.challenges: dict[str, str] = {}  # challenge token -> username
+        self.issued: list[tuple[str, str]] = []  # (challenge token, username): all of this run
         self.failures_at: deque[float] = deque()  # this run's judged failures (LOCK-8)
         self.throttled_until = 0.0
         self.lock = threading.RLock()
@@ -180,6 +181,7 @@ class TargetModel:
                 name = seen.request.get("username")
                 if seen.status == 200 and isinstance(answer.get("challenge_token"), str):
                     self.challenges[answer["challenge_token"]] = str(name)
+                    self.issued.append((answer["challenge_token"], str(name)))
             else:
                 name = self.challenges.get(str(seen.request.get("challenge_token")))
             state = self.states.get(name) if isinstance(name, str) else None

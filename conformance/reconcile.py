@@ -58,7 +58,10 @@ class Reconciler(Flows):
             challenge = str(body_of(response)["challenge_token"])
             if by_backup:
                 tried_backup = True
-                if self.try_backup_codes(api, account, challenge) is not None:
+                sent = self.now
+                taken = self.try_backup_codes(api, account, challenge)
+                if taken is not None:
+                    self.keep_spare(taken, account, sent)
                     return
             outcome = self._spend_window(api, account, challenge)
             if outcome == "ok" and account.state.last_step_exact:
@@ -106,8 +109,10 @@ class Reconciler(Flows):
         for candidate in range(low, step + 2):
             if not self.lasts(0.5):
                 return "again"
+            sent = self.now
             response = api.verify(challenge, oracle.code_at_step(account.secret, candidate))
             if response.status_code == 200:
+                self.keep_spare(response, account, sent)
                 return "ok"
             if (body_of(response) or {}).get("error") == "clock_not_synced":
                 return "unsynced"
@@ -115,6 +120,9 @@ class Reconciler(Flows):
                 "invalid_code"
             ):
                 return "again"
-        if self.try_backup_codes(api, account, challenge) is not None:
+        sent = self.now
+        taken = self.try_backup_codes(api, account, challenge)
+        if taken is not None:
+            self.keep_spare(taken, account, sent)
             return "ok"
         return "refused" if not account.is_locked(self.now) else "again"

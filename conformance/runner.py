@@ -74,11 +74,13 @@ def run_suite(
     report_dir: str | None = None,
     quiet: bool = True,
     extra: Sequence[str] = (),
+    plugins: Sequence[object] = (),
 ) -> tuple[int, RunResult | None]:
-    """Judge a target in this process; returns (exit status, result)."""
+    """Judge a target in this process; returns (exit status, result). `plugins`: more pytest
+    plugin objects (the benchmark's, which reads the target's work around each case)."""
     injector = _Injector(target)
     args = pytest_args(target_profile, report_dir, only, long, quiet=quiet, extra=extra)
-    status = pytest.main(args, plugins=[injector])
+    status = pytest.main(args, plugins=[injector, *plugins])
     result = None
     if injector.config is not None:
         result = injector.config.stash[STATE].result

@@ -19,6 +19,7 @@ from conformance import oracle
 from conformance.accounts import AccountPool
 from conformance.api import Api, body_of, tls_context
 from conformance.clock import LiveClock, MovableClock, TargetClock, measure_offset
+from conformance.flows import Issued
 from conformance.handout import Handout
 from conformance.ledger import BackupLedger
 from conformance.model import LockPolicy, TargetModel, Throttle
@@ -63,6 +64,7 @@ class Conformance(Handout):
     recorders: list[Recorder] = field(default_factory=list)
     verify: Any = True
     session_tokens: list[str] = field(default_factory=list)
+    spare_sessions: list[Issued] = field(default_factory=list)
     backup_codes_work: bool | None = None
     backup_refusals: int = 0
     pool_changed: threading.Condition = field(default_factory=threading.Condition)
@@ -93,7 +95,12 @@ class Conformance(Handout):
         )
         self.ledger = BackupLedger(self.target.base_url)
         # On a movable clock a TOTP wait is free: no backup code is spent to save one.
-        self.pool = AccountPool(self.model, self.ledger, spare_codes=not self.clock.movable)
+        self.pool = AccountPool(
+            self.model,
+            self.ledger,
+            spare_codes=not self.clock.movable,
+            step_waits_free=self.clock.movable,
+        )
 
     def _read_info(self, api: Api) -> dict[str, Any]:
         url = f"{self.target.base_url}/api/info"

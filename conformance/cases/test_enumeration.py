@@ -11,6 +11,10 @@ PYTEST_DONT_REWRITE: a failure says the case's own words, not pytest's introspec
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
+
 from conformance import requirement
 from conformance.attack import (
     SPARE_ADDRESS_FIRST,
@@ -31,6 +35,7 @@ from conformance.session import not_run
 CHURN_NAMES = 32  # other names locked after the first (a 16-row table fell to 17)
 CHURN_SOURCES = 8  # loopback source addresses that share the churn (each under the throttle)
 CHECK_EVERY = 4  # X is asked for after every 4 other names
+SIDE_BY_SIDE = 2  # a churn name's failures in flight at once (one name at a time)
 
 
 Source = tuple[str | None, int]  # an address (None: the suite's own), the names it may lock
@@ -47,10 +52,26 @@ def _sources(base_url: str, throttle: Throttle | None, per_name: int) -> list[So
 
 
 def _lock_name(base_url, verify, source: str | None, per_name: int) -> list[int]:
-    """`per_name` wrong passwords for one fresh name from `source`: the statuses answered."""
+    """`per_name` wrong passwords for one fresh name from `source`, SIDE_BY_SIDE at a time on
+    connections of their own (the target's hashes overlap; the name is still locked before the
+    next is tried): the statuses answered."""
     name = fresh_name("churn")
-    with client(base_url, verify, source) as http:
-        return [judged_login(http, name).status_code for _ in range(per_name)]
+
+    def send(http, count: int) -> list[int]:
+        return [judged_login(http, name).status_code for _ in range(count)]
+
+    with contextlib.ExitStack() as stack:
+        clients = [
+            stack.enter_context(client(base_url, verify, source))
+            for _ in range(min(SIDE_BY_SIDE, per_name))
+        ]
+        shares = [len(range(k, per_name, len(clients))) for k in range(len(clients))]
+        with ThreadPoolExecutor(len(clients)) as pool:
+            sent = [
+                pool.submit(contextvars.copy_context().run, send, http, count)
+                for http, count in zip(clients, shares, strict=True)
+            ]
+            return [status for future in sent for status in future.result()]
 
 
 def _lock(api, conformance, name: str, failures: int, length: float) -> tuple[Ends, int]:
@@ -76,10 +97,10 @@ def _lock(api, conformance, name: str, failures: int, length: float) -> tuple[En
 @requirement("LOGIN-3", "trying other names must not unlock a locked unknown name")
 def test_LOGIN_3_locked_unknown_name_survives_churn(api, conformance, notes):
     """Lock a fresh unknown name X (5 wrong passwords, the 6th attempt 429), then lock 32 other
-    fresh names, one after another (5 wrong passwords each, from 127.0.0.10-17 in turn on a
-    loopback target so that no address reaches a per-address throttle), asking for X after
-    every 4: while X's lock surely lasts, X must answer 429 (an answer that came after the lock
-    could have ended is no evidence: a 401 then counts towards X's next lock). Then, where
+    fresh names, one after another (5 wrong passwords each, two at a time, from 127.0.0.10-17
+    in turn on a loopback target so that no address reaches a per-address throttle), asking for
+    X after every 4: while X's lock surely lasts, X must answer 429 (an answer that came after
+    the lock could have ended is no evidence: a 401 then counts towards X's next lock). Then, where
     /api/info shows `escalation: "double"` and the wait is allowed, wait until X's lock has
     surely ended (the 429's retry_after from when it came) and lock X again:
     its `retry_after` must be over 1.5 x `duration_s` (a second lock, twice as long, as a real

@@ -13,14 +13,6 @@ from conformance.results import BROKEN_RULE
 from conformance.schema_fuzz import Finding, run_operations, run_stateful
 
 
-def _a_session_token(api, conformance) -> str:
-    """A session of its own: Schemathesis may log it out, which must not end another case's
-    session (SESS-4 holds one while it ages)."""
-    with conformance.accounts(api, 1, clean=False) as (account,):
-        token, _ = conformance.sign_in(api, account, any_factor=True)
-    return token
-
-
 def _judge(findings: list[Finding], own: str, record_property) -> None:
     """This case's own rule fails it; another rule's finding goes to that requirement."""
     for finding in findings:
@@ -31,15 +23,16 @@ def _judge(findings: list[Finding], own: str, record_property) -> None:
 
 
 @requirement("INPUT-1", "every answer to a valid request matches the spec (Schemathesis)")
-def test_INPUT_1_schema_positive_answers_conform(api, conformance, record_property):
-    token = _a_session_token(api, conformance)
-    _judge(run_operations(conformance, GenerationMode.POSITIVE, token), "INPUT-1", record_property)
+def test_INPUT_1_schema_positive_answers_conform(api, conformance, session, record_property):
+    # A session of its own: Schemathesis may log it out (SESS-4 holds another while it ages).
+    findings = run_operations(conformance, GenerationMode.POSITIVE, session.token)
+    _judge(findings, "INPUT-1", record_property)
 
 
 @requirement("INPUT-1", "generated invalid requests are refused with 4xx (Schemathesis)")
-def test_INPUT_1_schema_negative_rejected(api, conformance, record_property):
-    token = _a_session_token(api, conformance)
-    _judge(run_operations(conformance, GenerationMode.NEGATIVE, token), "INPUT-1", record_property)
+def test_INPUT_1_schema_negative_rejected(api, conformance, session, record_property):
+    findings = run_operations(conformance, GenerationMode.NEGATIVE, session.token)
+    _judge(findings, "INPUT-1", record_property)
 
 
 @requirement("INPUT-5", "the spec's links followed at random leave the server standing")

@@ -140,7 +140,10 @@ def test_LOGIN_4_timing_unknown_user(api, conformance, notes):
 
 @requirement("LOGIN-5", "passwords are stored hashed; black-box: no answer shows one")
 def test_LOGIN_5_no_password_or_hash_in_answers(api, conformance, account, notes):
-    conformance.sign_in(api, account, any_factor=True)
+    # The answers of a sign-in are among those read: bringing an account to a known state
+    # (reconcile.py) signed in already, unless no sign-in of this run succeeded.
+    if not any(state.success_span[1] for state in conformance.model.states.values()):
+        conformance.sign_in(api, account, any_factor=True)
     conformance.wrong_password(api, account)
     passwords = [spec.password for spec in conformance.target.profile.accounts]
     seen = 0

@@ -28,8 +28,13 @@ def _issue(api, conformance, account):
 def test_SESS_1_session_token_issued(api, conformance, account):
     earlier = set(conformance.session_tokens)
     tokens = []
+    # The login's answer is a token response too (its challenge then serves the sign-in).
+    conformance.ready(account)  # any wait for a usable step comes before the challenge
+    login = api.login(account.username, account.password)
+    conformance.succeeded(login, "a login with the right password")
+    challenge = str(body_of(login)["challenge_token"])
     for _ in range(1):
-        response = _issue(api, conformance, account)
+        response, _ = conformance.sign_in_response(api, account, True, challenge)
         body = expect_json_object(response)
         assert set(body) == {"status", "session_token", "token_type", "expires_in"}, sorted(body)
         assert body["status"] == "success"
@@ -47,22 +52,17 @@ def test_SESS_1_session_token_issued(api, conformance, account):
         )
         tokens.append(token)
     assert tokens[0] not in earlier, "a session token was issued twice"
-    # A challenge token is a token response too.
-    response = api.login(account.username, account.password)
-    expect_status(response, 200)
-    expect_no_store(response)
+    expect_no_store(login)
 
 
 @requirement("SESS-2", "a valid token opens the dashboard and says when it expires")
-def test_SESS_2_dashboard(api, conformance, account):
-    before = conformance.now
-    token = body_of(_issue(api, conformance, account))["session_token"]
-    after = conformance.now
+def test_SESS_2_dashboard(api, conformance, session):
+    token, before, after = session.token, session.sent, session.received
     response = api.dashboard(token)
     expect_status(response, 200)
     body = expect_json_object(response)
     assert body.get("status") == "success", describe(response)
-    assert (body.get("user") or {}).get("username") == account.username, f"user: {body.get('user')}"
+    assert (body.get("user") or {}).get("username") == session.username, f"user: {body.get('user')}"
     session = body.get("session") or {}
     issued, expires = session.get("issued_at"), session.get("expires_at")
     assert isinstance(issued, int) and isinstance(expires, int), f"session: {session}"
@@ -79,13 +79,13 @@ def test_SESS_2_dashboard(api, conformance, account):
 
 
 @requirement("SESS-3", "RFC 6750: 401 answers tell the client why, in WWW-Authenticate")
-def test_SESS_3_www_authenticate(api, conformance, account, notes):
+def test_SESS_3_www_authenticate(api, conformance, session, notes):
     for response in (api.dashboard(None), api.logout(None)):
         expect_error(response, 401, "missing_token")
         challenge = response.headers.get("www-authenticate", "")
         assert challenge.lower().startswith("bearer"), f"WWW-Authenticate {challenge!r}"
         assert "realm=" in challenge, f"WWW-Authenticate without realm: {challenge!r}"
-    token = body_of(_issue(api, conformance, account))["session_token"]
+    token = session.token
     expect_status(api.logout(token), 204)
     for response in (
         api.dashboard("not-a-valid-token-" + "x" * 30),
@@ -132,8 +132,8 @@ def test_SESS_4_session_expires(api, conformance, notes):
 
 
 @requirement("SESS-5", "logout revokes the token at once")
-def test_SESS_5_logout_revokes(api, conformance, account):
-    token = body_of(_issue(api, conformance, account))["session_token"]
+def test_SESS_5_logout_revokes(api, conformance, session):
+    token = session.token
     expect_status(api.dashboard(token), 200)
     response = api.logout(token)
     expect_status(response, 204)

@@ -320,6 +320,9 @@ class AttackServer:
         if not await self.hashed():
             return error(503, "busy", "try again", ("Retry-After", "1"))
         now = self.now()
+        state = self.names.get(name) or state  # what logins judged during the hash (LOCK-5)
+        if state.locked_until > now:
+            return locked(max(1, math.ceil(state.locked_until - now)))
         if state.locked_until:
             state = self.lock_ended(state)
         state.failures += 1

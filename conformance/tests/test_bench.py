@@ -1,4 +1,5 @@
-"""The benchmark's sums name real cases: a renamed case would silently leave them."""
+"""The benchmark's sums name real cases (a renamed case would silently leave them), its floors
+come from /api/info, and its hasher counts what the server asks of it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import importlib
 import pkgutil
 
 import conformance.cases
-from conformance.bench import REV2_ATTACK_CASES
+from conformance.bench import REV2_ATTACK_CASES, floors
+from conformance.harness.embedded import CountedPasswords
 
 
 def test_the_rev2_attack_cases_are_cases():
@@ -17,3 +19,28 @@ def test_the_rev2_attack_cases_are_cases():
         if name.startswith("test_")
     }
     assert names >= REV2_ATTACK_CASES, sorted(REV2_ATTACK_CASES - names)
+
+
+def test_each_rev2_attack_case_has_a_floor_from_the_info():
+    info = {
+        "lockout": {"max_failures": 5, "duration_s": 300, "escalation": "double"},
+        "throttle": {"max_failures": 50, "window_s": 300},
+    }
+    found = floors(info)
+    assert set(found) == REV2_ATTACK_CASES
+    churn = found["test_LOGIN_3_locked_unknown_name_survives_churn"]
+    assert churn.hashes == 5 * (1 + 32) + 5  # X, 32 names, X's second lock
+    assert found["test_LOCK_8_per_address_throttle"].hashes == 52
+    assert found["test_INPUT_6_login_flood_does_not_starve_others"].seconds(0.1) == 10.0
+    # No escalation: no second lock to ask for.
+    info["lockout"] = {"max_failures": 5, "duration_s": 300}
+    assert floors(info)["test_LOGIN_3_locked_unknown_name_survives_churn"].hashes == 165
+
+
+def test_the_counted_hasher_counts_what_the_server_asks_of_it():
+    passwords = CountedPasswords(light=True)
+    stored = passwords.hash("secret")
+    assert passwords.verify(stored, "secret") and not passwords.verify(None, "secret")
+    assert passwords.count == 3
+    assert passwords.seconds_per_verify(2, rounds=1) > 0
+    assert passwords.count == 3 + 2 + 2  # a warm-up batch, then one round of two
