@@ -106,13 +106,25 @@ def floors(info: dict[str, Any]) -> dict[str, Floor]:
 @dataclass
 class HashTally:
     """A pytest plugin: the server's hashes during each case (the embedded run is one case at a
-    time, so what the hasher counted meanwhile is that case's)."""
+    time, so what the hasher counted meanwhile is that case's); and, just before each attack
+    case that a floor in hashes bounds, the cost of a hash then (the load of the moment), timed
+    outside the case and taken from the run's wall time."""
 
     passwords: CountedPasswords
+    probe_before: frozenset[str] = frozenset()
     per_case: dict[str, int] = field(default_factory=dict)
+    per_hash_s: dict[str, float] = field(default_factory=dict)
+    probes_s: float = 0.0
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        if item.name in self.probe_before:
+            started = time.perf_counter()
+            self.per_hash_s[item.name] = min(
+                self.passwords.seconds_per_verify(1, rounds=2),
+                self.passwords.seconds_per_verify(2, rounds=1),
+            )
+            self.probes_s += time.perf_counter() - started
         before = self.passwords.count
         try:
             return (yield)
@@ -129,6 +141,7 @@ class Hashing:
     setup: int  # hashes before the suite started (the test accounts' passwords)
     per_case: dict[str, int]
     info: dict[str, Any]
+    probed: dict[str, float]  # the fastest hash just before a case (attack cases with a floor)
 
     @property
     def per_hash_s(self) -> float:
@@ -185,7 +198,8 @@ def run_embedded(only: list[str] | None, light: bool = False) -> Run:
     report_dir = Path(tempfile.mkdtemp(prefix="conformance-bench-"))
     passwords = CountedPasswords(light)
     serial, together = [passwords.seconds_per_verify(1)], [passwords.seconds_per_verify(2)]
-    tally = HashTally(passwords)
+    hash_bound = frozenset(case for case, floor in floors({}).items() if floor.hashes)
+    tally = HashTally(passwords, hash_bound)
     before = passwords.count
     started = time.perf_counter()
     with embedded_target(passwords) as target:
@@ -194,11 +208,16 @@ def run_embedded(only: list[str] | None, light: bool = False) -> Run:
         status, _ = run_suite(
             target, only=only, report_dir=str(report_dir), quiet=True, plugins=[tally]
         )
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - started - tally.probes_s  # the probes are the bench's own
     serial.append(passwords.seconds_per_verify(1))
     together.append(passwords.seconds_per_verify(2))
     hashing = Hashing(
-        (serial[0], serial[1]), (together[0], together[1]), setup, tally.per_case, info
+        (serial[0], serial[1]),
+        (together[0], together[1]),
+        setup,
+        tally.per_case,
+        info,
+        tally.per_hash_s,
     )
     return Run(wall, status, report_dir, hashing)
 
@@ -286,10 +305,11 @@ def show_hashing(
     for case, floor in floors(hashing.info).items():
         if case not in durations:
             continue
-        seconds, least = durations[case], floor.seconds(per_hash)
+        seconds, least = durations[case], floor.seconds(hashing.probed.get(case, per_hash))
         total_time += seconds
         total_floor += least
-        parts = [f"{floor.hashes} hashes"] if floor.hashes else []
+        at = hashing.probed.get(case, per_hash) * 1000
+        parts = [f"{floor.hashes} x {at:.0f} ms"] if floor.hashes else []
         parts += [f"{floor.wait_s:.0f} s"] if floor.wait_s else []
         table.add_row(
             requirements.get(case, case),
@@ -300,7 +320,10 @@ def show_hashing(
         )
         reasons.append(f"{requirements.get(case, case)}: {floor.why}")
     console.print(table)
-    console.print("Floors: " + "; ".join(reasons))
+    console.print(
+        "Floors (each hash at the fastest cost timed just before the case, alone or two side "
+        "by side): " + "; ".join(reasons)
+    )
     if total_floor:
         console.print(
             f"{name}: the rev. 2 attack cases took {total_time:.1f} s against a floor of "
