@@ -139,6 +139,7 @@ class Hashing:
     serial_s: tuple[float, float]  # a verification alone: before the run, after it
     together_s: tuple[float, float]  # each of two side by side (wall time / 2): the same
     setup: int  # hashes before the suite started (the test accounts' passwords)
+    setup_s: float  # seconds of the server's start (in the wall time)
     per_case: dict[str, int]
     info: dict[str, Any]
     probed: dict[str, float]  # the fastest hash just before a case (attack cases with a floor)
@@ -204,6 +205,7 @@ def run_embedded(only: list[str] | None, light: bool = False) -> Run:
     started = time.perf_counter()
     with embedded_target(passwords) as target:
         setup = passwords.count - before  # the test accounts' passwords
+        setup_s = time.perf_counter() - started
         info = _info(target)
         status, _ = run_suite(
             target, only=only, report_dir=str(report_dir), quiet=True, plugins=[tally]
@@ -215,6 +217,7 @@ def run_embedded(only: list[str] | None, light: bool = False) -> Run:
         (serial[0], serial[1]),
         (together[0], together[1]),
         setup,
+        setup_s,
         tally.per_case,
         info,
         tally.per_hash_s,
@@ -285,7 +288,7 @@ def show_hashing(
     console.print(
         f"{name}: a verification took {ms} ms alone, {ms_two} ms each two side by side (before/"
         f"after the run, through a hashing pool like the server's); hashes: {hashing.setup} in "
-        "the server's set-up, "
+        f"the server's set-up ({hashing.setup_s:.1f} s of the wall time), "
         f"{sum(per_case.values())} in the run, {sum(rest.values())} of them outside the rev. 2 "
         f"attack cases ({sum(rest.values()) * per_hash:.1f} s at {per_hash * 1000:.0f} ms)"
     )
