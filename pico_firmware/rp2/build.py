@@ -90,6 +90,31 @@ PATCHES = (
         "    MICROPY_PY_LWIP_EXIT\n"
         "    if (connect_err != ERR_OK) {\n",
     ),
+    # rp2 stops lwIP's timer when no TCP connection is open and no interface's link is up, and
+    # a PPP interface's link is up only once IPCP is: while LCP and IPCP negotiate, their
+    # restart timers never fire, and one lost frame (seen here: the board's LCP stayed in
+    # Ack-Sent, its Configure-Request never sent again) stalls the link for good. In the PPP
+    # variant the timer also runs while an interface is up (a PPP one: from pppos_create to
+    # ppp_free), and starts when one comes up.
+    (
+        "micropython/ports/rp2/mpnetworkport.c",
+        "            if (netif->flags & NETIF_FLAG_LINK_UP) {\n",
+        "            #if MICROPY_PY_NETWORK_PPP_LWIP\n"
+        "            if (netif->flags & (NETIF_FLAG_LINK_UP | NETIF_FLAG_UP)) {\n"
+        "            #else\n"
+        "            if (netif->flags & NETIF_FLAG_LINK_UP) {\n"
+        "            #endif\n",
+    ),
+    (
+        "micropython/ports/rp2/mpnetworkport.c",
+        "    if (reason == LWIP_NSC_LINK_CHANGED && args->link_changed.state) {\n",
+        "    #if MICROPY_PY_NETWORK_PPP_LWIP\n"
+        "    if (reason == LWIP_NSC_STATUS_CHANGED && args->status_changed.state) {\n"
+        "        lwip_poll_hook();\n"
+        "    }\n"
+        "    #endif\n"
+        "    if (reason == LWIP_NSC_LINK_CHANGED && args->link_changed.state) {\n",
+    ),
 )
 RECIPE = 1  # bump when the way the build runs changes what it produces
 SOURCES_ENV = "PICO_TFA_RP2_SOURCES"
