@@ -129,8 +129,7 @@ def flash(session: nox.Session) -> None:
 def ppp(session: nox.Session) -> None:
     """The suite against the rp2 firmware binary over PPP: `nox -s ppp -- [--long]`.
 
-    Not part of `nox -s tests`: about one TLS handshake in a hundred stalls on the emulated board
-    (not found yet), so the smoke subset fails now and then (README, the board section)."""
+    The smoke subset is also a test in `nox -s tests` (test_rp2.py, marked `ppp`)."""
     run(session, "python", "-m", "pico_firmware.rp2.ppp_suite", *session.posargs)
 
 

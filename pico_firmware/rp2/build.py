@@ -14,7 +14,8 @@ firmware's native PBKDF2 module built against it (pico_firmware.rp2.natmod). A s
 same sources builds nothing.
 
 Besides the stock boards, RPI_PICO_W_PPP is RPI_PICO_W with `network.PPP` (lwIP's PPP) compiled in,
-for the conformance suite over an emulated UART.
+for the conformance suite over an emulated UART; PATCHES fixes a locking bug of network.PPP
+on rp2 (the sources are patched before the build, and the patch is part of the cache key).
 """
 
 from __future__ import annotations
@@ -65,6 +66,56 @@ VARIANTS = {
     ),
 }
 BOARDS = ("RPI_PICO_W", "RPI_PICO", "RPI_PICO_W_PPP")
+
+# Fixes to the pinned sources, applied once they are in place: (file, text, replacement).
+# network.PPP feeds its input to lwIP from a scheduled callback (PPP.poll, on the UART's
+# RX-idle interrupt) without lwIP's lock, while rp2 runs lwIP's timers at PendSV level: a TCP
+# timer that lands inside tcp_input corrupts the connection's segment lists (seen here: a
+# segment sent twice, then the board spinning in tcp_free_acked_segments on a cyclic list and
+# deaf for good). Holding the lock (PendSV suspended) as modlwip's own calls do serialises them.
+# Only the PPP variant compiles this file.
+PATCHES = (
+    (
+        "micropython/extmod/network_ppp_lwip.c",
+        "        pppos_input(self->pcb, (u8_t *)buf, len);\n",
+        "        MICROPY_PY_LWIP_ENTER\n"
+        "        pppos_input(self->pcb, (u8_t *)buf, len);\n"
+        "        MICROPY_PY_LWIP_EXIT\n",
+    ),
+    (
+        "micropython/extmod/network_ppp_lwip.c",
+        "    if (ppp_connect(self->pcb, 0) != ERR_OK) {\n",
+        "    MICROPY_PY_LWIP_ENTER\n"
+        "    err_t connect_err = ppp_connect(self->pcb, 0);\n"
+        "    MICROPY_PY_LWIP_EXIT\n"
+        "    if (connect_err != ERR_OK) {\n",
+    ),
+    # rp2 stops lwIP's timer when no TCP connection is open and no interface's link is up, and
+    # a PPP interface's link is up only once IPCP is: while LCP and IPCP negotiate, their
+    # restart timers never fire, and one lost frame (seen here: the board's LCP stayed in
+    # Ack-Sent, its Configure-Request never sent again) stalls the link for good. In the PPP
+    # variant the timer also runs while an interface is up (a PPP one: from pppos_create to
+    # ppp_free), and starts when one comes up.
+    (
+        "micropython/ports/rp2/mpnetworkport.c",
+        "            if (netif->flags & NETIF_FLAG_LINK_UP) {\n",
+        "            #if MICROPY_PY_NETWORK_PPP_LWIP\n"
+        "            if (netif->flags & (NETIF_FLAG_LINK_UP | NETIF_FLAG_UP)) {\n"
+        "            #else\n"
+        "            if (netif->flags & NETIF_FLAG_LINK_UP) {\n"
+        "            #endif\n",
+    ),
+    (
+        "micropython/ports/rp2/mpnetworkport.c",
+        "    if (reason == LWIP_NSC_LINK_CHANGED && args->link_changed.state) {\n",
+        "    #if MICROPY_PY_NETWORK_PPP_LWIP\n"
+        "    if (reason == LWIP_NSC_STATUS_CHANGED && args->status_changed.state) {\n"
+        "        lwip_poll_hook();\n"
+        "    }\n"
+        "    #endif\n"
+        "    if (reason == LWIP_NSC_LINK_CHANGED && args->link_changed.state) {\n",
+    ),
+)
 RECIPE = 1  # bump when the way the build runs changes what it produces
 SOURCES_ENV = "PICO_TFA_RP2_SOURCES"
 CACHE_ENV = "PICO_TFA_CACHE"
@@ -113,7 +164,9 @@ def source_from(archive: str | Path | None) -> Source:
 
 
 def build_key(source: Source) -> str:
-    recipe = json.dumps({"recipe": RECIPE, "variants": VARIANTS}, sort_keys=True)
+    recipe = json.dumps(
+        {"recipe": RECIPE, "variants": VARIANTS, "patches": PATCHES}, sort_keys=True
+    )
     return hashlib.sha256(f"{source.identity()}\n{recipe}".encode()).hexdigest()[:20]
 
 
@@ -165,6 +218,16 @@ def unpack(archive: Path, dest: Path) -> None:
             raise BuildError(f"{archive} has no {top}/ at its top")
 
 
+def patch(tree: Path) -> None:
+    """Apply PATCHES to a fresh source tree; each text must be there exactly once."""
+    for name, text, replacement in PATCHES:
+        path = tree / name
+        source = path.read_text()
+        if source.count(text) != 1:
+            raise BuildError(f"cannot patch {name}: the text to replace is not there once")
+        path.write_text(source.replace(text, replacement))
+
+
 def board_dir(tree: Path, board: str) -> Path:
     """The board's directory; a variant's is made from its stock board's, beside the source."""
     port = tree / "micropython" / "ports" / "rp2"
@@ -205,6 +268,7 @@ def build(source: Source, boards: list[str], jobs: int) -> Path:
             unpack(source.archive, partial)
         else:
             git_sources(partial)
+        patch(partial)
         out.mkdir(parents=True, exist_ok=True)
         partial.rename(tree)
     mp = tree / "micropython"

@@ -99,7 +99,7 @@ def test_native_pbkdf2_on_the_board_matches_hashlib(tmp_path: Path) -> None:
         assert got == hashlib.pbkdf2_hmac("sha256", "pässword".encode(), b"saltsalt", 5).hex()
 
 
-@pytest.mark.ppp  # `pytest -m ppp` or `nox -s ppp`: it fails now and then (a handshake stall)
+@pytest.mark.ppp  # alone: `pytest -m ppp`; the suite over PPP by hand: `nox -s ppp`
 def test_conformance_smoke_subset_over_ppp(tmp_path: Path) -> None:
     """The real firmware binary (RPI_PICO_W_PPP) serving HTTPS over PPP on its emulated UART0,
     judged by the suite through the link's loopback port: every smoke requirement passes."""
