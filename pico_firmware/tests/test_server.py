@@ -1,6 +1,7 @@
 """The idle sweep: a connection past its deadline (the app's table, swept by the server's
 tick) is cancelled (and so closed, and counted by its task); the others keep going."""
 
+import io
 import time
 
 from fakes import Clock
@@ -140,3 +141,61 @@ def test_readable_waits_for_bytes_and_reads_nothing():
 
     asyncio.run(main())
     assert seen == [False, b"ping"]
+
+
+class Listener(io.IOBase):
+    """A listening socket with `n` connections waiting (always readable), then none."""
+
+    def __init__(self, n):
+        self.conns = [Conn() for _ in range(n)]
+        self.taken = 0
+
+    def ioctl(self, req, arg):
+        return arg & 1 if req == 3 else 0  # MP_STREAM_POLL: readable
+
+    def read(self, n):
+        return b""
+
+    def accept(self):
+        if self.taken == len(self.conns):
+            raise OSError(11)  # EAGAIN
+        self.taken += 1
+        return self.conns[self.taken - 1], ("10.0.0." + str(self.taken), 4000)
+
+
+class Conn(Sock):
+    closed = False
+
+    def setblocking(self, flag):
+        pass
+
+
+def test_a_connection_without_room_for_its_task_is_closed_and_accepting_goes_on():
+    import asyncio
+
+    class Full(Server):
+        def _one(self, c, addr, entry):
+            self.calls += 1
+            if self.calls == 1:
+                raise MemoryError  # as asyncio.create_task would, with no heap left
+            return self._served(entry)
+
+        async def _served(self, entry):
+            self.served.append(entry[1])
+
+    listener = Listener(2)
+    s = Full(App(Clock()), "127.0.0.1", 0)
+    s.calls, s.served, s.sock = 0, [], listener
+
+    async def main():
+        t = asyncio.create_task(s.serve())
+        for _ in range(50):
+            await asyncio.sleep_ms(2)
+            if s.served:
+                break
+        t.cancel()
+
+    asyncio.run(main())
+    assert listener.conns[0].closed  # not leaked
+    assert s.served == ["10.0.0.2"]  # the accept loop went on to the next
+    assert [e[1] for e in s.waiting] == ["10.0.0.2"]  # the first left no place behind

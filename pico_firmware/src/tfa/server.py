@@ -114,7 +114,10 @@ class Server:
                 self.forget(victim)
             entry = [None, _peer(addr)[0], False, c, time.ticks_ms()]
             self.join(entry)
-            entry[_TASK] = asyncio.create_task(self._one(c, addr, entry))
+            try:
+                entry[_TASK] = asyncio.create_task(self._one(c, addr, entry))
+            except MemoryError:  # no room for its task: close it, and keep accepting
+                self.forget(entry)
 
     def join(self, entry):
         """A new waiting connection; an address not seen lately queues as if served just
