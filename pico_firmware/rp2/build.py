@@ -14,8 +14,9 @@ firmware's native PBKDF2 module built against it (pico_firmware.rp2.natmod). A s
 same sources builds nothing.
 
 Besides the stock boards, RPI_PICO_W_PPP is RPI_PICO_W with `network.PPP` (lwIP's PPP) compiled in,
-for the conformance suite over an emulated UART; PATCHES fixes a locking bug of network.PPP
-on rp2 (the sources are patched before the build, and the patch is part of the cache key).
+for the conformance suite over an emulated UART; PATCHES fixes two bugs of network.PPP on rp2
+(input to lwIP without its lock; lwIP's timer stopped while a link negotiates). The sources are
+patched before the build, and the patches are part of the cache key.
 """
 
 from __future__ import annotations
