@@ -47,6 +47,11 @@ def _waiting(s, rows):
 
 
 class Sock:
+    closed = False
+
+    def setblocking(self, flag):
+        pass
+
     def close(self):
         self.closed = True
 
@@ -147,7 +152,7 @@ class Listener(io.IOBase):
     """A listening socket with `n` connections waiting (always readable), then none."""
 
     def __init__(self, n):
-        self.conns = [Conn() for _ in range(n)]
+        self.conns = [Sock() for _ in range(n)]
         self.taken = 0
 
     def ioctl(self, req, arg):
@@ -161,13 +166,6 @@ class Listener(io.IOBase):
             raise OSError(11)  # EAGAIN
         self.taken += 1
         return self.conns[self.taken - 1], ("10.0.0." + str(self.taken), 4000)
-
-
-class Conn(Sock):
-    closed = False
-
-    def setblocking(self, flag):
-        pass
 
 
 def test_a_connection_without_room_for_its_task_is_closed_and_accepting_goes_on():
