@@ -159,12 +159,14 @@ class AccountPool:
         Among fresh ones, for a case that spends TOTP steps, the account with the most second
         factors at hand (unused steps, and a few backup codes: either signs in now), and for
         one that spends none, the fewest unused steps (leaving them to others); then the one
-        with most unused backup codes.
+        with most unused backup codes. The fewest failures come before that (on a live target
+        after the steps, which cost a wait): a case that may carry a failure or two leaves those
+        that other cases left (LOGIN-4's) to the cases that fail up to the lock anyway.
         """
         free = [a for a in self.accounts if not a.in_use and not a.broken]
         current = int(now // PERIOD)
 
-        def rank(a: Account) -> tuple[int, float, int, int]:
+        def rank(a: Account) -> tuple[int, float, int, int, int]:
             unused = a.unused_steps(current)
             codes = len(a.spare_backup_codes())
             if a.is_fresh(now, max_failures, first_lock):
@@ -173,12 +175,10 @@ class AccountPool:
                 group = 1
             else:
                 group = 2
-            return (
-                group,
-                a.locked_until if group == 2 else 0.0,
-                -(unused + min(codes, 3)) if spends_step else unused,
-                -codes,
-            )
+            steps = -(unused + min(codes, 3)) if spends_step else unused
+            kept = a.failures  # left for the cases that fail up to the lock anyway
+            order = (kept, steps) if self.step_waits_free else (steps, kept)
+            return (group, a.locked_until if group == 2 else 0.0, *order, -codes)
 
         return sorted(free, key=rank)
 

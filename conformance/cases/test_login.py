@@ -21,7 +21,12 @@ from conformance.together import together
 
 # A stored hash in its usual text forms (PHC `$argon2id$...`, `$pbkdf2-sha256$...`, `$scrypt$`,
 # crypt's `$2b$...`): a structure, not a word that free-form text (`/api/info`'s `server`) may use.
-TIMED_ACCOUNTS = 3  # 12 wrong passwords and 12 unknown names: medians of 12 each
+TIMED_ACCOUNTS = 3  # up to 12 wrong passwords and 12 unknown names: medians of 12 each
+# LOGIN-4 in two rounds: medians this close after 6 + 6 logins pass without the other 6 + 6;
+# otherwise all 12 + 12 are judged against the 25% bound, exactly as if there were no first look.
+FIRST_LOOK_ROUNDS = 2
+FIRST_LOOK_PASS = 0.10
+MAX_APART = 0.25
 HASH_MARKERS = re.compile(r"\$(argon2(id|i|d)|pbkdf2(-sha\d+)?|scrypt|2[aby])\$", re.IGNORECASE)
 
 
@@ -112,12 +117,19 @@ def test_LOGIN_3_no_user_enumeration(api, conformance, clean_account):
     "LOGIN-4", "timing must not reveal whether a username exists", needs=(SEVERAL_ACCOUNTS,)
 )
 def test_LOGIN_4_timing_unknown_user(api, conformance, notes):
-    per_account = conformance.policy.max_failures - 1
+    """Wrong passwords and unknown names alternate, one account after another, so that a load
+    that comes and goes falls on both. A correct server's medians are a few percent apart:
+    after the first look it passes at half the hashes. The first look can never fail a server
+    (a pass there only skips samples), so a correct server fails no more often than with all
+    12 + 12; a server 25% apart passes there only if 6 + 6 samples land within 10% (about 2%
+    of runs at a 10% jitter, by a normal approximation of the medians)."""
+    rounds = conformance.policy.max_failures - 1  # failures per account, one short of its lock
+    known: list[float] = []
+    unknown: list[float] = []
     with conformance.accounts(api, TIMED_ACCOUNTS) as accounts:
         api.info()  # the connection is open before anything is timed
-        known, unknown = [], []
-        for account in accounts:
-            for _ in range(per_account):
+        for done in range(1, rounds + 1):
+            for account in accounts:
                 conformance.make_room(2)
                 response = conformance.wrong_password(api, account)
                 expect_status(response, 401)
@@ -125,17 +137,25 @@ def test_LOGIN_4_timing_unknown_user(api, conformance, notes):
                 response = api.login(unknown_name(), "wrong-password")
                 expect_status(response, 401)
                 unknown.append(response.elapsed.total_seconds())
+            if done == FIRST_LOOK_ROUNDS and _apart(known, unknown) <= FIRST_LOOK_PASS:
+                break
     median_known, median_unknown = statistics.median(known), statistics.median(unknown)
-    ratio = abs(median_unknown - median_known) / median_known
+    ratio = _apart(known, unknown)
     notes.append(
         f"median wrong password {median_known * 1000:.1f} ms, unknown user "
         f"{median_unknown * 1000:.1f} ms over {len(known)}+{len(unknown)} logins "
         f"({ratio:.0%} apart)"
     )
-    assert ratio <= 0.25, (
+    assert ratio <= MAX_APART, (
         f"unknown-user logins take {median_unknown * 1000:.1f} ms (median) and wrong-password "
-        f"logins {median_known * 1000:.1f} ms: {ratio:.0%} apart (> 25%)"
+        f"logins {median_known * 1000:.1f} ms: {ratio:.0%} apart (> {MAX_APART:.0%})"
     )
+
+
+def _apart(known: list[float], unknown: list[float]) -> float:
+    """How far apart the medians are, relative to the wrong passwords' median."""
+    median_known = statistics.median(known)
+    return abs(statistics.median(unknown) - median_known) / median_known
 
 
 @requirement("LOGIN-5", "passwords are stored hashed; black-box: no answer shows one")

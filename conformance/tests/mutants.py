@@ -26,6 +26,7 @@ from reference_server.auth import Authenticator, ChallengeIssued, Locked, Refuse
 from reference_server.core.challenge import Challenge, ChallengePolicy
 from reference_server.core.clock import Clock
 from reference_server.core.lockout import Lockout
+from reference_server.core.passwords import LIGHT, Passwords
 from reference_server.core.session import Session, SessionPolicy
 from reference_server.core.tokens import TokenSource, token_digest
 from reference_server.core.totp import TotpPolicy
@@ -135,6 +136,14 @@ class UnknownNamesNeverLocked(Authenticator):
         if not _exists(self, username):
             self.reset_lockout(username)
         return result
+
+
+class NoDummyHash(Passwords):
+    """An unknown name answered at once, without the dummy hash that makes it cost what a wrong
+    password does."""
+
+    def verify(self, stored: str | None, password: str) -> bool:
+        return False if stored is None else super().verify(stored, password)
 
 
 # --- the edge, recomposed -----------------------------------------------------------------
@@ -334,6 +343,7 @@ MUTANTS = [
         "LOGIN-3",
         {"authenticator": UnknownNamesNeverLocked},
     ),
+    Mutant("unknown names answered without a hash", "LOGIN-4", {"passwords": NoDummyHash(**LIGHT)}),
     Mutant("challenge reusable", "CHAL-2", {"challenges": ReusableChallenges}),
     Mutant("challenges never expire", "CHAL-3", {"challenges": EternalChallenges}),
     Mutant("sessions never expire", "SESS-4", {"sessions": EternalSessions}),

@@ -23,6 +23,7 @@ class Passwords:
             type=argon2.Type.ID,
         )
         self._dummy = self.hasher.hash("dummy password for unknown users")
+        self._dummy_cost = (time_cost, memory_cost, parallelism)
 
     @classmethod
     def for_profile(cls, profile: str) -> Passwords:
@@ -51,7 +52,11 @@ class Passwords:
             counts[key] = counts.get(key, 0) + 1
         if not counts:
             return
-        time_cost, memory_cost, parallelism = max(counts, key=lambda k: counts[k])
+        cost = max(counts, key=lambda k: counts[k])
+        if cost == self._dummy_cost:
+            return  # the dummy has that cost already: another hash (a slow one) would add nothing
+        time_cost, memory_cost, parallelism = cost
+        self._dummy_cost = cost
         self._dummy = argon2.PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_cost,

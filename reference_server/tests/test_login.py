@@ -109,3 +109,18 @@ def test_LOGIN_4_dummy_hash_takes_the_stored_accounts_cost():
     light.calibrate_dummy(stored)
     assert light._dummy.startswith("$argon2id$v=19$m=16384,t=2,p=2$")
     assert not light.verify(None, "a")
+
+
+def test_LOGIN_4_a_dummy_of_the_right_cost_is_kept():
+    """At each start the dummy is matched to the stored hashes: when it has their cost already,
+    no new one is made (a hash at the production cost is ~0.1 s of every start)."""
+    light = Passwords(time_cost=1, memory_cost=8192, parallelism=1)
+    stored = [light.hash("a"), light.hash("b")]
+    dummy = light._dummy
+    light.calibrate_dummy(stored)
+    assert light._dummy is dummy
+    heavy = Passwords(time_cost=2, memory_cost=16384, parallelism=2)
+    light.calibrate_dummy([heavy.hash("c")])
+    assert light._dummy.startswith("$argon2id$v=19$m=16384,t=2,p=2$")
+    light.calibrate_dummy(stored)
+    assert light._dummy.startswith("$argon2id$v=19$m=8192,t=1,p=1$")
