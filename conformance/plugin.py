@@ -97,7 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     config.stash[STATE] = state
     side_runs = SideRuns(
-        ensure_session, start_before=lambda item: starts_side_runs(needs_of_item(item))
+        ensure_session,
+        start_before=lambda item: starts_side_runs(needs_of_item(item)),
+        started=lambda item: _announce(item, "BESIDE"),
     )
     config.stash[SIDE_RUNS] = side_runs
     config.pluginmanager.register(side_runs, "conformance-side-runs")
@@ -281,6 +283,29 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 # --- outcomes ---------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _announce(item, "RUNNING")
+
+
+def _announce(item: pytest.Item, what: str) -> None:
+    """A case starting (or started in a thread beside): on a slow target a run takes hours, and
+    a case that stalls is then found by the last such line without its verdict."""
+    config = item.config
+    req = requirement_of(item)
+    if req is None or not config.getoption("--rich-progress"):
+        return
+    state = config.stash[STATE]
+    items = item.session.items
+    number = items.index(item) + 1 if item in items else 0
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        state.console.print(
+            f"[dim]{what:8} {req[0]:8} {item.name} ({number}/{len(items)}, "
+            f"{time.time() - state.started:.0f} s into the run)[/]"
+        )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
     report = yield
