@@ -39,6 +39,7 @@ from conformance.results import (
 from conformance.session import Conformance, Target, TargetError
 
 DEFAULT_REPORT_DIR = "reports"
+INTERRUPTED = "the run was stopped before this case ended"
 _STYLE = {PASSED: "green", FAILED: "bold red", WARNING: "yellow", NOT_RUN: "dim"}
 
 
@@ -314,8 +315,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if req is None:
         return report
     case = state.cases.get(item.nodeid)
-    if case is None:
-        case = CaseResult(item.nodeid, item.name, *req)
+    if case is None:  # not run until its call passes: a run stopped (Ctrl-C) in it says so
+        case = CaseResult(item.nodeid, item.name, *req, outcome=NOT_RUN, message=INTERRUPTED)
         state.cases[item.nodeid] = case
     case.duration += report.duration
     if report.skipped:
@@ -326,6 +327,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         case.message = _failure_text(call)
         if state.session is not None:
             case.message = state.session.masker.text(case.message)
+    elif report.when == "call" and report.passed and case.message == INTERRUPTED:
+        case.outcome, case.message = PASSED, ""
     if report.when == "teardown":
         side_run = item.stash.get(SIDE_RUN, None)
         if side_run is not None:
