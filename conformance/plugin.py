@@ -303,7 +303,8 @@ def _announce(item: pytest.Item, what: str) -> None:
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         state.console.print(
             f"[dim]{what:8} {req[0]:8} {item.name} ({number}/{len(items)}, "
-            f"{time.time() - state.started:.0f} s into the run)[/]"
+            f"{time.time() - state.started:.0f} s into the run)[/]",
+            soft_wrap=True,  # one line each, also in a log file (not wrapped at 80 columns)
         )
 
 
@@ -383,7 +384,8 @@ def _progress(console: Console, case: CaseResult) -> None:
     first = case.message.splitlines()[0][:110] if case.message and verdict != PASSED else ""
     console.print(
         f"[{_STYLE[verdict]}]{verdict.upper():8}[/] {case.req_id:8} {case.name} "
-        f"[dim]{case.duration:.2f}s[/] {first}"
+        f"[dim]{case.duration:.2f}s[/] {escape(first)}",
+        soft_wrap=True,
     )
 
 
