@@ -111,9 +111,11 @@ class SideRuns:
         self,
         session_of: Callable[[pytest.Config], Conformance],
         start_before: Callable[[pytest.Item], bool],
+        started: Callable[[pytest.Item], None] = lambda item: None,
     ) -> None:
         self.session_of = session_of
         self.start_before = start_before
+        self.started_one = started
         self.started = False
         self.runs: dict[str, SideRun] = {}
 
@@ -133,6 +135,7 @@ class SideRuns:
                 run = SideRun(item, session)  # type: ignore[arg-type]
                 self.runs[item.nodeid] = run
                 run.start()
+                self.started_one(item)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:

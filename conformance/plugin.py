@@ -39,6 +39,7 @@ from conformance.results import (
 from conformance.session import Conformance, Target, TargetError
 
 DEFAULT_REPORT_DIR = "reports"
+INTERRUPTED = "the run was stopped before this case ended"
 _STYLE = {PASSED: "green", FAILED: "bold red", WARNING: "yellow", NOT_RUN: "dim"}
 
 
@@ -97,7 +98,9 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     config.stash[STATE] = state
     side_runs = SideRuns(
-        ensure_session, start_before=lambda item: starts_side_runs(needs_of_item(item))
+        ensure_session,
+        start_before=lambda item: starts_side_runs(needs_of_item(item)),
+        started=lambda item: _announce(item, "BESIDE"),
     )
     config.stash[SIDE_RUNS] = side_runs
     config.pluginmanager.register(side_runs, "conformance-side-runs")
@@ -281,6 +284,30 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 # --- outcomes ---------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _announce(item, "RUNNING")
+
+
+def _announce(item: pytest.Item, what: str) -> None:
+    """A case starting (or started in a thread beside): on a slow target a run takes hours, and
+    a case that stalls is then found by the last such line without its verdict."""
+    config = item.config
+    req = requirement_of(item)
+    if req is None or not config.getoption("--rich-progress"):
+        return
+    state = config.stash[STATE]
+    items = item.session.items
+    number = items.index(item) + 1 if item in items else 0
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        state.console.print(
+            f"[dim]{what:8} {req[0]:8} {item.name} ({number}/{len(items)}, "
+            f"{time.time() - state.started:.0f} s into the run)[/]",
+            soft_wrap=True,  # one line each, also in a log file (not wrapped at 80 columns)
+        )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
     report = yield
@@ -289,8 +316,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if req is None:
         return report
     case = state.cases.get(item.nodeid)
-    if case is None:
-        case = CaseResult(item.nodeid, item.name, *req)
+    if case is None:  # not run until its call passes: a run stopped (Ctrl-C) in it says so
+        case = CaseResult(item.nodeid, item.name, *req, outcome=NOT_RUN, message=INTERRUPTED)
         state.cases[item.nodeid] = case
     case.duration += report.duration
     if report.skipped:
@@ -301,6 +328,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         case.message = _failure_text(call)
         if state.session is not None:
             case.message = state.session.masker.text(case.message)
+    elif report.when == "call" and report.passed and case.message == INTERRUPTED:
+        case.outcome, case.message = PASSED, ""
     if report.when == "teardown":
         side_run = item.stash.get(SIDE_RUN, None)
         if side_run is not None:
@@ -355,7 +384,8 @@ def _progress(console: Console, case: CaseResult) -> None:
     first = case.message.splitlines()[0][:110] if case.message and verdict != PASSED else ""
     console.print(
         f"[{_STYLE[verdict]}]{verdict.upper():8}[/] {case.req_id:8} {case.name} "
-        f"[dim]{case.duration:.2f}s[/] {first}"
+        f"[dim]{case.duration:.2f}s[/] {escape(first)}",
+        soft_wrap=True,
     )
 
 

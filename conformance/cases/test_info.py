@@ -80,15 +80,19 @@ def test_INFO_3_date_header(api, conformance):
         f"Date {response.headers.get('date')!r} is more than 2 s from "
         f"server_time {info['server_time']}"
     )
-    others = [
-        api.request("GET", "/api/no-such-path"),
-        api.request("DELETE", "/api/info"),
-        api.dashboard(None),
-        api.login(unknown_name(), "wrong-password"),
-    ]
     tolerance = 2 + conformance.clock.uncertainty + 1
-    for other in others:
-        assert abs(date_of(other) - conformance.now) <= tolerance, (
+    for ask in (
+        lambda: api.request("GET", "/api/no-such-path"),
+        lambda: api.request("DELETE", "/api/info"),
+        lambda: api.dashboard(None),
+        lambda: api.login(unknown_name(), "wrong-password"),
+    ):
+        # each Date against the time its own request was in flight: on a slow target (a board
+        # hashing a login, a queue of TLS handshakes) the four take seconds one after another
+        sent = conformance.now
+        other = ask()
+        answered = conformance.now
+        assert sent - tolerance <= date_of(other) <= answered + tolerance, (
             f"Date {other.headers.get('date')!r} is not the server's time: {describe(other)}"
         )
 

@@ -11,6 +11,7 @@ within a minute or two.
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -280,6 +281,34 @@ def without_header(name: str, where: Where = everywhere) -> Callable[..., ASGIAp
     return app
 
 
+class EarlierDateOnErrors:
+    """An ASGI layer that dates every error answer a minute before its time."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def dating(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                headers = [
+                    (k, _a_minute_earlier(v) if k.lower() == b"date" else v)
+                    for k, v in message["headers"]
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, dating)
+
+
+def _a_minute_earlier(date: bytes) -> bytes:
+    moment = email.utils.parsedate_to_datetime(date.decode()).timestamp() - 60
+    return email.utils.formatdate(moment, usegmt=True).encode()
+
+
+def earlier_date_on_errors(auth: Authenticator, clock: Clock, hashing: HashingPool) -> ASGIApp:
+    return EarlierDateOnErrors(build_app(auth, clock, hashing))
+
+
 def without_body_limit(auth: Authenticator, clock: Clock, hashing: HashingPool) -> ASGIApp:
     return ResponseHeaders(Framing(protocol_app(auth, hashing=hashing)), clock)
 
@@ -375,6 +404,7 @@ MUTANTS = [
         {"app": _with_endpoint("/api/auth/verify", counts_malformed_codes)},
     ),
     Mutant("idle clients never dropped", "INPUT-4", {"idle_timeout": 3600.0}),
+    Mutant("error answers dated a minute early", "INFO-3", {"app": earlier_date_on_errors}),
     Mutant(
         "Unicode digits accepted as a code",
         "TOTP-5",

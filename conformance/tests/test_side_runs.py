@@ -1,5 +1,6 @@
 """Cases that wait run in threads beside the others against a live target (beside.py), and
-their verdicts are the same as if they had run one after another."""
+their verdicts are the same as if they had run one after another; a run stopped (Ctrl-C) in a
+case reports what it judged, and that case as not run."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from conformance.needs import (
 )
 from conformance.plugin import order_of
 from conformance.profile import profile_from_dict
-from conformance.results import FAILED, PASSED
+from conformance.results import FAILED, NOT_RUN, PASSED
 from conformance.runner import run_suite
 from conformance.session import Target
 from conformance.tests.harness import IDLE_TIMEOUT_S
@@ -106,3 +107,26 @@ def test_the_order_follows_from_the_needs_alone():
     assert order([]) < order([LOCKS_ACCOUNT]) < order([PICKS_STEPS])
     assert order([PICKS_STEPS]) < order([WAITS_FOR_EXPIRY]) < order([EXHAUSTS_THROTTLE])
     assert order([EXHAUSTS_THROTTLE, SPENDS_STEPS])[0] == LAST
+
+
+class StopAt:
+    """Ctrl-C in the middle of one case, as a user stops a long run."""
+
+    def __init__(self, req_id: str) -> None:
+        self.req_id = req_id
+
+    def pytest_runtest_call(self, item: Any) -> None:
+        if item.get_closest_marker("requirement").args[0] == self.req_id:
+            raise KeyboardInterrupt
+
+
+def test_a_case_the_run_stopped_in_is_not_run_and_the_ones_before_keep_their_verdict():
+    with live() as target:
+        _, result = run_suite(
+            target, only=["INFO-1", "INFO-3"], quiet=True, plugins=[StopAt("INFO-3")]
+        )
+    assert result is not None
+    verdicts = result.verdicts()
+    assert verdicts["INFO-1"].verdict == PASSED
+    assert verdicts["INFO-3"].verdict == NOT_RUN, verdicts["INFO-3"]
+    assert "stopped" in verdicts["INFO-3"].reason

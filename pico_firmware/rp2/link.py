@@ -10,7 +10,9 @@ addressed LOCAL peer REMOTE, and runs one event loop that:
 - speaks PPP with the board (pico_firmware.rp2.ppp) and passes IPv4 between it and the TUN;
 - answers SNTP on LOCAL:123 from the host's clock (the board's tfa.clock syncs from there);
 - forwards each connection to the loopback port to REMOTE:board_port, through the namespace's
-  kernel TCP, the TUN and PPP, to the board's lwIP.
+  kernel TCP, the TUN and PPP, to the board's lwIP, from an address of SOURCES that stands for
+  the client's own (127.0.0.K comes from 10.71.1.K): the board tells clients apart by address
+  (its turns, INPUT-7; its per-address throttle, LOCK-8), and the suite uses several.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pico_firmware.rp2.ppp import Peer
 
 LOCAL = ipaddress.IPv4Address("10.71.0.1")
 REMOTE = ipaddress.IPv4Address("10.71.0.2")
+SOURCES = ipaddress.IPv4Network("10.71.1.0/24")  # local in the namespace (a `local` route)
 TUN_NAME = "tfa0"
 TUNSETIFF = 0x400454CA
 IFF_TUN, IFF_NO_PI = 0x0001, 0x1000
@@ -87,6 +90,19 @@ def describe(datagram: bytes) -> str:
     return f"TCP {sport}>{dport} {names} seq {seq} ack {ack} len {payload}"
 
 
+def source_for(client: str) -> str | None:
+    """The namespace's address that stands for a loopback client's, by its last byte (127.0.0.K
+    and 127.1.0.K share one); None for another address (the kernel picks LOCAL)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return None
+    last = address.packed[-1]
+    if address.version != 4 or not address.is_loopback or last in (0, 255):
+        return None
+    return str(SOURCES[last])
+
+
 def open_tun(name: str) -> int:
     fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
     fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
@@ -98,6 +114,7 @@ def configure(name: str, local: ipaddress.IPv4Address, remote: ipaddress.IPv4Add
         ["ip", "link", "set", "lo", "up"],
         ["ip", "addr", "add", str(local), "peer", str(remote), "dev", name],
         ["ip", "link", "set", name, "mtu", "1500", "up"],
+        ["ip", "route", "add", "local", str(SOURCES), "dev", "lo"],
     ):
         subprocess.run(argv, check=True)
 
@@ -169,9 +186,13 @@ class Child:
     async def forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.forwards += 1
         n, start = self.forwards, time.monotonic()
-        self.say(f"forward {n}: from {writer.get_extra_info('peername')}")
+        client = writer.get_extra_info("peername")
+        source = source_for(client[0])
+        self.say(f"forward {n}: from {client}, to the board from {source or LOCAL}")
         try:
-            board_r, board_w = await asyncio.open_connection(str(REMOTE), self.board_port)
+            board_r, board_w = await asyncio.open_connection(
+                str(REMOTE), self.board_port, local_addr=(source, 0) if source else None
+            )
         except OSError as e:
             self.say(f"forward: the board refused: {e}")
             writer.close()

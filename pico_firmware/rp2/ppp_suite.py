@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import socket
 import ssl
 import subprocess
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,49 @@ HOSTNAME = "pico-tfa-ppp.local"
 # connection's wait for its turn) count its timer's ticks, which keep pace with its CPU.
 TIMERS = {"lockout_s": 30, "session_ttl_s": 120, "challenge_ttl_s": 60}
 REQUEST_TIMEOUT_S = 60
+# an interrupted suite writes its reports so far (pytest's KeyboardInterrupt); then it is killed
+SUITE_GRACE_S = 30
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM: the run unwinds, and stops the runner, the link and the suite (a
+    BaseException, as KeyboardInterrupt is, so that no `except Exception` on the way keeps it)."""
+
+
+@contextlib.contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Stopped in the main thread, also where the process was started
+    in the background by a script (its shell leaves SIGINT ignored, and `kill -INT` did
+    nothing): a --long run takes hours, and must stop with its children when asked to."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    before = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def judge(argv: Sequence[str], grace: float = SUITE_GRACE_S) -> int:
+    """Run the suite's process to its end; when stopped, interrupt it (it writes the reports of
+    what it judged so far), and kill it if it has not ended within `grace` seconds. In a group
+    of its own, so that a terminal's Ctrl-C reaches it once, from here."""
+    child = subprocess.Popen(argv, process_group=0)
+    try:
+        return child.wait()
+    except Stopped:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(grace)
+        raise
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 @dataclass
@@ -144,11 +189,14 @@ def run(
         uf2, tmp / "runner.log", tmp / "lfs.bin", fs.GEOMETRY[BOARD].offset, uart, True
     )
     with contextlib.ExitStack() as stack:
-        machine.start(raw_repl=False)
+        # each stop is registered before its start: a signal may land while it starts
         stack.callback(machine.stop)
+        machine.start(raw_repl=False)
         stack.callback(stop.set)
         console(machine.port, tmp / "console.log", stop)
-        ppp = stack.enter_context(link.Link(uart, tmp / "link.log", trace=trace))
+        ppp = link.Link(uart, tmp / "link.log", trace=trace)
+        stack.callback(ppp.stop)
+        ppp.start()
         base_url = f"https://127.0.0.1:{ppp.port}"
         ppp.wait_up(boot_timeout)
         handshake = wait_synced(base_url, board / "ca.pem", boot_timeout)
@@ -168,7 +216,7 @@ def run(
         if long:
             argv += ["--long"]
         begun = time.monotonic()
-        status = subprocess.run(argv, check=False).returncode
+        status = judge(argv)
         seconds = time.monotonic() - begun
     report = json.loads((reports / "conformance.json").read_text())
     verdicts = {rid: r["verdict"] for rid, r in report["requirements"].items()}
@@ -184,6 +232,9 @@ def tomllib_load(path: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pico_firmware.rp2.ppp_suite", description=__doc__)
     p.add_argument("--long", action="store_true", help="the full suite (not only the smoke subset)")
+    p.add_argument(
+        "--only", metavar="IDS", help="comma-separated requirement IDs instead of the smoke subset"
+    )
     p.add_argument("--report-dir", type=Path, help="where the suite's reports go")
     p.add_argument(
         "--work-dir",
@@ -200,19 +251,26 @@ def main(argv: list[str] | None = None) -> int:
     if why:
         print(f"ppp suite: {why}", file=sys.stderr)
         return 2
-    with contextlib.ExitStack() as stack:
+    began = time.monotonic()
+    with stopped_by_signals(), contextlib.ExitStack() as stack:
         if args.work_dir is not None:
             args.work_dir.mkdir(parents=True, exist_ok=True)
             tmp = args.work_dir
         else:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pico-tfa-ppp-")))
-        only = None if args.long else SMOKE
-        o = run(uf2, tmp, only, args.long, args.report_dir, trace=args.trace)
+        only = tuple(args.only.split(",")) if args.only else None if args.long else SMOKE
+        try:
+            o = run(uf2, tmp, only, args.long, args.report_dir, trace=args.trace)
+        except Stopped as e:
+            print(f"ppp suite: stopped by {e} after {time.monotonic() - began:.1f} s; the "
+                  "board, the link and the suite are stopped", file=sys.stderr)  # fmt: skip
+            return 128 + signal.Signals[str(e)].value
         print(f"board up and synced over PPP in {o.boot_s:.1f} s; one TLS handshake + "
               f"GET /api/info {o.handshake_s:.2f} s")  # fmt: skip
         for rid, verdict in sorted(o.verdicts.items()):
             print(f"  {rid}: {verdict}")
-        print(f"suite wall time: {o.seconds:.1f} s (exit status {o.exit_status})")
+        print(f"suite wall time: {o.seconds:.1f} s (exit status {o.exit_status}); with the "
+              f"board's boot: {time.monotonic() - began:.1f} s")  # fmt: skip
     return o.exit_status
 
 

@@ -178,3 +178,12 @@ def test_describe_names_tcp_segments() -> None:
     ip = bytes([0x45, 0, 0, 44]) + bytes(5) + bytes([6]) + bytes(10)
     tcp = struct.pack(">HHIIBBHHH", 443, 52578, 7, 9, 5 << 4, 0x12, 0, 0, 0) + b"abcd"
     assert link.describe(ip + tcp) == "TCP 443>52578 SA seq 7 ack 9 len 4"
+
+
+def test_each_loopback_client_reaches_the_board_from_an_address_of_its_own() -> None:
+    assert link.source_for("127.0.0.1") == "10.71.1.1"
+    assert link.source_for("127.0.0.17") == "10.71.1.17"
+    assert link.source_for("127.0.0.0") is None
+    assert link.source_for("10.0.0.5") is None  # not a loopback client
+    assert link.source_for("::1") is None
+    assert link.source_for("not an address") is None

@@ -25,7 +25,12 @@ import time
 from asyncio import StreamReader
 from micropython import const
 
-_BACKLOG = const(96)  # a flood of 64 waits here, no SYN dropped (INPUT-6; lwIP: its PCBs)
+# The listen backlog. On the Unix port the kernel holds a flood of 64 here with no SYN dropped
+# (INPUT-6). On a Pico W it is lwIP's pool that bounds it: MicroPython's rp2 lwIP has the default
+# MEMP_NUM_TCP_PCB of 5, so at most 5 connections exist at once, served, waiting or queued here,
+# and a flood's further SYNs are dropped until one closes (the clients' kernels retry them after
+# 1 s, 3 s, ...). modlwip's backlog costs a pointer a place (384 B of heap).
+_BACKLOG = const(96)
 _MAX_PENDING = const(8)  # accepted, not yet served: a socket each, no TLS state
 _ADDRESSES = const(32)  # source addresses whose last turn is remembered
 _WAIT_S = const(20)  # a connection's life from accept until it is served (INPUT-4: 30)
