@@ -117,7 +117,7 @@ def test_LOGIN_3_no_user_enumeration(api, conformance, clean_account):
     "LOGIN-4", "timing must not reveal whether a username exists", needs=(SEVERAL_ACCOUNTS,)
 )
 def test_LOGIN_4_timing_unknown_user(api, conformance, notes):
-    """Wrong passwords and unknown names alternate, one account after another, so that a load
+    """Wrong passwords and unknown names alternate, the accounts in turn, so that a load
     that comes and goes falls on both. A correct server's medians are a few percent apart:
     after the first look it passes at half the hashes. The first look can never fail a server
     (a pass there only skips samples), so a correct server fails no more often than with all
