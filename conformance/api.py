@@ -127,6 +127,16 @@ def is_busy(response: httpx.Response) -> bool:
     return response.status_code == 503 and isinstance(body, dict) and body.get("error") == "busy"
 
 
+def ends_challenge(response: httpx.Response) -> bool:
+    """Whether a verify was refused for its challenge (lapsed, or ended by the target)."""
+    body = body_of(response)
+    return (
+        response.status_code == 401
+        and isinstance(body, dict)
+        and body.get("error") == "invalid_challenge"
+    )
+
+
 def retry_after_s(response: httpx.Response) -> float:
     value = response.headers.get("retry-after", "").strip()
     return float(value) if value.isdigit() else 1.0

@@ -55,25 +55,61 @@ class Failing(Blocking):
         self.make_room(1)
         return api.verify(challenge, self.a_wrong_code(account))
 
-    def a_wrong_code(self, account: Account) -> str:
+    def a_wrong_code(self, account: Account, nth: int = 0) -> str:
+        """The `nth` of distinct codes wrong for every step near now."""
         step = oracle.step_of(self.now)
         near = {oracle.code_at_step(account.secret, s) for s in range(step - 2, step + 3)}
-        wrong = f"{(int(oracle.code_at_step(account.secret, step)) + 500000) % 1000000:06d}"
-        while wrong in near:
-            wrong = f"{(int(wrong) + 1) % 1000000:06d}"
-        return wrong
+        wrong = int(oracle.code_at_step(account.secret, step)) + 500000
+        for _ in range(nth + 1):
+            while f"{wrong % 1000000:06d}" in near:
+                wrong += 1
+            near.add(f"{wrong % 1000000:06d}")
+        return f"{wrong % 1000000:06d}"
+
+    def wrong_codes(
+        self, api: Api, account: Account, challenge: str, count: int
+    ) -> list[httpx.Response]:
+        """`count` distinct wrong codes on one challenge, side by side (no password hash on the
+        target; distinct, so that none can pass for a repeat of another)."""
+        if count <= 0:
+            return []
+        self.make_room(count)
+        codes = [self.a_wrong_code(account, n) for n in range(count)]
+        return together(api, [lambda a, code=code: a.verify(challenge, code) for code in codes])
+
+    def fail_to(
+        self, api: Api, account: Account, count: int, challenge: str | None = None
+    ) -> list[httpx.Response]:
+        """Failures side by side until the target counts `count` for the account (each is
+        judged and counted; wrong passwords and codes count alike, LOCK-1).
+
+        A password costs the target a slow hash and a code does not, so from a count of zero
+        the failures are wrong codes on one challenge (one hash for the right password). With
+        failures counted already they are wrong passwords: a target that wrongly resets the
+        count on the right password (LOCK-4) would otherwise fall short here. Codes a challenge
+        no longer takes (`invalid_challenge`: a target may end a challenge on a wrong code)
+        are made up with passwords. A `challenge` of the account that the caller holds (taken
+        before the failures counted) saves that hash too."""
+        needed = count - account.failures
+        if needed <= 0:
+            return []
+        if challenge is None:
+            if account.failures or needed == 1:
+                return self.wrong_passwords(api, account, needed)
+            challenge = self.login_ok(api, account, then_verify=False)
+        answers = self.wrong_codes(api, account, challenge, needed)
+        if account.is_locked(self.now) or account.failures >= count:
+            return answers
+        return answers + self.wrong_passwords(api, account, count - account.failures)
 
     def lock(self, api: Api, account: Account) -> list[httpx.Response]:
-        """Wrong passwords up to the limit, side by side (their hashes overlap): each is
-        judged and counted, and the one that reaches the limit starts the lock."""
+        """Failures up to the limit (`fail_to`): the one that reaches it starts the lock."""
         left = account.locked_until - self.now  # the model's bound on a lock's end
         if left > 0:
             if not self.may_wait(left):
                 return []
             self.wait(left)
-        return self.wrong_passwords(
-            api, account, max(1, self.policy.max_failures - account.failures)
-        )
+        return self.fail_to(api, account, max(self.policy.max_failures, account.failures + 1))
 
     def surely_locked(self, account: Account, length: float | None = None) -> bool:
         """Whether an answer received now was surely judged during the latest lock (of `length`;

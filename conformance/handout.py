@@ -42,8 +42,9 @@ class Handout(Reconciler):
 
         `clean`: no failures counted (cases that count to the lock); otherwise up to
         FAILURE_BUDGET failures may already be counted, which saves a sign-in to reset them.
-        `short_of_lock`: any count short of the lock, those with failures first (cases that
-        fail up to the lock anyway: the failures others left, e.g. LOGIN-4's, save hashes).
+        `short_of_lock`: any count short of the lock, first those that lock for one password
+        hash (cases that fail up to the lock anyway, `Failing.lock`): one failure short, so
+        that the failures others left (LOGIN-4's) save hashes, or none (wrong codes then).
         `spends_step`: the case signs in with TOTP codes (it gets the account whose steps are
         oldest); a case that spends none gets the newest, leaving fresh steps to others.
         `prefer`: accounts for which it is true come first (among the usable ones).
@@ -54,7 +55,9 @@ class Handout(Reconciler):
         first_lock = clean or short_of_lock
         if short_of_lock:
             allowed = self.policy.max_failures - 1
-            prefer = prefer or (lambda a: a.failures > 0 and a.is_fresh(self.now, allowed, True))
+            prefer = prefer or (
+                lambda a: a.failures in (0, allowed) and a.is_fresh(self.now, allowed, True)
+            )
         try:
             with timed(ACCOUNT_WAIT):
                 for _ in range(count):

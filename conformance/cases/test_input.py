@@ -116,10 +116,11 @@ def test_INPUT_1_bad_bodies(api, conformance, clean_account):
         expect_error(
             response, status, "invalid_request" if status == 400 else "unsupported_media_type"
         )
-    # None of that counted, for the account each body named: four real failures are judged
-    # 401 and the right password still gets a challenge (a fifth failure would have locked).
-    for n in range(conformance.policy.max_failures - 1):
-        response = conformance.wrong_password(api, account)
+    # None of that counted, for the account each body named: four real failures (wrong codes
+    # on the challenge above) are judged 401 and the right password still gets a challenge (a
+    # fifth failure would have locked).
+    failures = conformance.fail_to(api, account, conformance.policy.max_failures - 1, challenge)
+    for n, response in enumerate(failures):
         assert response.status_code == 401, (
             f"malformed requests were counted: failure {n + 1} afterwards "
             f"answered {describe(response)}"

@@ -18,6 +18,7 @@ from conformance import (
     WAITS_FOR_EXPIRY,
     requirement,
 )
+from conformance.api import body_of, ends_challenge
 from conformance.attack import judged_login
 from conformance.blocking import blocked
 from conformance.checks import describe, expect_error, expect_locked, expect_status
@@ -116,22 +117,29 @@ def test_LOCK_3_lock_ends_and_resets(api, conformance, lockable_account, notes):
     if late:
         notes.append(f"{late} of 3 attempts during the lock were answered after it could end")
     conformance.wait_until(locked_at + duration + 1.5)
-    # The first attempt after the lock is a wrong password: its answer shows the lock ended,
-    # and it is the first of the failures that show the count restarted.
-    response = conformance.wrong_password(api, account)
+    # The first attempt after the lock is the right password: its answer shows the lock ended.
+    # Then failures up to one short of the lock (wrong codes: no hash) and the right password
+    # again show the count restarted at 0 (else it would lock).
+    response = api.login(account.username, account.password)
     assert response.status_code != 429, (
         f"the {duration:.0f} s lock had not ended {duration + 1.5:.1f} s later "
         f"(attempts during a lock must not extend it): {describe(response)}"
     )
-    expect_error(response, 401, "invalid_credentials")
-    counted = account.failures  # this one, and the late attempts above, if any
-    more = conformance.wrong_passwords(api, account, conformance.policy.max_failures - 1 - counted)
-    for n, response in enumerate(more, start=counted):
+    conformance.succeeded(response, "the right password after the lock ended")
+    counted = account.failures  # the late attempts above, if any
+    limit = conformance.policy.max_failures - 1
+    challenge = str(body_of(response)["challenge_token"])
+    for n, response in enumerate(conformance.fail_to(api, account, limit, challenge), counted):
         assert response.status_code == 401, (
-            f"after the lock ended, failure {n + 1} answered {response.status_code}: "
+            f"after the lock ended, failure {n + 1} answered {describe(response)}: "
             "the counter did not restart at 0"
         )
-    expect_status(api.login(account.username, account.password), 200)
+    again = api.login(account.username, account.password)
+    assert again.status_code != 429, (
+        f"after the lock ended, {limit} failures locked again: the counter did not "
+        f"restart at 0 ({describe(again)})"
+    )
+    expect_status(again, 200)
     if late == 3:
         not_run(
             "all 3 attempts during the lock were answered after it could have ended: whether "
@@ -147,17 +155,26 @@ def test_LOCK_3_lock_ends_and_resets(api, conformance, lockable_account, notes):
 def test_LOCK_4_only_verify_resets(api, conformance, lockable_account):
     account = lockable_account
     # Failures up to one short of the lock (those the account carries count), then a sign-in.
-    more = conformance.policy.max_failures - 1 - account.failures
-    for response in conformance.wrong_passwords(api, account, more):
+    # The failures are wrong codes (they count as passwords do, and cost the target no hash).
+    limit = conformance.policy.max_failures - 1
+    issued = conformance.now
+    challenge = conformance.login_ok(api, account, then_verify=False)
+    failures = conformance.fail_to(api, account, limit, challenge)
+    for response in failures:
         expect_status(response, 401)
-    conformance.sign_in(api, account, any_factor=True)
-    for n, response in enumerate(conformance.wrong_passwords(api, account, 4)):
+    if not conformance.alive(issued) or any(ends_challenge(r) for r in failures):
+        challenge = None  # the sign-in takes a new one
+    conformance.sign_in_on(api, account, any_factor=True, challenge=challenge)
+    challenge = conformance.login_ok(api, account, then_verify=False)
+    for n, response in enumerate(conformance.fail_to(api, account, limit, challenge)):
         assert response.status_code == 401, (
             f"a successful verify did not reset the counter: failure {n + 1} after it "
             f"answered {describe(response)}"
         )
-    expect_status(api.login(account.username, account.password), 200)
-    response = conformance.wrong_password(api, account)
+    # The right password alone, then the 5th failure.
+    right = api.login(account.username, account.password)
+    expect_status(right, 200)
+    response = conformance.wrong_code(api, account, str(body_of(right)["challenge_token"]))
     expect_status(response, 401)
     locked = api.login(account.username, account.password)
     conformance.not_locked_then(account, "the right password after the 5th failure", locked)
@@ -264,8 +281,14 @@ def test_LOCK_5_concurrent_verifies_one_code(api, conformance, account):
 def test_LOCK_6_state_survives_restart(api, conformance, notes):
     if conformance.target.restart is None:
         not_run(conformance.target.restart_missing_reason)
-    with conformance.accounts(api, 3) as (counting, locked, signed):
-        for response in conformance.wrong_passwords(api, counting, 4):
+    # Each account as its part needs it (a reset costs a slow hash): one to count to one short
+    # of the lock and one to lock (either may carry failures), and one to sign in.
+    with (
+        conformance.accounts(api, short_of_lock=True) as (counting,),
+        conformance.accounts(api, short_of_lock=True) as (locked,),
+        conformance.accounts(api, clean=False) as (signed,),
+    ):
+        for response in conformance.fail_to(api, counting, conformance.policy.max_failures - 1):
             expect_status(response, 401)
         conformance.lock(api, locked)
         conformance.locked_answer(api, locked)
