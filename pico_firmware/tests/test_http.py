@@ -209,6 +209,16 @@ def test_silent_or_trickling_client_is_dropped():
     assert _send(app, b"GET /api/info HTTP/1.1\r\n", stall=True)[0] is None
 
 
+def test_a_head_that_cannot_be_one_is_refused_before_it_ends():
+    app, _, _ = _app()
+    # no blank line will follow, and the client waits: answered 400, not left to the idle timeout
+    assert _send(app, bytes(range(256)) * 4, stall=True)[0] == 400
+    assert _send(app, b"GET /api/info HTTP/1.1\r\nHost: x\x00", stall=True)[0] == 400
+    assert _send(app, b"GET /api/in\x7ffo HTTP/1.1\r\n", stall=True)[0] == 400
+    # what can still become a head is waited for (and dropped at the idle timeout)
+    assert _send(app, b"GET /api/info HTTP/1.1\r\nX-A:\tb\r\n", stall=True)[0] is None
+
+
 def test_an_answer_written_a_little_at_a_time_arrives_whole():
     app, _, _ = _app()
     raw = b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\n"

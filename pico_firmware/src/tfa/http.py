@@ -174,7 +174,10 @@ class _Conn:
 
     async def head(self):
         """The end of the head (buf[0:end]; it stays there, parse_head reads it line by line, so
-        a big head never needs one big block of heap), or None if the client sent nothing."""
+        a big head never needs one big block of heap), or None if the client sent nothing.
+        A head that has not ended is looked at as it arrives: a byte no head may hold is a 400
+        at once, not a wait for the rest until the idle timeout (INPUT-5 on a slow board)."""
+        seen = 0
         while True:
             i = self.buf.find(b"\r\n\r\n", 0, self.b)
             if i > _MAX_HEAD or (i < 0 and self.b > _MAX_HEAD):
@@ -182,6 +185,10 @@ class _Conn:
             if i >= 0:
                 self.a = i + 4
                 return i
+            for c in self.mv[seen : self.b]:
+                if c < 32 and c not in (9, 10, 13) or c == 127:
+                    raise Reject("invalid_request", False)
+            seen = self.b
             try:
                 await self.fill()
             except EOFError:
