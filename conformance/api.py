@@ -128,7 +128,7 @@ def is_busy(response: httpx.Response) -> bool:
 
 
 def ends_challenge(response: httpx.Response) -> bool:
-    """Whether a verify was refused for its challenge (lapsed, or ended by the target)."""
+    """Whether a verify was refused for its challenge (lapsed, spent or unknown)."""
     body = body_of(response)
     return (
         response.status_code == 401

@@ -87,9 +87,9 @@ class Failing(Blocking):
         the failures are wrong codes on one challenge (one hash for the right password). With
         failures counted already they are wrong passwords: a target that wrongly resets the
         count on the right password (LOCK-4) would otherwise fall short here. Codes a challenge
-        no longer takes (`invalid_challenge`: a target may end a challenge on a wrong code)
-        are made up with passwords. A `challenge` of the account that the caller holds (taken
-        before the failures counted) saves that hash too."""
+        no longer takes (`invalid_challenge`: it lapsed while a slow target answered; a wrong
+        code does not end it, DECISIONS) are made up with passwords. A `challenge` of the
+        account that the caller holds (taken before the failures counted) saves that hash."""
         needed = count - account.failures
         if needed <= 0:
             return []
