@@ -1,5 +1,6 @@
 """The benchmark's sums name real cases (a renamed case would silently leave them), its floors
-come from /api/info, and its hasher counts what the server asks of it."""
+come from /api/info, its hasher counts what the server asks of it, and a lock costs the target
+one password hash."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import pkgutil
 import conformance.cases
 from conformance.bench import REV2_ATTACK_CASES, floors
 from conformance.harness.embedded import CountedPasswords
+from conformance.results import PASSED
+from conformance.runner import run_suite
+from conformance.tests.harness import embedded
 
 
 def test_the_rev2_attack_cases_are_cases():
@@ -44,3 +48,18 @@ def test_the_counted_hasher_counts_what_the_server_asks_of_it():
     assert passwords.count == 3
     assert passwords.seconds_per_verify(2, rounds=1) > 0
     assert passwords.count == 3 + 2 + 2  # a warm-up batch, then one round of two
+
+
+def test_a_lock_from_a_count_of_zero_costs_one_password_hash():
+    """LOCK-7 locks one account twice. Its failures are wrong codes on a challenge (they count
+    as wrong passwords do), so the run costs the target the sign-in that brings the account to
+    a known state and one hash per lock (the right password), not five."""
+    passwords = CountedPasswords(light=True)
+    with embedded(passwords=passwords) as target:
+        before = passwords.count
+        status, result = run_suite(target, only=["LOCK-7"], quiet=True)
+        hashes = passwords.count - before
+    assert result is not None
+    verdict = result.verdicts()["LOCK-7"]
+    assert verdict.verdict == PASSED, verdict.reason
+    assert hashes == 3, f"{hashes} password hashes for a sign-in and two locks"
