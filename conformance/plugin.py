@@ -375,8 +375,23 @@ def _failure_text(call: pytest.CallInfo[Any]) -> str:
         entry = call.excinfo.traceback[-1]  # a bare assert: show the check that failed
         where = f"{Path(str(entry.path)).name}:{entry.lineno + 1}"
         return f"assertion failed: {str(entry.statement).strip()} ({where})"
-    lines = traceback.format_exception_only(type(exc), exc)
-    return "".join(lines).strip()
+    return _exception_text(exc)
+
+
+def _exception_text(exc: BaseException) -> str:
+    """The exception's own lines; a group's (Hypothesis' FlakyFailure: "failed on the first run
+    but now succeeds") names what each of its exceptions was right after its first line, and
+    where it was raised: that, not the group, says what went wrong."""
+    lines = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
+    if isinstance(exc, BaseExceptionGroup):
+        causes = []
+        for n, sub in enumerate(exc.exceptions, start=1):
+            frames = traceback.extract_tb(sub.__traceback__)
+            where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+            text = _exception_text(sub).replace("\n", "\n    ")
+            causes.append(f"  {n}: {text}{where}")
+        lines[1:1] = causes
+    return "\n".join(lines)
 
 
 def _progress(console: Console, case: CaseResult) -> None:

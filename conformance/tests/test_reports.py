@@ -137,6 +137,23 @@ def test_a_message_is_the_cases_own_words():
     assert text == f"assertion failed: raise AssertionError (test_reports.py:{_line_of(bare)})"
 
 
+def test_a_groups_message_names_what_went_wrong_inside_it():
+    """Hypothesis' FlakyFailure is a group: what failed on the first run is inside it."""
+    from conformance.plugin import _failure_text
+
+    def flaky():
+        try:
+            raise ConnectionResetError("the board reset the connection")
+        except ConnectionResetError as inner:
+            raise ExceptionGroup("Inconsistent results: failed on the first run", [inner])
+
+    text = _failure_text(pytest.CallInfo.from_call(flaky, "call"))
+    first, cause = text.splitlines()[:2]
+    assert first.startswith("ExceptionGroup: Inconsistent results: failed on the first run")
+    assert cause.startswith("  1: ConnectionResetError: the board reset the connection (at ")
+    assert "test_reports.py:" in cause
+
+
 def _line_of(fn) -> int:
     return fn.__code__.co_firstlineno + 1
 
