@@ -145,7 +145,7 @@ def test_a_groups_message_names_what_went_wrong_inside_it():
         try:
             raise ConnectionResetError("the board reset the connection")
         except ConnectionResetError as inner:
-            raise ExceptionGroup("Inconsistent results: failed on the first run", [inner])
+            raise ExceptionGroup("Inconsistent results: failed on the first run", [inner]) from None
 
     text = _failure_text(pytest.CallInfo.from_call(flaky, "call"))
     first, cause = text.splitlines()[:2]
