@@ -118,7 +118,12 @@ def _operation_test(
     @_settings(MAX_EXAMPLES)
     def check(case: Any) -> None:
         at, started = session.now, time.monotonic()
-        response = case.call(base_url=base_url, headers=headers, verify=verify)
+        response = case.call(
+            base_url=base_url,
+            headers=headers,
+            verify=verify,
+            timeout=session.target.profile.timeout_s,
+        )
         _observe(session, response, at, started)
         try:
             case.validate_response(response, headers=headers, transport_kwargs=sent)
@@ -183,6 +188,7 @@ def run_stateful(session: Conformance, account: Account) -> list[Finding]:
     returns what each answer broke (empty when conformant)."""
     schema = load_schema()
     base_url, verify = session.target.base_url, _requests_verify(session)
+    timeout = session.target.profile.timeout_s
     sent: dict[int, tuple[float, float]] = {}  # target time and local monotonic time
     findings: list[Finding] = []
 
@@ -201,7 +207,8 @@ def run_stateful(session: Conformance, account: Account) -> list[Finding]:
             _observe(session, response, *sent.pop(id(case), (session.now, time.monotonic())))
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"base_url": base_url, "verify": verify}
+            # the profile's timeout, as for the suite's own requests (a board: 60 s)
+            return {"base_url": base_url, "verify": verify, "timeout": timeout}
 
         def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
             try:
