@@ -39,8 +39,7 @@ class Failing(Blocking):
                 self.wait(wait, ACCOUNT_WAIT)
 
     def wrong_password(self, api: Api, account: Account) -> httpx.Response:
-        self.make_room(1)
-        return api.login(account.username, account.password + "-wrong")
+        return self.wrong_passwords(api, account, 1)[0]
 
     def wrong_passwords(self, api: Api, account: Account, count: int) -> list[httpx.Response]:
         """`count` wrong passwords side by side (each is judged and counted alike)."""
@@ -52,8 +51,7 @@ class Failing(Blocking):
 
     def wrong_code(self, api: Api, account: Account, challenge: str) -> httpx.Response:
         """A well-formed code that is wrong for every step near now (no fresh step needed)."""
-        self.make_room(1)
-        return api.verify(challenge, self.a_wrong_code(account))
+        return self.wrong_codes(api, account, challenge, 1)[0]
 
     def a_wrong_code(self, account: Account, nth: int = 0) -> str:
         """The `nth` of distinct codes wrong for every step near now."""

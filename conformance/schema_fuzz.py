@@ -112,18 +112,20 @@ def _operation_test(
     findings: list[Finding],
 ) -> Callable[[], None]:
     base_url, verify = session.target.base_url, _requests_verify(session)
-    sent = {"base_url": base_url, "headers": headers, "verify": verify}
+    # the profile's timeout, as for the suite's own requests (a board: 60 s); the checks that
+    # send again (and the reproduction text) get the same
+    sent = {
+        "base_url": base_url,
+        "headers": headers,
+        "verify": verify,
+        "timeout": session.target.profile.timeout_s,
+    }
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @_settings(MAX_EXAMPLES)
     def check(case: Any) -> None:
         at, started = session.now, time.monotonic()
-        response = case.call(
-            base_url=base_url,
-            headers=headers,
-            verify=verify,
-            timeout=session.target.profile.timeout_s,
-        )
+        response = case.call(**sent)
         _observe(session, response, at, started)
         try:
             case.validate_response(response, headers=headers, transport_kwargs=sent)
